@@ -1,0 +1,149 @@
+"""Kedro datasets of the project.
+
+* :class:`RawCustomerFileDataset` hands the raw export to the pipeline as bytes, so that the
+  pipeline and the app's upload page parse it with the same code (``data_contract``).
+* :class:`SkopsDataset` stores scikit-learn objects in skops' format, versioned. Loading
+  never executes code from the file: only types known to be safe (skops' defaults for
+  scikit-learn and NumPy, plus the ``trusted`` list) are rebuilt; anything else is refused.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from pathlib import PurePosixPath
+from typing import Any
+
+import fsspec
+import skops.io as sio
+from kedro.io.core import (
+    AbstractDataset,
+    AbstractVersionedDataset,
+    DatasetError,
+    Version,
+    get_filepath_str,
+    get_protocol_and_path,
+)
+
+from customer_segmentation.data_contract import RawCustomerFile
+
+
+class ArtifactError(DatasetError):
+    """A stored model artifact is missing, unreadable, or holds types that are not trusted."""
+
+
+class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
+    """Read-only: the bytes of a customer export and its path (for messages)."""
+
+    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        """Point at one export; ``filepath`` may be any fsspec path."""
+        protocol, path = get_protocol_and_path(filepath)
+        self._protocol = protocol
+        self._filepath = path
+        self._fs = fsspec.filesystem(protocol)
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "protocol": self._protocol}
+
+    def load(self) -> RawCustomerFile:
+        """Read the whole file; a missing file gets a message naming the parameter to set."""
+        path = get_filepath_str(PurePosixPath(self._filepath), self._protocol)
+        if not self._fs.exists(path):
+            raise DatasetError(
+                f"customer table {path!r} does not exist; pass another with "
+                "`kedro run --params raw_customers_path=PATH`"
+            )
+        with self._fs.open(path, "rb") as handle:
+            return RawCustomerFile(name=str(self._filepath), content=handle.read())
+
+    def save(self, data: RawCustomerFile) -> None:
+        """The raw export is never written by the pipeline."""
+        raise DatasetError("raw_customers is read-only")
+
+    def _exists(self) -> bool:
+        return self._fs.exists(get_filepath_str(PurePosixPath(self._filepath), self._protocol))
+
+
+class SkopsDataset(AbstractVersionedDataset[Any, Any]):
+    """A scikit-learn object in skops' format, loaded without executing code."""
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        filepath: str,
+        trusted: list[str] | None = None,
+        version: Version | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Args:
+        filepath: where the ``.skops`` file lives (versioned folders go under it).
+        trusted: extra fully qualified type names to accept beyond skops' safe defaults.
+        version: Kedro version (``None`` load means the latest).
+        credentials, fs_args: passed to fsspec.
+        metadata: free-form (kedro-viz layer).
+        """
+        protocol, path = get_protocol_and_path(filepath, version)
+        fs_args = deepcopy(fs_args) or {}
+        if protocol == "file":
+            fs_args.setdefault("auto_mkdir", True)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
+        self._trusted = list(trusted or [])
+        self.metadata = metadata
+        super().__init__(
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "trusted": self._trusted, "version": self._version}
+
+    def load(self) -> Any:
+        """Rebuild the object; refuse a missing, truncated or tampered file with a clear message."""
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError as error:
+            raise ArtifactError(
+                f"no saved model artifact at {self._filepath}: run `kedro run` to train one "
+                f"({error})"
+            ) from error
+        with self._fs.open(load_path, "rb") as handle:
+            content = handle.read()
+        try:
+            untrusted = sio.get_untrusted_types(data=content)
+        except Exception as error:  # noqa: BLE001 - any parse failure means a broken file
+            raise ArtifactError(
+                f"model artifact {load_path} is unreadable (truncated or not a skops file): {error}"
+            ) from error
+        refused = sorted(set(untrusted) - set(self._trusted))
+        if refused:
+            raise ArtifactError(
+                f"model artifact {load_path} was refused: it holds types that are not "
+                f"trusted and could run code: {', '.join(refused)}"
+            )
+        try:
+            return sio.loads(content, trusted=self._trusted or None)
+        except Exception as error:  # noqa: BLE001
+            raise ArtifactError(f"model artifact {load_path} is unreadable: {error}") from error
+
+    def save(self, data: Any) -> None:
+        """Write the object in skops' format under a new version folder."""
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        with self._fs.open(save_path, "wb") as handle:
+            handle.write(sio.dumps(data))
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+    def _exists(self) -> bool:
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(load_path)
+
+    def _release(self) -> None:
+        super()._release()
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))

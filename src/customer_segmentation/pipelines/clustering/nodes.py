@@ -1,0 +1,230 @@
+"""Nodes of ``clustering``: scaler and K-Means, the model card, the DBSCAN comparison."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from kneed import KneeLocator
+from matplotlib.figure import Figure
+from sklearn.cluster import DBSCAN, KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, davies_bouldin_score
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from customer_segmentation import schema
+from customer_segmentation.modeling import (
+    make_kmeans,
+    renumber_by_spending,
+    sample_positions,
+    silhouette_on_sample,
+)
+from customer_segmentation.pipelines.model_selection.nodes import resolve_k
+from customer_segmentation.scoring import score_customers
+from customer_segmentation.segments import profile_and_name
+
+logger = logging.getLogger(__name__)
+
+NOISE = -1
+
+
+def fit_segmentation(
+    customer_features: pd.DataFrame, k_selection: pd.DataFrame, params: dict[str, Any]
+) -> tuple[StandardScaler, KMeans, pd.DataFrame]:
+    """Fit the scaler and K-Means on all customers and assign every customer a segment.
+
+    Rows are ordered by ``ID`` before fitting, so the input order does not matter; segments
+    are numbered by mean ``Total_Spending``, highest first (segment 0).
+
+    Args:
+        customer_features: needs ``ID``, ``Total_Spending``, ``Income`` and
+            ``params["features"]``.
+        k_selection: the sweep; its knee is used when ``n_clusters`` is ``auto``.
+        params: ``clustering`` parameters.
+
+    Returns:
+        ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``segment``,
+        ``distance``, ``runner_up``, ``runner_up_distance``, ``margin``).
+    """
+    knee = k_selection.loc[k_selection["is_knee"], "k"]
+    k = resolve_k(params["n_clusters"], int(knee.iloc[0]) if len(knee) else None)
+    features = customer_features.sort_values(schema.ID, kind="stable")
+    columns = list(params["features"])
+    if len(features) < k:
+        raise ValueError(f"{len(features)} customers cannot make {k} segments")
+    scaler = StandardScaler().fit(features[columns].astype("float64"))
+    scaled = pd.DataFrame(scaler.transform(features[columns].astype("float64")), columns=columns)
+    model = make_kmeans(k, params).fit(scaled)
+    renumber_by_spending(
+        model, features["Total_Spending"].to_numpy(), features["Income"].to_numpy()
+    )
+    segments = score_customers(features, scaler, model)
+    logger.info("Fitted %s with k=%d on %d customers", type(model).__name__, k, len(features))
+    return scaler, model, segments
+
+
+def build_model_card(  # noqa: PLR0913
+    customer_features: pd.DataFrame,
+    customer_segments: pd.DataFrame,
+    scaler: StandardScaler,
+    kmeans_model: KMeans,
+    feature_info: dict[str, Any],
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """What the app and the report need to know about the model of this run.
+
+    Returns:
+        ``k``, ``algorithm``, ``features``, ``reference_date``, ``partner_statuses``,
+        ``training_rows``, ``inertia``, ``silhouette`` (on ``silhouette_rows`` sampled rows),
+        ``feature_ranges`` (training min/max per feature) and ``segments``: number, name,
+        behaviour, description, action, size and share of each.
+    """
+    columns = list(params["features"])
+    features = customer_features.set_index(schema.ID).loc[customer_segments[schema.ID]]
+    features = features.reset_index()
+    labels = customer_segments["segment"].to_numpy()
+    scaled = scaler.transform(features[columns].astype("float64"))
+    sample = int(params["silhouette_sample_size"])
+    named = profile_and_name(features, customer_segments["segment"], columns, params["naming"])
+    ranges = features[columns].agg(["min", "max"]).astype(float)
+    return {
+        "k": int(kmeans_model.n_clusters),
+        "algorithm": type(kmeans_model).__name__,
+        "features": columns,
+        "reference_date": feature_info["reference_date"],
+        "partner_statuses": feature_info["partner_statuses"],
+        "training_rows": len(features),
+        "inertia": float(kmeans_model.inertia_),
+        "silhouette": silhouette_on_sample(scaled, labels, sample, int(params["random_state"])),
+        "silhouette_rows": min(sample, len(features)),
+        "random_state": int(params["random_state"]),
+        "segment_numbering": "segment 0 has the highest mean Total_Spending (ties: Income)",
+        "feature_ranges": {
+            c: {"min": ranges.loc["min", c], "max": ranges.loc["max", c]} for c in columns
+        },
+        "segments": named[
+            ["segment", "name", "behaviour", "description", "action", "size", "share"]
+        ]
+        .astype({"segment": int, "size": int, "share": float})
+        .to_dict(orient="records"),
+    }
+
+
+def _k_distance_eps(scaled: np.ndarray, min_samples: int) -> tuple[np.ndarray, float]:
+    """Sorted distance of each point to its ``min_samples``-th neighbour (itself counted,
+    as DBSCAN counts it) and the curve's knee, used as ``eps``.
+    """
+    neighbours = NearestNeighbors(n_neighbors=min_samples).fit(scaled)
+    distances = np.sort(neighbours.kneighbors(scaled)[0][:, -1])
+    knee = KneeLocator(
+        np.arange(len(distances)), distances, curve="convex", direction="increasing"
+    ).knee
+    eps = float(distances[int(knee)]) if knee is not None else float(np.quantile(distances, 0.95))
+    return distances, eps
+
+
+def _partition_figures(
+    name: str, labels: np.ndarray, scaled: np.ndarray, reference: np.ndarray
+) -> dict[str, Any]:
+    clustered = labels != NOISE
+    found = np.unique(labels[clustered])
+    sizes = pd.Series(labels[clustered]).value_counts().sort_index()
+    has_two = len(found) >= 2  # noqa: PLR2004
+    return {
+        "method": name,
+        "clusters": len(found),
+        "noise_share": float(1 - clustered.mean()),
+        "silhouette_without_noise": silhouette_on_sample(
+            scaled[clustered], labels[clustered], len(scaled), 0
+        )
+        if has_two
+        else float("nan"),
+        "davies_bouldin_without_noise": float(
+            davies_bouldin_score(scaled[clustered], labels[clustered])
+        )
+        if has_two
+        else float("nan"),
+        "cluster_sizes": ", ".join(f"{int(k)}: {int(v)}" for k, v in sizes.items()),
+        "ari_vs_kmeans": float(adjusted_rand_score(reference, labels)),
+    }
+
+
+def compare_with_dbscan(
+    customer_features: pd.DataFrame,
+    customer_segments: pd.DataFrame,
+    scaler: StandardScaler,
+    params: dict[str, Any],
+) -> tuple[pd.DataFrame, Figure, Figure]:
+    """DBSCAN on the same scaled features, ``eps`` from the k-distance curve's knee.
+
+    Both methods are measured on one seeded sample of ``dbscan.sample_size`` customers.
+
+    Returns:
+        ``clustering_comparison`` (one row per method: clusters, noise share, silhouette and
+        Davies-Bouldin without noise, cluster sizes, adjusted Rand index against K-Means,
+        eps, min_samples, sample rows), the k-distance figure and side-by-side PCA maps.
+    """
+    settings = params["dbscan"]
+    columns = list(params["features"])
+    features = customer_features.set_index(schema.ID).loc[customer_segments[schema.ID]]
+    keep = sample_positions(len(features), settings["sample_size"], int(params["random_state"]))
+    scaled = scaler.transform(features[columns].iloc[keep].astype("float64"))
+    kmeans_labels = customer_segments["segment"].to_numpy()[keep]
+    min_samples = int(settings["min_samples"])
+    distances, eps = _k_distance_eps(scaled, min_samples)
+    dbscan_labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)
+
+    table = pd.DataFrame(
+        [
+            _partition_figures("kmeans", kmeans_labels, scaled, kmeans_labels),
+            _partition_figures("dbscan", dbscan_labels, scaled, kmeans_labels),
+        ]
+    )
+    table["eps"] = [np.nan, eps]
+    table["min_samples"] = [np.nan, min_samples]
+    table["sample_rows"] = len(keep)
+    logger.info(
+        "DBSCAN eps=%.3f found %d clusters, %.1f%% noise",
+        eps,
+        table.loc[1, "clusters"],
+        100 * table.loc[1, "noise_share"],
+    )
+
+    k_fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = k_fig.subplots()
+    ax.plot(distances, color="tab:blue")
+    ax.axhline(eps, color="tab:red", linestyle="--", label=f"eps = {eps:.2f} (knee)")
+    ax.set(
+        xlabel="points sorted by distance",
+        ylabel=f"distance to {min_samples}-th neighbour",
+        title="k-distance curve for DBSCAN",
+    )
+    ax.legend()
+
+    coords = PCA(n_components=2, random_state=int(params["random_state"])).fit_transform(scaled)
+    map_fig = Figure(figsize=(11, 4.5), layout="constrained")
+    for ax, labels, title in zip(
+        map_fig.subplots(1, 2),
+        (kmeans_labels, dbscan_labels),
+        (
+            f"K-Means (k={len(np.unique(kmeans_labels))})",
+            f"DBSCAN (eps={eps:.2f}, min_samples={min_samples})",
+        ),
+        strict=True,
+    ):
+        noise = labels == NOISE
+        ax.scatter(coords[noise, 0], coords[noise, 1], s=6, c="lightgrey", label="noise")
+        ax.scatter(
+            coords[~noise, 0],
+            coords[~noise, 1],
+            s=6,
+            c=labels[~noise],
+            cmap="tab10",
+            vmin=0,
+            vmax=9,
+        )
+        ax.set(title=title, xlabel="PC1", ylabel="PC2")
+    return table, k_fig, map_fig

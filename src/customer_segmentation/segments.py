@@ -1,0 +1,197 @@
+"""Segment profiles and the names, descriptions and actions derived from them.
+
+One deterministic module, used by the pipeline (model card, ``segment_profiles``) and the app.
+Names come from the profile (z-scores of the segment means against the whole population) and
+the thresholds and texts in ``parameters_clustering.yml`` (``clustering.naming``); nothing is
+keyed by cluster number, so a retrain that moves a segment to another number keeps its name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SEGMENT = "segment"
+
+# Columns the naming rules read (their z-scores must be in the profile).
+NAMING_COLUMNS: tuple[str, ...] = (
+    "Income",
+    "Total_Spending",
+    "Age",
+    "Recency",
+    "NumWebPurchases",
+    "NumStorePurchases",
+    "NumWebVisitsMonth",
+    "Children",
+)
+
+
+def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray) -> np.ndarray:
+    """The permutation that numbers segments by mean total spending, highest first.
+
+    Ties (equal mean spending) are broken by mean income, highest first. Returns ``perm`` such
+    that old label ``perm[i]`` becomes new label ``i``.
+    """
+    frame = pd.DataFrame({"label": labels, "spend": spending, "income": income})
+    means = frame.groupby("label")[["spend", "income"]].mean()
+    return means.sort_values(["spend", "income"], ascending=False).index.to_numpy()
+
+
+def profile_segments(
+    features: pd.DataFrame, segments: pd.Series, columns: list[str] | tuple[str, ...]
+) -> pd.DataFrame:
+    """Size, share, mean, median and z-score of every column, per segment.
+
+    Args:
+        features: one row per customer with ``columns``.
+        segments: the segment of each row (same index as ``features``).
+        columns: the numeric columns to describe.
+
+    Returns:
+        One row per segment (sorted by number): ``segment``, ``size``, ``share`` and for each
+        column ``mean_<c>``, ``median_<c>``, ``z_<c>`` (segment mean minus population mean,
+        in population standard deviations).
+    """
+    values = features[list(columns)].astype("float64")
+    grouped = values.groupby(segments.to_numpy())
+    means, medians = grouped.mean(), grouped.median()
+    spread = values.std(ddof=0).replace(0, np.nan)
+    z = ((means - values.mean()) / spread).fillna(0.0)
+    size = grouped.size()
+    profile = pd.concat(
+        [
+            size.rename("size"),
+            (size / size.sum()).rename("share"),
+            means.add_prefix("mean_"),
+            medians.add_prefix("median_"),
+            z.add_prefix("z_"),
+        ],
+        axis=1,
+    )
+    profile.index.name = SEGMENT
+    return profile.reset_index().sort_values(SEGMENT).reset_index(drop=True)
+
+
+def _behaviour(z: pd.Series, high: float, low: float) -> str:
+    spend, recency = z["z_Total_Spending"], z["z_Recency"]
+    web, store, visits = z["z_NumWebPurchases"], z["z_NumStorePurchases"], z["z_NumWebVisitsMonth"]
+    if spend >= high:
+        if web >= 0 and store >= 0:
+            return "multi_channel_spenders"
+        return "store_loyal_spenders" if store > web else "online_spenders"
+    if spend <= low and recency >= high:
+        return "low_activity"
+    if recency >= high:
+        return "lapsing"
+    if spend <= low and visits >= high:
+        return "web_browsers"
+    if web >= high and web > store:
+        return "online_shoppers"
+    if store >= high:
+        return "store_shoppers"
+    if spend <= low:
+        return "low_spenders"
+    return "mainstream"
+
+
+def _prefixes(z: pd.Series, high: float, low: float) -> list[str]:
+    words = []
+    if z["z_Age"] >= high:
+        words.append("Senior")
+    elif z["z_Age"] <= low:
+        words.append("Young")
+    if z["z_Income"] >= high:
+        words.append("Affluent")
+    elif z["z_Income"] <= low:
+        words.append("Budget")
+    return words
+
+
+def name_segments(profile: pd.DataFrame, naming: dict[str, Any]) -> pd.DataFrame:
+    """Name, describe and suggest an action for every segment of a profile.
+
+    Args:
+        profile: from :func:`profile_segments`, with the ``z_``/``median_`` columns of
+            ``NAMING_COLUMNS``.
+        naming: ``high_z`` and ``low_z`` thresholds; ``behaviours``: for each behaviour key
+            a ``label`` and an ``action``; ``qualifiers``: words that tell apart segments that
+            would otherwise share a name.
+
+    Returns:
+        ``segment``, ``name``, ``behaviour``, ``description``, ``action``; names are unique.
+    """
+    high, low = float(naming["high_z"]), float(naming["low_z"])
+    behaviours = naming["behaviours"]
+    rows = []
+    for _, seg in profile.iterrows():
+        key = _behaviour(seg, high, low)
+        name = " ".join([*_prefixes(seg, high, low), behaviours[key]["label"]])
+        rows.append(
+            {
+                SEGMENT: int(seg[SEGMENT]),
+                "name": name,
+                "behaviour": key,
+                "description": describe(seg),
+                "action": behaviours[key]["action"],
+            }
+        )
+    named = pd.DataFrame(rows)
+    named["name"] = _disambiguate(named, profile, naming["qualifiers"])
+    return named
+
+
+def _disambiguate(
+    named: pd.DataFrame, profile: pd.DataFrame, qualifiers: dict[str, dict[str, str]]
+) -> pd.Series:
+    """Add a qualifier to names shared by several segments, from their most distinct trait."""
+    names = named["name"].copy()
+    z = profile.set_index(SEGMENT)[[f"z_{c}" for c in NAMING_COLUMNS]]
+    for name, group in named.groupby("name"):
+        if len(group) < 2:
+            continue
+        ids = group[SEGMENT].to_numpy()
+        diff = z.loc[ids] - z.loc[ids].mean()
+        for row_index, seg in zip(group.index, ids, strict=True):
+            column = diff.loc[seg].abs().idxmax()
+            sign = "high" if diff.loc[seg, column] >= 0 else "low"
+            names[row_index] = f"{name} ({qualifiers[column.removeprefix('z_')][sign]})"
+    counts = names.groupby(names).cumcount()
+    return names.where(counts == 0, names + " #" + (counts + 1).astype(str))
+
+
+def describe(seg: pd.Series) -> str:
+    """One line a marketer reads: who is in the segment, in the data's own units."""
+    return (
+        f"{int(seg['size']):,} customers ({seg['share']:.0%}): median income "
+        f"{seg['median_Income']:,.0f}, median total spending {seg['median_Total_Spending']:,.0f}; "
+        f"{seg['mean_NumStorePurchases']:.1f} store and {seg['mean_NumWebPurchases']:.1f} web "
+        f"purchases, {seg['mean_NumWebVisitsMonth']:.1f} web visits a month; last purchase "
+        f"{seg['median_Recency']:.0f} days ago; median age {seg['median_Age']:.0f}, "
+        f"{seg['mean_Children']:.1f} children at home."
+    )
+
+
+def profile_and_name(
+    features: pd.DataFrame,
+    segments: pd.Series,
+    columns: list[str] | tuple[str, ...],
+    naming: dict[str, Any],
+) -> pd.DataFrame:
+    """:func:`profile_segments` joined with :func:`name_segments` (names first)."""
+    wanted = list(dict.fromkeys([*NAMING_COLUMNS, *columns]))
+    profile = profile_segments(features, segments, wanted)
+    named = name_segments(profile, naming)
+    return named.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
+
+
+__all__ = [
+    "NAMING_COLUMNS",
+    "SEGMENT",
+    "describe",
+    "name_segments",
+    "order_segments",
+    "profile_and_name",
+    "profile_segments",
+]
