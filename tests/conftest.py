@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
@@ -49,10 +50,25 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def nested(params: dict[str, Any] | None) -> dict[str, Any]:
+    """``{"clustering.n_clusters": 5}`` -> ``{"clustering": {"n_clusters": 5}}``, as the CLI
+    turns ``--params clustering.n_clusters=5`` into runtime parameters."""
+    result: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        *parents, leaf = key.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return result
+
+
 def run_project(
     project: Path, pipeline: str | None = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``kedro run`` (optionally ``--pipeline``/``--params``) on a project copy, in-process."""
+    """``kedro run`` (optionally ``--pipeline``/``--params``, dotted keys allowed) on a project
+    copy, in-process."""
+    params = nested(params)
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)  # relative paths in the catalog resolve against the project
@@ -65,6 +81,7 @@ def run_project(
 
 def load_catalog(project: Path, params: dict[str, Any] | None = None):
     """The project's catalog, as the app and notebooks get it."""
+    params = nested(params)
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)
@@ -73,6 +90,20 @@ def load_catalog(project: Path, params: dict[str, Any] | None = None):
             return session.load_context().catalog
     finally:
         os.chdir(cwd)
+
+
+def project_params() -> dict[str, Any]:
+    """The parameters in ``conf/base`` as the pipelines get them (``params:<pipeline>``)."""
+    loader = OmegaConfigLoader(
+        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="local"
+    )
+    return loader["parameters"]
+
+
+@pytest.fixture(scope="session")
+def params() -> dict[str, Any]:
+    """``project_params()`` once per session (treat as read-only)."""
+    return project_params()
 
 
 @pytest.fixture(scope="session")

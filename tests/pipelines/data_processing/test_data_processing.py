@@ -1,0 +1,92 @@
+"""``data_processing``: the node and the pipeline on an in-memory catalog."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from customer_segmentation.data_contract import CustomerDataError, RawCustomerFile
+from customer_segmentation.pipelines.data_processing import create_pipeline
+from customer_segmentation.pipelines.data_processing.nodes import check_customers
+from customer_segmentation.schema import KAGGLE_COLUMNS
+
+GOOD = "5524,1957,Graduation,Single,58138,0,0,04-09-2012,58,635,88,546,172,88,88,3,8,10,4,7,0,0,0,0,0,0,3,11,1"
+
+
+def table(*rows: str, header: str = ",".join(KAGGLE_COLUMNS)) -> RawCustomerFile:
+    return RawCustomerFile("customers.csv", "\n".join([header, *rows]).encode())
+
+
+def with_field(row: str, column: str, value: str, new_id: int) -> str:
+    fields = row.split(",")
+    fields[KAGGLE_COLUMNS.index(column)] = value
+    fields[0] = str(new_id)
+    return ",".join(fields)
+
+
+@pytest.fixture
+def raw() -> RawCustomerFile:
+    return table(
+        GOOD,
+        with_field(GOOD, "Income", "", 2),
+        with_field(GOOD, "Year_Birth", "1893", 3),
+        with_field(GOOD, "Income", "666666", 4),
+        with_field(GOOD, "Marital_Status", "YOLO", 5),
+    )
+
+
+def test_every_row_is_clean_or_rejected_with_its_reason(raw, params):
+    clean, rejected, report = check_customers(raw, params["data_processing"])
+
+    assert report["rows_in"] == 5
+    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
+    assert sorted(clean["ID"]) == [5, 5524], "odd marital statuses are kept, not dropped"
+    reasons = dict(zip(rejected["ID"], rejected["reason_code"], strict=True))
+    assert reasons == {
+        "2": "missing_income",
+        "3": "birth_year_out_of_range",
+        "4": "income_outlier",
+    }, rejected
+    assert report["rejected_by_reason"] == {
+        "birth_year_out_of_range": 1,
+        "income_outlier": 1,
+        "missing_income": 1,
+    }
+    assert rejected.loc[rejected["ID"] == "3", "source_row"].item() == 3
+
+
+def test_missing_income_can_be_imputed_instead_of_dropped(raw, params):
+    settings = {**params["data_processing"], "missing_income": "impute_median"}
+    clean, rejected, report = check_customers(raw, settings)
+
+    assert 2 in set(clean["ID"]), "the customer without income must be kept"
+    assert clean.loc[clean["ID"] == 2, "Income"].item() == 58138
+    assert report["repaired"]["Income: missing, imputed with the median"] == 1
+    assert "missing_income" not in report["rejected_by_reason"]
+
+
+def test_unknown_missing_income_policy_is_refused(raw, params):
+    with pytest.raises(CustomerDataError, match="missing_income must be"):
+        check_customers(raw, {**params["data_processing"], "missing_income": "zero"})
+
+
+def test_missing_columns_are_all_named_in_one_message(params):
+    header = ",".join(c for c in KAGGLE_COLUMNS if c not in ("Income", "Recency"))
+    with pytest.raises(CustomerDataError, match=r"2 required column\(s\) missing: Income, Recency"):
+        check_customers(table("1", header=header), params["data_processing"])
+
+
+def test_pipeline_runs_on_an_in_memory_catalog(raw, params):
+    catalog = DataCatalog(
+        {
+            "raw_customers": MemoryDataset(raw),
+            "params:data_processing": MemoryDataset(params["data_processing"]),
+        }
+    )
+    SequentialRunner().run(create_pipeline(), catalog)
+
+    report = catalog.load("data_quality_report")
+    assert (report["rows_clean"], report["rows_rejected"]) == (2, 3)
+    assert len(catalog.load("customers")) == 2
+    assert len(catalog.load("rejected_customers")) == 3

@@ -1,0 +1,40 @@
+"""`kedro viz build` works offline and shows the five pipelines and the layers in order."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_viz_build_shows_pipelines_and_layers(fresh_project):
+    subprocess.run(
+        [sys.executable, "-m", "kedro", "viz", "build"],
+        cwd=fresh_project,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    main = json.loads((fresh_project / "build" / "api" / "main").read_text())
+
+    pipelines = {p["id"] for p in main["pipelines"]}
+    assert {
+        "data_processing",
+        "feature_engineering",
+        "model_selection",
+        "clustering",
+        "reporting",
+    } <= pipelines
+    assert main["layers"] == [
+        "raw",
+        "primary",
+        "feature",
+        "model_input",
+        "models",
+        "model_output",
+        "reporting",
+    ], "kedro-viz drops the layers when data flows back to an earlier layer"
+    data_nodes = {n["name"]: n.get("layer") for n in main["nodes"] if n["type"] == "data"}
+    assert data_nodes["scaler"] == "models" and data_nodes["raw_customers"] == "raw"
+    assert (fresh_project / "build" / "index.html").exists()
