@@ -94,9 +94,7 @@ def load_catalog(project: Path, params: dict[str, Any] | None = None):
 
 def project_params() -> dict[str, Any]:
     """The parameters in ``conf/base`` as the pipelines get them (``params:<pipeline>``)."""
-    loader = OmegaConfigLoader(
-        str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="local"
-    )
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="local")
     return loader["parameters"]
 
 
