@@ -89,10 +89,20 @@ def build_features(
     return features.reset_index(drop=True)
 
 
-def features_from_raw(raw: dict[str, Any] | pd.DataFrame, ref_date: pd.Timestamp) -> pd.DataFrame:
+def features_from_raw(
+    raw: dict[str, Any] | pd.DataFrame,
+    ref_date: pd.Timestamp,
+    params: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """Features of customers given as raw fields (a form or a table), for scoring.
 
-    Missing optional fields (campaign flags) count as 0; every field the model needs must be
+    Args:
+        raw: one customer as a dict, or a table, with the raw Kaggle columns.
+        ref_date: the reference date the model was trained with (model card).
+        params: the feature parameters of that model (``partner_statuses``).
+
+    Missing ``ID``, ``Dt_Customer`` or category fields are filled (ID by position, the date
+    with ``ref_date``, categories empty); every numeric field the features need must be
     present, otherwise a ``KeyError`` names it.
     """
     frame = pd.DataFrame([raw]) if isinstance(raw, dict) else raw.copy()
@@ -104,4 +114,4 @@ def features_from_raw(raw: dict[str, Any] | pd.DataFrame, ref_date: pd.Timestamp
     for column in ("Education", "Marital_Status"):
         if column not in frame:
             frame[column] = ""
-    return build_features(frame, ref_date, {})
+    return build_features(frame, ref_date, params or {})
