@@ -92,7 +92,7 @@ def stability(
     """Agreement of refits on bootstrap resamples with the reference labelling.
 
     For each of ``stability_resamples`` seeded bootstrap resamples of ``scaled`` a model is
-    fitted and asked to label all of ``scaled``; the adjusted Rand index against
+    fitted (``stability_n_init`` initialisations, default ``n_init``) and asked to label all of ``scaled``; the adjusted Rand index against
     ``reference`` measures how much the partition depends on the particular rows.
 
     Returns:
@@ -102,7 +102,11 @@ def stability(
     scores = []
     for _ in range(int(params["stability_resamples"])):
         rows = rng.integers(0, len(scaled), size=len(scaled))
-        seed_params = {**params, "random_state": int(rng.integers(0, 2**31 - 1))}
+        seed_params = {
+            **params,
+            "n_init": int(params.get("stability_n_init", params["n_init"])),
+            "random_state": int(rng.integers(0, 2**31 - 1)),
+        }
         model = make_kmeans(k, seed_params).fit(scaled[rows])
         scores.append(adjusted_rand_score(reference, model.predict(scaled)))
     return float(np.mean(scores)), float(np.min(scores))

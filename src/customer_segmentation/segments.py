@@ -24,6 +24,7 @@ NAMING_COLUMNS: tuple[str, ...] = (
     "NumWebPurchases",
     "NumStorePurchases",
     "NumWebVisitsMonth",
+    "NumDealsPurchases",
     "Children",
 )
 
@@ -96,16 +97,19 @@ def _behaviour(z: pd.Series, high: float, low: float) -> str:
     return "mainstream"
 
 
-def _prefixes(z: pd.Series, high: float, low: float) -> list[str]:
+def _prefixes(
+    z: pd.Series, high: float, low: float, prefixes: dict[str, dict[str, str]]
+) -> list[str]:
+    """Words put before the behaviour label, in the order of ``prefixes`` (column ->
+    ``high``/``low`` word; a missing side adds no word).
+    """
     words = []
-    if z["z_Age"] >= high:
-        words.append("Senior")
-    elif z["z_Age"] <= low:
-        words.append("Young")
-    if z["z_Income"] >= high:
-        words.append("Affluent")
-    elif z["z_Income"] <= low:
-        words.append("Budget")
+    for column, word in prefixes.items():
+        value = z[f"z_{column}"]
+        if value >= high and word.get("high"):
+            words.append(word["high"])
+        elif value <= low and word.get("low"):
+            words.append(word["low"])
     return words
 
 
@@ -116,8 +120,10 @@ def name_segments(profile: pd.DataFrame, naming: dict[str, Any]) -> pd.DataFrame
         profile: from :func:`profile_segments`, with the ``z_``/``median_`` columns of
             ``NAMING_COLUMNS``.
         naming: ``high_z`` and ``low_z`` thresholds; ``behaviours``: for each behaviour key
-            a ``label`` and an ``action``; ``qualifiers``: words that tell apart segments that
-            would otherwise share a name.
+            a ``label`` and an ``action``; ``prefixes``: per column (of ``NAMING_COLUMNS``) the
+            word put before the label when the segment is high or low on it (e.g. Age ->
+            Senior); ``qualifiers``: words that tell apart segments that would otherwise
+            share a name.
 
     Returns:
         ``segment``, ``name``, ``behaviour``, ``description``, ``action``; names are unique.
@@ -127,7 +133,8 @@ def name_segments(profile: pd.DataFrame, naming: dict[str, Any]) -> pd.DataFrame
     rows = []
     for _, seg in profile.iterrows():
         key = _behaviour(seg, high, low)
-        name = " ".join([*_prefixes(seg, high, low), behaviours[key]["label"]])
+        words = _prefixes(seg, high, low, naming["prefixes"])
+        name = " ".join([*words, behaviours[key]["label"]])
         rows.append(
             {
                 SEGMENT: int(seg[SEGMENT]),
@@ -167,7 +174,8 @@ def describe(seg: pd.Series) -> str:
         f"{int(seg['size']):,} customers ({seg['share']:.0%}): median income "
         f"{seg['median_Income']:,.0f}, median total spending {seg['median_Total_Spending']:,.0f}; "
         f"{seg['mean_NumStorePurchases']:.1f} store and {seg['mean_NumWebPurchases']:.1f} web "
-        f"purchases, {seg['mean_NumWebVisitsMonth']:.1f} web visits a month; last purchase "
+        f"purchases ({seg['mean_NumDealsPurchases']:.1f} with a discount), "
+        f"{seg['mean_NumWebVisitsMonth']:.1f} web visits a month; last purchase "
         f"{seg['median_Recency']:.0f} days ago; median age {seg['median_Age']:.0f}, "
         f"{seg['mean_Children']:.1f} children at home."
     )

@@ -1,18 +1,27 @@
-"""Nodes of ``reporting``: segment profiles and the figures a marketer reads."""
+"""Nodes of ``reporting``: segment profiles, exploratory analysis, the figures a marketer reads
+and the self-contained HTML report.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import schema
+from customer_segmentation import eda, schema
 from customer_segmentation.modeling import sample_positions
+from customer_segmentation.pipelines.clustering.nodes import compare_with_dbscan
+from customer_segmentation.pipelines.model_selection.nodes import plot_elbow
+from customer_segmentation.report_html import render_report
 from customer_segmentation.segments import profile_segments
+
+logger = logging.getLogger(__name__)
 
 
 def segment_names(model_card: dict[str, Any]) -> pd.DataFrame:
@@ -122,3 +131,228 @@ def plot_income_spending(
             title=f"{column.replace('_', ' ')} by segment",
         )
     return fig
+
+
+def explore_customers(
+    customers: pd.DataFrame,
+    customer_features: pd.DataFrame,
+    rejected_customers: pd.DataFrame,
+    data_quality_report: dict[str, Any],
+    params: dict[str, Any],
+) -> tuple[
+    pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Figure, Figure, Figure
+]:
+    """Exploratory analysis of the clean table, its features and what cleaning removed.
+
+    Args:
+        customers: clean ``customers`` (``Education``, ``Marital_Status``, ``Year_Birth``...).
+        customer_features: needs ``params["eda"]["raw_columns"]`` and
+            ``["engineered_columns"]``.
+        rejected_customers: rejected rows (``reason_code``, ``reason``, original columns).
+        data_quality_report: ``rows_in``, ``rejected_by_reason``.
+        params: ``reporting`` parameters (``eda`` block, ``histogram_bins``).
+
+    Returns:
+        ``feature_summary``, ``missing_values``, ``category_counts``,
+        ``feature_correlations``, ``removed_outliers`` and the figures
+        ``eda_distributions``, ``eda_correlations``, ``eda_removed``.
+    """
+    settings = params["eda"]
+    raw, engineered = list(settings["raw_columns"]), list(settings["engineered_columns"])
+    bins = int(params["histogram_bins"])
+    summary = eda.feature_summary(customer_features, raw, engineered)
+    missing = eda.missing_values(customers, rejected_customers)
+    categories = eda.category_counts(customers)
+    matrix = eda.correlations(customer_features, list(settings["correlation_columns"]))
+    removed = eda.removed_outliers(rejected_customers, data_quality_report)
+    logger.info(
+        "EDA: %d columns described, %d rejected rows in %d reasons",
+        len(summary),
+        len(rejected_customers),
+        len(removed),
+    )
+    return (
+        summary,
+        missing,
+        categories,
+        matrix,
+        removed,
+        eda.plot_distributions(customer_features, raw, engineered, bins),
+        eda.plot_correlations(matrix),
+        eda.plot_removed(customers, rejected_customers, dict(settings["removed_reasons"]), bins),
+    )
+
+
+def plot_tsne_map(
+    customer_features: pd.DataFrame,
+    customer_segments: pd.DataFrame,
+    scaler: StandardScaler,
+    model_card: dict[str, Any],
+    params: dict[str, Any],
+) -> Figure:
+    """t-SNE map of the scaled model features on a seeded sample of ``tsne.sample_size``
+    customers, coloured by segment (``perplexity``, ``max_iter`` and seed from parameters).
+    """
+    settings = params["tsne"]
+    seed = int(params["random_state"])
+    data = _with_segments(customer_features, customer_segments)
+    data = data.iloc[sample_positions(len(data), settings["sample_size"], seed)]
+    scaled = scaler.transform(data[model_card["features"]].astype("float64"))
+    perplexity = min(float(settings["perplexity"]), (len(data) - 1) / 3)
+    coords = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        max_iter=int(settings["max_iter"]),
+        init="pca",
+        random_state=seed,
+    ).fit_transform(scaled)
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax = fig.subplots()
+    names = _labelled(model_card)
+    for segment in sorted(names):
+        mine = data["segment"].to_numpy() == segment
+        ax.scatter(
+            coords[mine, 0],
+            coords[mine, 1],
+            s=8,
+            alpha=0.7,
+            color=f"C{segment}",
+            label=names[segment],
+        )
+    ax.set(
+        xlabel="t-SNE 1",
+        ylabel="t-SNE 2",
+        title=f"Segments on a t-SNE map ({len(data):,} customers, perplexity {perplexity:.0f})",
+    )
+    ax.legend(fontsize=8, markerscale=2, loc="best")
+    return fig
+
+
+def spending_mix(
+    customer_features: pd.DataFrame,
+    customer_segments: pd.DataFrame,
+    model_card: dict[str, Any],
+) -> tuple[pd.DataFrame, Figure]:
+    """Share of each product category in the segment's spending and of each channel in its
+    purchases.
+
+    Args:
+        customer_features: needs the ``Mnt*`` columns, ``NumWebPurchases``,
+            ``NumCatalogPurchases``, ``NumStorePurchases``, ``NumDealsPurchases``.
+
+    Returns:
+        ``spending_mix``: ``segment``, ``name``, ``spend_<category>`` (shares summing to 1),
+        ``channel_<channel>`` (shares of web/catalogue/store purchases summing to 1),
+        ``deal_share`` (deal purchases / all purchases) and ``mean_spending``; and the
+        figure with both mixes as stacked bars.
+    """
+    data = _with_segments(customer_features, customer_segments)
+    grouped = data.groupby("segment")
+    spend = grouped[list(schema.SPEND_COLUMNS)].sum()
+    channels = grouped[list(schema.CHANNEL_COLUMNS)].sum()
+    spend_share = spend.div(spend.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    channel_share = channels.div(channels.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    all_purchases = grouped[list(schema.PURCHASE_COLUMNS)].sum().sum(axis=1).replace(0, np.nan)
+    deals = (grouped["NumDealsPurchases"].sum() / all_purchases).fillna(0.0)
+    spend_share.columns = [f"spend_{c.removeprefix('Mnt')}" for c in spend_share.columns]
+    channel_share.columns = [
+        f"channel_{c.removeprefix('Num').removesuffix('Purchases')}" for c in channel_share.columns
+    ]
+    names = {int(s["segment"]): s["name"] for s in model_card["segments"]}
+    table = pd.concat([spend_share, channel_share], axis=1)
+    table["deal_share"] = deals
+    table["mean_spending"] = grouped["Total_Spending"].mean()
+    table = table.reset_index()
+    table.insert(1, "name", table["segment"].map(names))
+
+    labels = [f"{s}: {names.get(int(s), '')}" for s in table["segment"]]
+    fig = Figure(figsize=(13, 0.6 * len(table) + 2.5), layout="constrained")
+    for ax, columns, title in zip(
+        fig.subplots(1, 2),
+        (list(spend_share.columns), list(channel_share.columns)),
+        ("Spending by product category", "Purchases by channel"),
+        strict=True,
+    ):
+        left = np.zeros(len(table))
+        for i, column in enumerate(columns):
+            values = table[column].to_numpy()
+            ax.barh(labels, values, left=left, color=f"C{i}", label=column.split("_", 1)[1])
+            left += values
+        ax.set(xlim=(0, 1), xlabel="share", title=title)
+        ax.invert_yaxis()
+        ax.legend(fontsize=7, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.06))
+        ax.tick_params(axis="y", labelsize=8)
+    return table, fig
+
+
+def build_report(**inputs: Any) -> str:
+    """The self-contained HTML report (figures embedded as base64 PNG).
+
+    Figures saved with ``FigureDataset`` arrive as PNG bytes; the elbow, PCA map,
+    income/spending and DBSCAN figures (saved as ``matplotlib.MatplotlibDataset``, which cannot
+    be loaded) are drawn again from their deterministic, seeded inputs.
+
+    Args:
+        inputs: the catalog entries named in ``pipeline.py`` (``model_card``,
+            ``data_quality_report``, the EDA tables and figures, ``k_selection``,
+            ``segment_profiles``, ``spending_mix``, ``clustering_comparison``, features,
+            segments, scaler) and the ``params_*`` dictionaries.
+
+    Returns:
+        HTML text; ``HtmlReportDataset`` fills in the run stamp when saving.
+    """
+    card = inputs["model_card"]
+    features, segments = inputs["customer_features"], inputs["customer_segments"]
+    reporting, clustering = inputs["params_reporting"], inputs["params_clustering"]
+    _, k_distance, dbscan_map = compare_with_dbscan(
+        features, segments, inputs["scaler"], clustering
+    )
+    profiles = inputs["segment_profiles"]
+    segment_table = profiles[
+        [
+            "segment",
+            "name",
+            "size",
+            "share",
+            "mean_Income",
+            "mean_Total_Spending",
+            "mean_Age",
+            "description",
+            "action",
+        ]
+    ]
+    figures = {
+        "distributions": inputs["eda_distributions"],
+        "correlations": inputs["eda_correlations"],
+        "removed": inputs["eda_removed"],
+        "elbow": plot_elbow(inputs["k_selection"]),
+        "pca_map": plot_segment_map(features, segments, inputs["scaler"], card, reporting),
+        "tsne_map": inputs["segment_map_tsne"],
+        "income_spending": plot_income_spending(features, segments, card, reporting),
+        "spending_mix": inputs["spending_mix_plot"],
+        "k_distance": k_distance,
+        "dbscan_map": dbscan_map,
+    }
+    parameters = {
+        name.removeprefix("params_"): value
+        for name, value in inputs.items()
+        if name.startswith("params_")
+    }
+    text = render_report(
+        {
+            "model_card": card,
+            "data_quality_report": inputs["data_quality_report"],
+            "removed_outliers": inputs["removed_outliers"],
+            "missing_values": inputs["missing_values"],
+            "category_counts": inputs["category_counts"],
+            "feature_summary": inputs["feature_summary"],
+            "k_selection": inputs["k_selection"],
+            "segment_table": segment_table,
+            "spending_mix": inputs["spending_mix"],
+            "clustering_comparison": inputs["clustering_comparison"],
+            "parameters": parameters,
+            "figures": figures,
+        }
+    )
+    logger.info("Report: %d characters, %d figures", len(text), len(figures))
+    return text

@@ -1,0 +1,92 @@
+"""Score a file: upload a customer table -> the pipeline's checks, features and scoring."""
+
+from __future__ import annotations
+
+import app_state
+import streamlit as st
+
+from customer_segmentation import app_logic
+from customer_segmentation.data_contract import CustomerDataError
+
+st.title("Score a customer file")
+store, bundle = app_state.require_model()
+limit_mb = float(st.get_option("server.maxUploadSize"))
+st.markdown(
+    "Upload an export in the layout of the Kaggle customer-personality table (comma, tab, "
+    "semicolon or pipe separated; the 29 columns, of which the campaign flags are optional). "
+    "It goes through the same parsing, validation and feature code as `kedro run`, then the "
+    f"selected model (`{bundle.version}`) assigns every valid customer a segment. Rejected rows "
+    f"are listed with their reason. Files up to {limit_mb:,.0f} MB."
+)
+upload = st.file_uploader("Customer table", type=["csv", "tsv", "txt"], key="upload")
+if upload is None:
+    st.stop()
+
+key = (upload.file_id, bundle.version)
+cached = st.session_state.get("scored_upload")
+if cached is None or cached[0] != key:
+    try:
+        with st.spinner(f"Scoring {upload.name}…"):
+            result = app_logic.score_upload(
+                upload.getvalue(),
+                upload.name,
+                bundle,
+                app_state.params(store, "data_processing"),
+                limit_mb,
+            )
+    except CustomerDataError as error:
+        st.session_state.pop("scored_upload", None)
+        st.error(f"This file cannot be scored. {error}", icon=":material/block:")
+        st.stop()
+    st.session_state["scored_upload"] = (key, result)
+else:
+    result = cached[1]
+
+report = result.report
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Rows in the file", f"{report['rows_in']:,}")
+c2.metric("Scored", f"{len(result.scored):,}")
+c3.metric("Rejected", f"{report['rows_rejected']:,}")
+flagged = int((result.scored["outside_training_range"] != "").sum())
+c4.metric("Outside the training range", f"{flagged:,}", help="Scored, but flagged")
+
+if result.scored.empty:
+    st.warning("No row passed the checks; see the rejected rows below.")
+else:
+    st.subheader("Segment distribution")
+    st.bar_chart(result.distribution.set_index("name")["customers"], horizontal=True)
+    st.dataframe(
+        result.distribution,
+        hide_index=True,
+        column_config={"share": st.column_config.NumberColumn(format="percent")},
+    )
+    st.subheader("Scored customers")
+    st.dataframe(result.scored, hide_index=True, key="scored_table")
+    st.download_button(
+        "Download the scored table (CSV)",
+        result.scored.to_csv(index=False).encode("utf-8"),
+        file_name=f"{upload.name.rsplit('.', 1)[0]}_segments_{bundle.version}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="download",
+    )
+
+if len(result.rejected):
+    st.subheader(f"Rejected rows ({len(result.rejected):,})")
+    st.dataframe(
+        result.rejected.value_counts("reason_code").rename("rows").reset_index(),
+        hide_index=True,
+    )
+    shown = ["source_row", "ID", "reason_code", "reason"]
+    rest = [c for c in result.rejected.columns if c not in shown]
+    st.dataframe(result.rejected[shown + rest], hide_index=True, key="rejected_table")
+    st.download_button(
+        "Download the rejected rows (CSV)",
+        result.rejected.to_csv(index=False).encode("utf-8"),
+        file_name=f"{upload.name.rsplit('.', 1)[0]}_rejected.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="download_rejected",
+    )
+with st.expander("Data quality report"):
+    st.json(report)

@@ -1,0 +1,468 @@
+"""Benchmark: the full ``kedro run`` against a plain pandas + scikit-learn script.
+
+For every ``--rows N``:
+
+1. generate N customers in the Kaggle schema with the project's generator (seeded) into a work
+   folder outside the repository (reused when it already exists);
+2. run ``kedro run --params raw_customers_path=...`` in a copy of the project, as a child
+   process, and record its wall time, peak memory and the time of every node
+   (``customer_segmentation.hooks.NodeTimingHook``);
+3. run ``benchmarks/plain_sklearn.py`` on the same file with the same settings, the same way;
+4. optionally (``--scoring``) time ``build_features`` + ``score_customers`` on all N rows
+   with the model of step 2, and one warm single-customer prediction;
+5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``.
+
+Peak memory is the larger of the child's own peak (``ru_maxrss`` from ``wait4``) and the sum
+over its process tree sampled every ``--sample-interval`` seconds.
+
+    python benchmarks/run.py --rows 1000000
+    python benchmarks/run.py --rows 100000 --rows 1000000 --scoring
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psutil
+from kedro.config import OmegaConfigLoader
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from customer_segmentation.features import build_features, features_from_raw
+from customer_segmentation.scoring import score_customers
+
+REPO = Path(__file__).resolve().parents[1]
+PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain_sklearn.py"
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------
+# Measuring a child process
+# --------------------------------------------------------------------------------------
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    try:
+        members = [process, *process.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def measure(
+    cmd: list[str], cwd: Path, log: Path, env: dict[str, str], interval: float
+) -> dict[str, Any]:
+    """Run ``cmd`` to completion; its wall time, peak memory, exit code and log file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
+        peak_tree = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_tree
+            watched = psutil.Process(proc.pid)
+            while not done.is_set():
+                peak_tree = max(peak_tree, _tree_rss(watched))
+                done.wait(interval)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    own_peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return {
+        "command": cmd,
+        "exit_code": proc.returncode,
+        "wall_seconds": wall,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_mb": max(own_peak, peak_tree) / MB,
+        "peak_mb_own": own_peak / MB,
+        "peak_mb_tree_sampled": peak_tree / MB,
+        "log": str(log),
+    }
+
+
+def _check(result: dict[str, Any], what: str) -> None:
+    if result["exit_code"] != 0:
+        tail = Path(result["log"]).read_text(errors="replace")[-3000:]
+        raise SystemExit(f"{what} failed (exit {result['exit_code']}); end of its log:\n{tail}")
+
+
+# --------------------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------------------
+
+
+def copy_project(target: Path) -> Path:
+    """What a run needs (as ``tests/conftest.py::copy_project``): conf, pyproject, layers."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy(REPO / "pyproject.toml", target / "pyproject.toml")
+    if (REPO / ".telemetry").exists():
+        shutil.copy(REPO / ".telemetry", target / ".telemetry")
+    (target / "src").mkdir()  # Kedro checks it exists; the package is installed
+    shutil.copytree(REPO / "conf", target / "conf", ignore=shutil.ignore_patterns("local"))
+    (target / "conf" / "local").mkdir(exist_ok=True)
+    for layer in sorted(p for p in (REPO / "data").iterdir() if p.is_dir()):
+        (target / "data" / layer.name).mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def child_env() -> dict[str, str]:
+    """The environment of the measured processes: no telemetry, no display."""
+    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MPLBACKEND": "Agg"}
+
+
+def generate(rows: int, seed: int, work: Path, interval: float) -> tuple[Path, dict[str, Any]]:
+    """The customer file for ``rows``/``seed``, generated by the project's generator."""
+    path = work / f"customers_{rows}_seed{seed}.csv"
+    if path.exists():
+        return path, {"reused": True, "path": str(path)}
+    partial = path.with_suffix(".partial.csv")
+    cmd = [
+        sys.executable,
+        "-m",
+        "customer_segmentation.demo_data",
+        "--rows",
+        str(rows),
+        "--seed",
+        str(seed),
+        "--out",
+        str(partial),
+    ]
+    result = measure(cmd, work, work / f"generate_{rows}.log", child_env(), interval)
+    _check(result, "generating customers")
+    partial.rename(path)
+    return path, {**result, "reused": False, "path": str(path), "bytes": path.stat().st_size}
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["a.b=1,c=2", "d=3"]`` -> ``{"a.b": "1", "c": "2", "d": "3"}`` (as ``kedro --params``)."""
+    result: dict[str, str] = {}
+    for chunk in pairs:
+        for pair in filter(None, chunk.split(",")):
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise SystemExit(f"--params expects KEY=VALUE, got {pair!r}")
+            result[key.strip()] = value.strip()
+    return result
+
+
+def project_parameters(overrides: dict[str, str]) -> dict[str, Any]:
+    """The project's parameters with the run's overrides applied (dotted keys)."""
+    loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="local")
+    params = json.loads(json.dumps(loader["parameters"], default=str))
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = params
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = json.loads(value) if _is_json(value) else value
+    return params
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def plain_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The plain script's settings taken from the project's parameters, so both sides do the
+    same work (same samples, k range, n_init, k, DBSCAN settings, cleaning bounds).
+    """
+    selection, clustering = params["model_selection"], params["clustering"]
+    n_clusters = clustering["n_clusters"]
+    return {
+        "seed": int(selection["random_state"]),
+        "k_min": int(selection["k_min"]),
+        "k_max": int(selection["k_max"]),
+        "n_clusters": 6 if str(n_clusters) == "auto" else int(n_clusters),
+        "n_init": int(clustering["n_init"]),
+        "sweep_n_init": int(selection["n_init"]),
+        "sweep_algorithm": selection.get("algorithm", "kmeans"),
+        "algorithm": clustering.get("algorithm", "kmeans"),
+        "batch_size": int(clustering.get("batch_size", 4096)),
+        "sweep_sample": int(selection["sample_size"]),
+        "silhouette_sample": int(clustering["silhouette_sample_size"]),
+        "dbscan_sample": int(clustering["dbscan"]["sample_size"]),
+        "min_samples": int(clustering["dbscan"]["min_samples"]),
+        "map_sample": int(params["reporting"]["map_sample_size"]),
+        "min_birth_year": int(params["data_processing"]["min_birth_year"]),
+        "max_income": float(params["data_processing"]["max_income"]),
+    }
+
+
+def kedro_command() -> list[str]:
+    """``kedro`` of this interpreter's environment."""
+    script = Path(sys.executable).parent / "kedro"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "kedro"]
+
+
+def run_kedro(
+    csv: Path, work: Path, rows: int, overrides: dict[str, str], interval: float
+) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """``kedro run`` on ``csv`` in a fresh project copy; returns the measures and node timings."""
+    project = copy_project(work / f"project_{rows}")
+    timings = work / f"node_timings_{rows}.json"
+    timings.unlink(missing_ok=True)
+    params = {"raw_customers_path": str(csv), "node_timings_path": str(timings), **overrides}
+    cmd = [*kedro_command(), "run", "--params", ",".join(f"{k}={v}" for k, v in params.items())]
+    result = measure(cmd, project, work / f"kedro_{rows}.log", child_env(), interval)
+    _check(result, "kedro run")
+    return result, json.loads(timings.read_text()), project
+
+
+def run_plain(
+    csv: Path, work: Path, rows: int, settings: dict[str, Any], interval: float
+) -> dict[str, Any]:
+    """The plain script on ``csv``; returns the measures and the script's own figures."""
+    out = work / f"plain_{rows}"
+    cmd = [sys.executable, str(PLAIN_SCRIPT), str(csv), "--out", str(out)]
+    cmd += ["--settings", json.dumps(settings)]
+    result = measure(cmd, work, work / f"plain_{rows}.log", child_env(), interval)
+    _check(result, "plain script")
+    return {**result, "figures": json.loads((out / "figures.json").read_text())}
+
+
+def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
+    """Batch scoring (features + segments of every clean customer) and one warm prediction,
+    with the scaler and model the Kedro run saved (loaded through its catalog).
+    """
+    bootstrap_project(project)
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        with KedroSession.create(project_path=project) as session:
+            context = session.load_context()
+            catalog = context.catalog
+            scaler, model = catalog.load("scaler"), catalog.load("kmeans_model")
+            info = catalog.load("feature_info")
+            params = context.params["feature_engineering"]
+    finally:
+        os.chdir(cwd)
+    clean = pd.read_parquet(project / "data" / "03_primary" / "customers.parquet")
+    ref = pd.Timestamp(info["reference_date"])
+    started = time.perf_counter()
+    features = build_features(clean, ref, params)
+    built = time.perf_counter()
+    segments = score_customers(features, scaler, model)
+    batch = time.perf_counter() - started
+    one = clean.iloc[0].to_dict()
+    single = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        score_customers(features_from_raw(one, ref), scaler, model)
+        single.append(time.perf_counter() - t0)
+    single.sort()
+    return {
+        "rows": len(segments),
+        "build_features_seconds": built - started,
+        "score_customers_seconds": batch - (built - started),
+        "batch_seconds": batch,
+        "rows_per_minute": len(segments) / batch * 60 if batch > 0 else float("inf"),
+        "single_prediction_ms_median": 1000 * single[len(single) // 2],
+        "single_prediction_ms_p95": 1000 * single[int(0.95 * (len(single) - 1))],
+        "single_prediction_repeats": repeats,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Reporting
+# --------------------------------------------------------------------------------------
+
+
+def figures_table(result: dict[str, Any]) -> str:
+    """Markdown: wall time and peak memory of both sides and their ratio, then the nodes."""
+    kedro, plain = result["kedro"], result["plain"]
+    rows = result["rows"]
+    wall_ratio = kedro["wall_seconds"] / plain["wall_seconds"]
+    mem_ratio = kedro["peak_mb"] / plain["peak_mb"]
+    lines = [
+        f"### {rows:,} customers (seed {result['seed']})",
+        "",
+        "| run | wall time (s) | peak memory (MB) | CPU time (s) | µs per row |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, part in (("kedro run", kedro), ("plain scikit-learn", plain)):
+        lines.append(
+            f"| {name} | {part['wall_seconds']:.1f} | {part['peak_mb']:.0f} | "
+            f"{part['cpu_seconds']:.1f} | {1e6 * part['wall_seconds'] / rows:.1f} |"
+        )
+    lines.append(f"| **ratio kedro / plain** | **{wall_ratio:.2f}x** | **{mem_ratio:.2f}x** | | |")
+    nodes = result["nodes"]["nodes"]
+    lines += [
+        "",
+        f"Kedro nodes (pipeline {result['nodes']['pipeline_seconds']:.1f} s inside "
+        f"{kedro['wall_seconds']:.1f} s wall; the rest is start-up and catalog set-up):",
+        "",
+        "| node | compute (s) | load (s) | save (s) | share of wall | peak MB so far |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for node in sorted(nodes, key=lambda n: n["seconds"], reverse=True):
+        total = node["seconds"] + node["load_seconds"] + node["save_seconds"]
+        lines.append(
+            f"| {node['node']} | {node['seconds']:.2f} | {node['load_seconds']:.2f} | "
+            f"{node['save_seconds']:.2f} | {total / kedro['wall_seconds']:.0%} | "
+            f"{node['peak_rss_mb_so_far']:.0f} |"
+        )
+    steps = plain["figures"]["steps_seconds"]
+    lines += ["", "Plain script steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items())]
+    if "scoring" in result:
+        s = result["scoring"]
+        lines += [
+            "",
+            f"Scoring {s['rows']:,} rows: build_features {s['build_features_seconds']:.2f} s + "
+            f"score_customers {s['score_customers_seconds']:.2f} s = "
+            f"{s['rows_per_minute']:,.0f} rows/minute; warm single prediction "
+            f"{s['single_prediction_ms_median']:.1f} ms median, "
+            f"{s['single_prediction_ms_p95']:.1f} ms p95 ({s['single_prediction_repeats']} runs).",
+        ]
+    if "generate" in result and not result["generate"].get("reused"):
+        g = result["generate"]
+        lines += [
+            "",
+            f"Generating the file: {g['wall_seconds']:.1f} s, peak {g['peak_mb']:.0f} MB, "
+            f"{g['bytes'] / MB:.1f} MB on disk.",
+        ]
+    return "\n".join(lines)
+
+
+def scaling_table(results: list[dict[str, Any]]) -> str:
+    """Markdown: how wall time and memory grow with the number of rows."""
+    lines = [
+        "| rows | kedro wall (s) | plain wall (s) | ratio | kedro peak (MB) | plain peak (MB) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        k, p = r["kedro"], r["plain"]
+        lines.append(
+            f"| {r['rows']:,} | {k['wall_seconds']:.1f} | {p['wall_seconds']:.1f} | "
+            f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
+            f"{p['peak_mb']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "load_average_1min_at_start": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Every step for one table size."""
+    overrides = parse_overrides(args.params)
+    settings = plain_settings(project_parameters(overrides))
+    print(f"[{rows:,} rows] generating customers (seed {args.seed}) in {work}", flush=True)
+    csv, generated = generate(rows, args.seed, work, args.sample_interval)
+    print(f"[{rows:,} rows] kedro run ...", flush=True)
+    kedro, nodes, project = run_kedro(csv, work, rows, overrides, args.sample_interval)
+    print(f"[{rows:,} rows] kedro run: {kedro['wall_seconds']:.1f} s; plain script ...", flush=True)
+    plain = run_plain(csv, work, rows, settings, args.sample_interval)
+    result: dict[str, Any] = {
+        "rows": rows,
+        "seed": args.seed,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "kedro_params": overrides,
+        "plain_settings": settings,
+        "generate": generated,
+        "kedro": kedro,
+        "plain": plain,
+        "nodes": nodes,
+        "ratio_wall": kedro["wall_seconds"] / plain["wall_seconds"],
+        "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
+    }
+    if args.scoring:
+        print(f"[{rows:,} rows] scoring ...", flush=True)
+        result["scoring"] = time_scoring(project, args.single_repeats)
+    if not args.keep:
+        shutil.rmtree(project, ignore_errors=True)
+        shutil.rmtree(work / f"plain_{rows}", ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, action="append", help="customers to generate (repeatable)"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "customer_segmentation_benchmark",
+        help="generated files and project copies (default: <system temp>/customer_segmentation_benchmark)",
+    )
+    parser.add_argument("--results-dir", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument(
+        "--params",
+        action="append",
+        default=[],
+        help="KEY=VALUE[,KEY=VALUE] for kedro run --params; the plain script follows them",
+    )
+    parser.add_argument("--scoring", action="store_true", help="also time batch/single scoring")
+    parser.add_argument("--single-repeats", type=int, default=200)
+    parser.add_argument("--sample-interval", type=float, default=0.05, help="memory sampling (s)")
+    parser.add_argument("--keep", action="store_true", help="keep project copies and outputs")
+    args = parser.parse_args(argv)
+    sizes = args.rows or [100_000]
+    work = args.work_dir.resolve()
+    if work == REPO or REPO in work.parents:
+        parser.error(f"--work-dir must be outside the repository ({REPO})")
+    work.mkdir(parents=True, exist_ok=True)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+
+    results = []
+    for rows in sizes:
+        result = benchmark_one(rows, args, work)
+        results.append(result)
+        table = figures_table(result)
+        print("\n" + table + "\n", flush=True)
+        stem = args.results_dir / f"benchmark_{rows}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+        stem.with_suffix(".md").write_text(table + "\n")
+    if len(results) > 1:
+        scaling = scaling_table(results)
+        print(scaling)
+        (args.results_dir / "scaling.md").write_text(scaling + "\n")
+    print(f"results written to {args.results_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The app's model loader: versions from the catalog, complete stamps only, clear refusals."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import app_projects
+import pytest
+from app_projects import (
+    HALF_RUN_STAMP,
+    NEWER_K,
+    OLDER_K,
+    model_stamps,
+)
+from conftest import PROJECT_ROOT
+
+from customer_segmentation.datasets import ArtifactError
+from customer_segmentation.model_store import (
+    PROJECT_ENV_VAR,
+    ModelStore,
+    NoModelError,
+    ProjectNotFoundError,
+    VersionMismatchError,
+    check_consistent,
+    project_root,
+)
+
+# Shared project fixtures (session-scoped, built once for all modules).
+half_run_project = app_projects.half_run_project
+truncated_model_project = app_projects.truncated_model_project
+two_versions_project = app_projects.two_versions_project
+
+
+def test_default_is_the_newest_version_and_older_ones_load(two_versions_project: Path):
+    store = ModelStore(two_versions_project)
+    newer, older = model_stamps(two_versions_project)
+    assert [v.stamp for v in store.versions()] == [newer, older], "versions newest first"
+    assert all(v.complete for v in store.versions())
+
+    latest = store.load()
+    assert latest.version == newer, "no version given must mean the newest complete run"
+    assert latest.card["k"] == latest.model.n_clusters == NEWER_K
+    previous = store.load(older)
+    assert previous.version == older
+    assert previous.card["k"] == previous.model.n_clusters == OLDER_K, "older stamp, older model"
+
+
+def test_a_half_finished_run_is_skipped_by_default_and_refused_when_picked(half_run_project):
+    store = ModelStore(half_run_project)
+    stamps = [v.stamp for v in store.versions()]
+    assert stamps[0] == HALF_RUN_STAMP, f"the half run must be listed: {stamps}"
+    assert store.versions()[0].missing == ("kmeans_model", "model_card")
+
+    bundle = store.load()
+    assert bundle.version == stamps[1], "the default must be the newest COMPLETE stamp"
+    with pytest.raises(VersionMismatchError, match="incomplete.*kmeans_model, model_card"):
+        store.load(HALF_RUN_STAMP)
+
+
+def test_scaler_model_and_card_of_different_runs_are_refused(two_versions_project: Path):
+    store = ModelStore(two_versions_project)
+    newer, older = (store.load(s) for s in model_stamps(two_versions_project))
+    with pytest.raises(VersionMismatchError, match=r"k=5.*has 6"):
+        check_consistent("mixed", older.scaler, older.model, newer.card)
+    check_consistent(newer.version, newer.scaler, newer.model, newer.card)  # same run: fine
+
+
+def test_no_trained_model_names_the_command_to_run(fresh_project: Path):
+    store = ModelStore(fresh_project)
+    assert store.versions() == []
+    with pytest.raises(NoModelError, match="`kedro run`"):
+        store.load()
+
+
+def test_unknown_version_is_refused(two_versions_project: Path):
+    with pytest.raises(VersionMismatchError, match="does not exist"):
+        ModelStore(two_versions_project).load("1999-01-01T00.00.00.000Z")
+
+
+def test_a_truncated_model_file_raises_artifact_error(truncated_model_project: Path):
+    with pytest.raises(ArtifactError, match="unreadable"):
+        ModelStore(truncated_model_project).load()
+
+
+def test_project_root_env_var_overrides_and_bad_folders_are_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv(PROJECT_ENV_VAR, raising=False)
+    assert project_root(PROJECT_ROOT) == PROJECT_ROOT.resolve()
+    monkeypatch.setenv(PROJECT_ENV_VAR, str(tmp_path))
+    with pytest.raises(ProjectNotFoundError, match=PROJECT_ENV_VAR):
+        project_root(PROJECT_ROOT)
+
+
+def test_app_code_never_opens_model_files_by_path_or_unpickles():
+    sources = [PROJECT_ROOT / "src" / "customer_segmentation" / "model_store.py"]
+    sources += [PROJECT_ROOT / "src" / "customer_segmentation" / "app_logic.py"]
+    sources += sorted((PROJECT_ROOT / "app").rglob("*.py"))
+    pattern = re.compile(r"06_models|\bpickle\b|joblib|read_pickle|\.skops\b")
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}"
+        for path in sources
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert not offenders, f"the app must load models through the catalog only: {offenders}"

@@ -1,0 +1,197 @@
+"""Every page of the Streamlit app, driven by ``streamlit.testing.v1.AppTest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import app_projects
+import pandas as pd
+import pytest
+from app_projects import (
+    HALF_RUN_STAMP,
+    NEWER_K,
+    OLDER_K,
+    model_stamps,
+    pipeline_tables,
+)
+from conftest import PROJECT_ROOT, REAL_FILES, real_file
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from customer_segmentation import schema
+from customer_segmentation.model_store import PROJECT_ENV_VAR, ModelStore
+
+ENTRY = PROJECT_ROOT / "app" / "streamlit_app.py"
+TIMEOUT = 120  # seconds for one script run (the first opens a Kedro session)
+CUSTOMER_ROW = 17
+
+# Shared project fixtures (session-scoped, built once for all modules).
+half_run_project = app_projects.half_run_project
+truncated_model_project = app_projects.truncated_model_project
+two_versions_project = app_projects.two_versions_project
+
+
+def open_app(project: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    monkeypatch.setenv(PROJECT_ENV_VAR, str(project))
+    app = AppTest.from_file(str(ENTRY), default_timeout=TIMEOUT).run()
+    if page:
+        app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def frame_with(app: AppTest, *columns: str) -> pd.DataFrame:
+    """The first table on the page that has all ``columns``."""
+    for element in app.dataframe:
+        if set(columns) <= set(element.value.columns):
+            return element.value
+    raise AssertionError(f"no table with columns {columns} on the page")
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_predict_page_gives_the_pipeline_segment_of_a_real_customer(real_project, monkeypatch):
+    tables = pipeline_tables(real_project)
+    customer = tables["customers"].iloc[CUSTOMER_ROW]
+    expected = tables["customer_segments"].set_index(schema.ID).loc[customer[schema.ID]]
+    card = ModelStore(real_project).load().card
+    name = {s["segment"]: s["name"] for s in card["segments"]}[int(expected["segment"])]
+
+    app = open_app(real_project, monkeypatch)
+    assert "Fill in the form" in texts(app.info)
+    app.radio(key="age_mode").set_value("Birth year").run()
+    for column in ("Year_Birth", "Income", *schema.SPEND_COLUMNS, *schema.PURCHASE_COLUMNS):
+        app.number_input(key=column).set_value(customer[column])
+    for column in ("Recency", "NumWebVisitsMonth", "Kidhome", "Teenhome"):
+        app.number_input(key=column).set_value(customer[column])
+    app.selectbox(key="Marital_Status").set_value(customer["Marital_Status"])
+    app.selectbox(key="Education").set_value(customer["Education"])
+    app.date_input(key=schema.DATE_COLUMN).set_value(customer[schema.DATE_COLUMN].date())
+    app.button[0].click().run()  # the form's submit button
+    assert not app.exception, [e.message for e in app.exception]
+
+    heading = f"Segment {int(expected['segment'])}: {name}"
+    assert heading in texts(app.subheader), (
+        f"expected {heading!r}, page shows {texts(app.subheader)}"
+    )
+    assert "Suggested action" in texts(app.info)
+    assert any(m.label.startswith("Runner-up: segment") for m in app.metric)
+    explanation = frame_with(app, "feature", "pull")
+    assert set(explanation["feature"]) == set(card["features"])
+    assert "Where the customer sits on the segment map" in texts(app.subheader)
+
+
+def test_score_page_reproduces_customer_segments_through_the_upload(real_project, monkeypatch):
+    tables = pipeline_tables(real_project)
+    app = open_app(real_project, monkeypatch, "score")
+    content = real_file(REAL_FILES[0]).read_bytes()
+    app.file_uploader[0].set_value((REAL_FILES[0], content, "text/csv")).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, texts(app.error)
+
+    scored = frame_with(app, "ID", "segment", "name", "margin")
+    expected = tables["customer_segments"]
+    merged = expected.merge(scored, on=schema.ID, how="outer", suffixes=("", "_app"))
+    assert len(merged) == len(expected) == len(scored)
+    differ = merged.loc[merged["segment"] != merged["segment_app"], schema.ID].tolist()
+    assert not differ, f"upload and pipeline segments differ for IDs {differ[:20]}"
+    rejected = frame_with(app, "ID", "reason_code", "reason")
+    assert sorted(rejected[schema.ID]) == sorted(tables["rejected_customers"][schema.ID])
+    assert (rejected["reason"].str.len() > 0).all(), "every rejected row needs its reason"
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Scored"] == f"{len(expected):,}", metrics
+    assert app.get("download_button"), "the scored table must be downloadable"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x80\x04\x95\x00\x00pickle", "binary file"),
+        (b"CustomerID,Gender,Age\n1,Male,19\n", "first line has none of the customer"),
+        (b"", "the file is empty"),
+    ],
+)
+def test_bad_uploads_show_a_message(real_project, monkeypatch, content, message):
+    app = open_app(real_project, monkeypatch, "score")
+    app.file_uploader[0].set_value(("upload.csv", content, "text/csv")).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert message in texts(app.error), texts(app.error)
+    assert not app.get("download_button")
+
+
+def test_too_large_upload_is_refused_with_the_limit(real_project, monkeypatch):
+    app = open_app(real_project, monkeypatch, "score")
+    content = real_file(REAL_FILES[0]).read_bytes() * 6  # above 1 MB
+    before = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", 1)
+    try:
+        app.file_uploader[0].set_value(("big.csv", content, "text/csv")).run()
+    finally:
+        config.set_option("server.maxUploadSize", before)
+    assert not app.exception, [e.message for e in app.exception]
+    assert "the app accepts files up to 1 MB" in texts(app.error), texts(app.error)
+
+
+def test_explore_page_shows_tables_and_figures_from_the_catalog(real_project, monkeypatch):
+    app = open_app(real_project, monkeypatch, "explore")
+    store = ModelStore(real_project)
+    card = store.load().card
+    segments = frame_with(app, "segment", "name", "action", "size")
+    assert list(segments["name"]) == [s["name"] for s in card["segments"]]
+    assert len(frame_with(app, "segment", "name", "mean_Income")) == card["k"]
+    assert not frame_with(app, "k", "inertia").empty
+    assert set(frame_with(app, "method", "clusters")["method"]) == {
+        "kmeans",
+        "dbscan",
+    }
+    drawn = [n for n in store.figure_names() if store.figure_png(n) is not None]
+    images = app.get("image")
+    assert len(images) == len(drawn) >= 4, f"{len(images)} images for figures {drawn}"
+
+
+def test_picking_an_older_version_changes_the_model_card(two_versions_project, monkeypatch):
+    newer, older = model_stamps(two_versions_project)
+    app = open_app(two_versions_project, monkeypatch, "explore")
+    card_text = texts(app.sidebar.markdown)
+    assert newer in card_text and f"k = {NEWER_K}" in card_text, card_text
+    assert f"The {NEWER_K} segments" in texts(app.subheader)
+
+    app.selectbox(key="model_version").set_value(older).run()
+    assert not app.exception, [e.message for e in app.exception]
+    card_text = texts(app.sidebar.markdown)
+    assert older in card_text and f"k = {OLDER_K}" in card_text, card_text
+    assert f"The {OLDER_K} segments" in texts(app.subheader)
+    assert "older model" in texts(app.info)
+
+
+def test_a_half_finished_run_is_not_the_default_and_is_refused(half_run_project, monkeypatch):
+    app = open_app(half_run_project, monkeypatch)
+    assert app.selectbox(key="model_version").value != HALF_RUN_STAMP
+    assert "k = " in texts(app.sidebar.markdown)
+    app.selectbox(key="model_version").set_value(HALF_RUN_STAMP).run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "incomplete" in texts(app.error), texts(app.error)
+    assert not app.get("form"), "no form without a usable model"
+
+
+def test_without_a_trained_model_the_app_says_to_run_kedro(fresh_project, monkeypatch):
+    for page in (None, "score", "explore"):
+        app = open_app(fresh_project, monkeypatch, page)
+        assert "No trained model" in texts(app.error), texts(app.error)
+        assert "kedro run" in texts(app.markdown) + texts(app.code), "say which command to run"
+
+
+def test_an_unreadable_model_file_gets_a_message(truncated_model_project, monkeypatch):
+    app = open_app(truncated_model_project, monkeypatch)
+    assert "cannot be used" in texts(app.error) and "unreadable" in texts(app.error)
+
+
+def test_scored_download_is_the_scored_table(real_project, monkeypatch):
+    app = open_app(real_project, monkeypatch, "score")
+    content = real_file(REAL_FILES[1]).read_bytes()
+    app.file_uploader[0].set_value((REAL_FILES[1], content, "text/tab-separated-values")).run()
+    scored = frame_with(app, "ID", "segment", "name", "margin")
+    assert isinstance(scored, pd.DataFrame) and {"segment", "name", "margin"} <= set(scored)
+    assert len(scored) == len(pipeline_tables(real_project)["customer_segments"])

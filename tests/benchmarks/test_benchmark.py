@@ -1,0 +1,283 @@
+"""The benchmark (``benchmarks/run.py``) at a small size, the timing hook, seeded samples.
+
+No assertion here is about speed: the machine running the suite is not quiet. The tests check
+that the benchmark runs, reports both sides and every node, writes its results, and that every
+sampled metric depends on the seed only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.framework.hooks.manager import _create_hook_manager
+from kedro.framework.project import configure_project
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+from kedro.runner import SequentialRunner
+
+from customer_segmentation import settings
+from customer_segmentation.demo_data import generate_customers, write_customers
+from customer_segmentation.hooks import TIMINGS_ENV_VAR, NodeTimingHook
+from customer_segmentation.modeling import sample_positions, silhouette_on_sample, sweep
+from customer_segmentation.pipeline_registry import register_pipelines
+
+REPO = Path(__file__).resolve().parents[2]
+BENCHMARKS = REPO / "benchmarks"
+ROWS = 3000
+# Small but complete: every node and every step runs, with a short k range and few refits.
+FAST = "model_selection.k_max=4,model_selection.stability_resamples=2,clustering.n_init=2"
+
+
+def _module(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One run of the benchmark command on 3,000 generated customers."""
+    base = tmp_path_factory.mktemp("bench")
+    cmd = [
+        sys.executable,
+        str(BENCHMARKS / "run.py"),
+        "--rows",
+        str(ROWS),
+        "--work-dir",
+        str(base / "work"),
+        "--results-dir",
+        str(base / "results"),
+        "--params",
+        FAST,
+        "--scoring",
+        "--single-repeats",
+        "5",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 0, f"benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return {"stdout": done.stdout, "base": base}
+
+
+@pytest.mark.slow
+def test_benchmark_prints_figures_of_both_sides(bench: dict) -> None:
+    out = bench["stdout"]
+    for needle in ("| kedro run |", "| plain scikit-learn |", "ratio kedro / plain", "select_k"):
+        assert needle in out, f"benchmark output lacks {needle!r}:\n{out[-2000:]}"
+    assert "rows/minute" in out, "--scoring was asked for but no scoring figures were printed"
+
+
+@pytest.mark.slow
+def test_benchmark_writes_results(bench: dict) -> None:
+    results = bench["base"] / "results"
+    data = json.loads((results / f"benchmark_{ROWS}.json").read_text())
+    markdown = (results / f"benchmark_{ROWS}.md").read_text()
+    assert "| kedro run |" in markdown, "the markdown results lack the figures table"
+    for side in ("kedro", "plain"):
+        assert data[side]["exit_code"] == 0, f"{side} did not succeed: {data[side]}"
+        assert data[side]["wall_seconds"] > 0, f"{side} has no wall time"
+        assert data[side]["peak_mb"] > 0, f"{side} has no peak memory"
+    assert data["ratio_wall"] == pytest.approx(
+        data["kedro"]["wall_seconds"] / data["plain"]["wall_seconds"]
+    ), "the wall-time ratio is not kedro / plain"
+    assert data["generate"]["path"].startswith(str(bench["base"] / "work")), (
+        "the customers were not generated in the work folder"
+    )
+
+
+@pytest.mark.slow
+def test_benchmark_records_every_node(bench: dict) -> None:
+    data = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
+    configure_project("customer_segmentation")
+    expected = {node.name for node in register_pipelines()["__default__"].nodes}
+    recorded = [n["node"] for n in data["nodes"]["nodes"]]
+    assert sorted(recorded) == sorted(expected), (
+        f"the timing hook missed or repeated nodes: recorded {recorded}, pipeline has {expected}"
+    )
+    assert data["nodes"]["completed"], "the node timings say the run did not complete"
+
+
+@pytest.mark.slow
+def test_both_sides_do_the_same_work(bench: dict) -> None:
+    data = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
+    plain = data["plain"]["figures"]
+    assert [row["k"] for row in plain["sweep"]] == [2, 3, 4], (
+        "the plain script did not follow the k range passed with --params"
+    )
+    assert data["plain_settings"]["n_init"] == 2, "the plain script did not follow n_init"
+    assert plain["rows_in_clean"] == data["scoring"]["rows"], (
+        f"plain cleaning kept {plain['rows_in_clean']} rows, the pipeline "
+        f"{data['scoring']['rows']}: the two sides do not segment the same customers"
+    )
+    assert len(plain["segment_sizes"]) == data["plain_settings"]["n_clusters"]
+
+
+def test_work_dir_inside_repo_is_refused() -> None:
+    run = _module("run")
+    with pytest.raises(SystemExit):
+        run.main(["--rows", "10", "--work-dir", str(REPO / "data" / "bench")])
+
+
+def test_params_overrides_reach_the_plain_settings() -> None:
+    run = _module("run")
+    overrides = run.parse_overrides(["clustering.algorithm=minibatch,model_selection.k_min=3"])
+    settings = run.plain_settings(run.project_parameters(overrides))
+    assert settings["algorithm"] == "minibatch", "clustering.algorithm did not reach the script"
+    assert settings["k_min"] == 3, "model_selection.k_min did not reach the plain script"
+    with pytest.raises(SystemExit):
+        run.parse_overrides(["no_equals_sign"])
+
+
+# --------------------------------------------------------------------------------------
+# The timing hook
+# --------------------------------------------------------------------------------------
+
+
+def _double(x: int) -> int:
+    return 2 * x
+
+
+def _fail(x: int) -> int:
+    raise RuntimeError("boom")
+
+
+def _run_with_hook(
+    hook: NodeTimingHook, pipeline: Pipeline, run_params: dict
+) -> BaseException | None:
+    manager = _create_hook_manager()
+    manager.register(hook)
+    catalog = DataCatalog({"a": MemoryDataset(1)})
+    manager.hook.before_pipeline_run(run_params=run_params, pipeline=pipeline, catalog=catalog)
+    try:
+        result = SequentialRunner().run(pipeline, catalog, manager)
+    except RuntimeError as error:
+        manager.hook.on_pipeline_error(
+            error=error, run_params=run_params, pipeline=pipeline, catalog=catalog
+        )
+        return error
+    manager.hook.after_pipeline_run(
+        run_params=run_params, run_result=result, pipeline=pipeline, catalog=catalog
+    )
+    return None
+
+
+def test_hook_records_every_node_in_run_order(tmp_path: Path) -> None:
+    pipeline = Pipeline(
+        [
+            Node(_double, "a", "b", name="first"),
+            Node(_double, "b", "c", name="second"),
+            Node(_double, "c", "d", name="third"),
+        ]
+    )
+    target = tmp_path / "timings.json"
+    hook = NodeTimingHook()
+    _run_with_hook(hook, pipeline, {"runtime_params": {"node_timings_path": str(target)}})
+    data = json.loads(target.read_text())
+    assert [n["node"] for n in data["nodes"]] == ["first", "second", "third"], (
+        f"nodes recorded out of order or missing: {data['nodes']}"
+    )
+    for node in data["nodes"]:
+        for key in ("seconds", "load_seconds", "save_seconds", "peak_rss_mb_so_far"):
+            assert node[key] >= 0, f"{key} of {node['node']} is negative or missing"
+    assert set(data["datasets"]) >= {"a", "b", "c"}, "dataset loads were not timed"
+    assert data["completed"] and data["error"] is None
+
+
+def test_hook_uses_env_var_and_writes_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "env" / "timings.json"
+    monkeypatch.setenv(TIMINGS_ENV_VAR, str(target))
+    pipeline = Pipeline([Node(_double, "a", "b", name="ok"), Node(_fail, "b", "c", name="bad")])
+    error = _run_with_hook(NodeTimingHook(), pipeline, {"runtime_params": {}})
+    assert error is not None, "the failing node did not fail"
+    data = json.loads(target.read_text())
+    assert not data["completed"], "a failed run is reported as completed"
+    assert "boom" in data["error"], f"the error is not recorded: {data['error']}"
+    assert [n["node"] for n in data["nodes"]] == ["ok"], "only the node that finished counts"
+
+
+def test_hook_starts_fresh_for_each_run(tmp_path: Path) -> None:
+    hook = NodeTimingHook()
+    pipeline = Pipeline([Node(_double, "a", "b", name="only")])
+    for _ in range(2):
+        _run_with_hook(hook, pipeline, {"runtime_params": {}})
+    assert [r["node"] for r in hook.records] == ["only"], "records leak from one run to the next"
+
+
+def test_hook_is_registered_in_settings() -> None:
+    assert any(isinstance(h, NodeTimingHook) for h in settings.HOOKS), "NodeTimingHook not in HOOKS"
+
+
+# --------------------------------------------------------------------------------------
+# Seeded samples: same seed, same sample, same metric
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scaled() -> np.ndarray:
+    table, _ = generate_customers(1200, seed=7)
+    values = table[["Income", "MntWines", "NumWebPurchases", "Recency"]].fillna(0.0)
+    values = values.to_numpy(dtype="float64")
+    return (values - values.mean(axis=0)) / values.std(axis=0)
+
+
+def test_sample_positions_depend_on_the_seed_only() -> None:
+    first = sample_positions(100_000, 5000, seed=3)
+    assert np.array_equal(first, sample_positions(100_000, 5000, seed=3)), "same seed, other rows"
+    assert not np.array_equal(first, sample_positions(100_000, 5000, seed=4)), (
+        "another seed gives the same sample"
+    )
+    assert len(np.unique(first)) == 5000, "the sample repeats rows"
+    plain = _module("plain_sklearn")
+    assert np.array_equal(plain.sample_rows(100_000, 5000, 3), first), (
+        "the plain script samples other rows than the pipeline for the same seed"
+    )
+
+
+def test_sampled_metrics_are_stable(scaled: np.ndarray) -> None:
+    labels = (scaled[:, 0] > 0).astype(int) + (scaled[:, 1] > 0).astype(int)
+    one = silhouette_on_sample(scaled, labels, 500, seed=11)
+    assert one == silhouette_on_sample(scaled, labels, 500, seed=11), "silhouette not seeded"
+    params = {
+        "k_min": 2,
+        "k_max": 3,
+        "n_init": 2,
+        "random_state": 5,
+        "algorithm": "kmeans",
+        "silhouette_sample_size": 400,
+        "stability_sample_size": 300,
+        "stability_resamples": 2,
+    }
+    pd.testing.assert_frame_equal(sweep(scaled, params), sweep(scaled, params))
+
+
+def test_plain_script_metrics_are_seeded(tmp_path: Path) -> None:
+    plain = _module("plain_sklearn")
+    table, _ = generate_customers(1500, seed=1)
+    csv = tmp_path / "customers.csv"
+    write_customers(table, csv)
+    settings = {
+        **plain.DEFAULTS,
+        "k_max": 3,
+        "n_init": 2,
+        "sweep_sample": 800,
+        "silhouette_sample": 400,
+        "dbscan_sample": 400,
+        "map_sample": 300,
+    }
+    runs = [plain.run(csv, tmp_path / f"out{i}", settings) for i in range(2)]
+    for figures in runs:
+        figures.pop("steps_seconds")
+    assert runs[0] == runs[1], "the plain script's figures change between identical runs"
+    for name in ("scaler.joblib", "kmeans.joblib", "segments.parquet", "segment_map.png"):
+        assert (tmp_path / "out0" / name).exists(), f"the plain script did not save {name}"

@@ -1,0 +1,69 @@
+"""The HTML report: one self-contained file with every section and the run's stamp."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from customer_segmentation.report_html import RUN_STAMP, SECTIONS, k_selection_verdict
+
+
+def _only_version(folder: Path) -> str:
+    versions = sorted(p.name for p in folder.iterdir())
+    assert len(versions) == 1, f"expected one saved version in {folder}, got {versions}"
+    return versions[0]
+
+
+def test_report_is_self_contained_with_every_section_and_the_run_stamp(demo_project: Path):
+    folder = demo_project / "data" / "08_reporting" / "segmentation_report.html"
+    stamp = _only_version(folder)
+    text = (folder / stamp / "segmentation_report.html").read_text(encoding="utf-8")
+
+    for anchor, title in SECTIONS:
+        assert f'<section id="{anchor}">' in text, f"report lacks the section {title!r}"
+    model_stamp = _only_version(demo_project / "data" / "07_model_output" / "model_card.json")
+    assert f'id="run-stamp">{model_stamp}<' in text, (
+        f"report stamp should be the model card's version {model_stamp}"
+    )
+    assert RUN_STAMP not in text, "the run-stamp placeholder was left in the report"
+    images = re.findall(r'<img [^>]*src="([^"]*)"', text)
+    assert len(images) >= 10, f"expected at least 10 figures, found {len(images)}"
+    assert all(src.startswith("data:image/png;base64,") for src in images), (
+        "every figure must be embedded (viewable offline)"
+    )
+    assert "http://" not in text and "https://" not in text, "report links outside the file"
+    for name in ("Affluent", ">action</th>", ">description</th>", "DBSCAN finds"):
+        assert name in text, f"report lacks {name!r}"
+
+
+def _k_table(preferred: dict[int, str], chosen: int) -> pd.DataFrame:
+    ks = [2, 3, 4, 5, 6]
+    return pd.DataFrame(
+        {
+            "k": ks,
+            "is_chosen": [k == chosen for k in ks],
+            "preferred_by": [preferred.get(k, "") for k in ks],
+        }
+    )
+
+
+def test_verdict_says_plainly_when_criteria_disagree():
+    table = _k_table({2: "silhouette, davies_bouldin", 5: "elbow", 6: "stability"}, chosen=6)
+
+    agree, sentence = k_selection_verdict(table)
+
+    assert not agree, "criteria preferring 2, 5 and 6 do not agree"
+    assert sentence.startswith("The criteria disagree"), sentence
+    assert "k=2: silhouette, davies_bouldin" in sentence and "k=5: elbow" in sentence, sentence
+    assert "only stability prefers it" in sentence, sentence
+
+
+def test_verdict_when_criteria_agree():
+    table = _k_table({4: "elbow, silhouette, stability"}, chosen=4)
+
+    agree, sentence = k_selection_verdict(table)
+
+    assert agree, sentence
+    assert "prefer the chosen k=4" in sentence, sentence

@@ -1,0 +1,88 @@
+"""``segments``: naming rules on constructed profiles, read against the parameters."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from customer_segmentation.segments import NAMING_COLUMNS, name_segments, profile_segments
+
+
+@pytest.fixture
+def naming(params):
+    return params["clustering"]["naming"]
+
+
+def _profile(**z: float) -> dict:
+    """One segment's profile row: z-scores given, others 0, plausible medians/means."""
+    row = {"segment": 0, "size": 100, "share": 0.1}
+    for column in NAMING_COLUMNS:
+        row[f"z_{column}"] = z.get(column, 0.0)
+        row[f"mean_{column}"] = 1.0
+        row[f"median_{column}"] = 1.0
+    return row
+
+
+def _names(rows: list[dict], naming) -> list[str]:
+    for number, row in enumerate(rows):
+        row["segment"] = number
+    return name_segments(pd.DataFrame(rows), naming)["name"].tolist()
+
+
+def test_constructed_profiles_get_the_names_a_marketer_expects(naming):
+    rows = [
+        _profile(Income=1.2, Total_Spending=1.1, NumWebPurchases=0.3, NumStorePurchases=0.8),
+        _profile(Age=1.0, Total_Spending=-0.8, Recency=0.9),
+        _profile(Age=-0.7, Income=-0.9, Total_Spending=-0.8, NumWebVisitsMonth=0.7),
+        _profile(NumWebPurchases=1.3, NumStorePurchases=0.4, NumDealsPurchases=0.8),
+        _profile(Total_Spending=0.9, NumStorePurchases=1.0, NumWebPurchases=-0.4),
+        _profile(),
+    ]
+
+    assert _names(rows, naming) == [
+        "Affluent Multi-Channel Spenders",
+        "Senior Low-Activity Customers",
+        "Younger Budget Web Browsers",
+        "Deal-Seeking Online Shoppers",
+        "Store-Loyal Spenders",
+        "Mainstream Customers",
+    ]
+
+
+def test_thresholds_come_from_parameters(naming):
+    row = _profile(Total_Spending=0.6, NumWebPurchases=0.1, NumStorePurchases=0.1)
+    assert _names([dict(row)], naming) == ["Multi-Channel Spenders"]
+
+    stricter = {**naming, "high_z": 0.7, "low_z": -0.7}
+    assert _names([dict(row)], stricter) == ["Mainstream Customers"], (
+        "raising high_z above the segment's spending z should drop the spender label"
+    )
+
+
+def test_shared_names_are_told_apart_by_their_most_different_trait(naming):
+    rows = [
+        _profile(Total_Spending=-0.8, Recency=-0.2),
+        _profile(Total_Spending=-0.8, Recency=0.2, Children=1.5),
+    ]
+
+    names = _names(rows, naming)
+
+    assert len(set(names)) == 2, f"names must be unique: {names}"
+    assert names[1] == "Low Spenders (with children)", names
+
+
+def test_every_behaviour_has_a_label_and_an_action(naming):
+    for key, text in naming["behaviours"].items():
+        assert text.get("label") and text.get("action"), f"behaviour {key} lacks label or action"
+    for column in NAMING_COLUMNS:
+        assert column in naming["qualifiers"], f"no qualifier words for {column}"
+
+
+def test_profile_z_scores_and_shares():
+    features = pd.DataFrame({"x": [0.0, 0.0, 2.0, 2.0]})
+    profile = profile_segments(features, pd.Series([0, 0, 1, 1]), ["x"])
+
+    assert profile["share"].tolist() == [0.5, 0.5]
+    # mean 1, population std 1: the segment means 0 and 2 are at z -1 and +1.
+    assert profile["z_x"].tolist() == pytest.approx([-1.0, 1.0]), profile["z_x"].tolist()
+    assert profile["median_x"].tolist() == [0.0, 2.0]
