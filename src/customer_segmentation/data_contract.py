@@ -17,11 +17,19 @@ Repair rules (counted in the report under ``repaired``):
 * a missing ``Income`` is imputed with the median when ``missing_income: impute_median``;
 * optional campaign flags absent from the file are taken as 0 (the report says so).
 
-Rejection rules (reason codes in ``rejected_customers.reason_code``, first one wins):
+Rejection rules (reason codes in ``rejected_customers.reason_code``; a row breaking several
+rules gets the first code and every message in ``reason``):
 
-``missing_id``, ``duplicate_id``, ``missing_value``, ``not_a_number``, ``not_whole_number``,
-``negative_value``, ``bad_flag``, ``bad_date``, ``date_out_of_range``, ``missing_income``,
-``birth_year_out_of_range``, ``income_outlier``.
+``missing_id``, ``not_whole_number`` (also a number too large to be exact), ``duplicate_id``
+(the first row with an ID is kept, later ones name it), ``missing_value``, ``not_a_number``,
+``negative_value``, ``bad_flag`` (not 0/1), ``bad_date`` (unparseable or impossible, e.g.
+31-02-2013), ``date_out_of_range``, ``missing_income``, ``birth_year_out_of_range`` (before
+``min_birth_year`` or after the first purchase), ``income_outlier``.
+
+File-level refusals (:class:`CustomerDataError`, one message naming the file): empty or
+header-only files, binary files, another table (the "Mall Customers" table is named), missing
+required columns (all listed), duplicated columns, a line with more fields than the header, an
+unclosed quote. The clean table is finally checked against :func:`clean_schema` (pandera).
 """
 
 from __future__ import annotations
@@ -30,11 +38,14 @@ import codecs
 import csv
 import io
 import logging
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from customer_segmentation import schema
 
@@ -49,6 +60,13 @@ _MONTHS = {
     )
 }
 _MALL_CUSTOMERS_COLUMNS = {"customerid", "gender", "annual income (k$)", "spending score (1-100)"}
+# Excel's day 0 (its serial numbers count days from here) and its last day, 9999-12-31.
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_LAST_EXCEL_SERIAL = 2958465
+_TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$"
+_HEADER_SHOWN = 12  # header fields quoted in a "missing columns" message
+# Whole numbers above this cannot be held exactly by the float64 the parser reads them into.
+_LARGEST_WHOLE = 2**53
 _NUMBER_WITH_MARKS = r"^[$€£]?\s*-?\d{1,3}(?:[,\s]\d{3})+(?:\.\d+)?$|^[$€£]\s*-?\d+(?:\.\d+)?$"
 
 
@@ -162,14 +180,22 @@ def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict
     text_sample = content[: 1 << 16].decode(encoding, errors="replace")
     text_sample = text_sample.lstrip("\ufeff")
     lines = [ln for ln in text_sample.splitlines() if ln.strip()]
+    if not lines:
+        raise CustomerDataError(
+            f"{source}: the file holds no text (only a byte-order mark or blank space); "
+            "expected the customer table with a header line"
+        )
     delimiter, fields = _detect_delimiter(lines[0], source)
 
     header = [_normalise_name(f) for f in fields]
     present = {_CANONICAL[h] for h in header if h in _CANONICAL}
     missing = [c for c in schema.REQUIRED_COLUMNS if c not in present]
     if missing:
+        found = ", ".join(str(f).strip() for f in fields[:_HEADER_SHOWN])
+        more = f" and {len(fields) - _HEADER_SHOWN} more" if len(fields) > _HEADER_SHOWN else ""
         raise CustomerDataError(
-            f"{source}: {len(missing)} required column(s) missing: {', '.join(missing)}"
+            f"{source}: {len(missing)} required column(s) missing: {', '.join(missing)} "
+            f"(the header has: {found}{more})"
         )
     duplicated = sorted({h for h in header if header.count(h) > 1 and h in _CANONICAL})
     if duplicated:
@@ -207,9 +233,22 @@ def _read_strings(content: bytes, source: str, delimiter: str, encoding: str) ->
         except Exception:  # noqa: BLE001
             logger.debug("pyarrow could not parse %s; retrying with the C parser", source)
     try:
-        return pd.read_csv(io.BytesIO(content), engine="c", na_filter=False, **options)
+        with warnings.catch_warnings():
+            # index_col=False: a first row with an extra field must not become the index; the
+            # C parser then drops the extra fields with a ParserWarning, made an error here.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                io.BytesIO(content), engine="c", na_filter=False, index_col=False, **options
+            )
+    except pd.errors.ParserWarning as error:
+        raise CustomerDataError(
+            f"{source}: not a regular table: the first data line has more fields than the header"
+        ) from error
     except pd.errors.ParserError as error:
-        raise CustomerDataError(f"{source}: not a regular table: {error}") from error
+        raise CustomerDataError(
+            f"{source}: not a regular table (a line has more fields than the header, or a "
+            f"quote is not closed): {error}"
+        ) from error
     except (UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise CustomerDataError(f"{source}: cannot be read as a text table: {error}") from error
 
@@ -235,7 +274,10 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         The numbers (NaN where missing or unreadable) and a mask of the values that needed a
         repair (currency or thousands marks removed).
     """
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    try:  # fast path (Arrow's cast) when every value is a plain number
+        numbers = text.astype("float64")
+    except (ValueError, TypeError, ArithmeticError):
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     failed = numbers.isna() & ~_is_missing(text)
     repaired = pd.Series(False, index=text.index)
     if failed.any():
@@ -259,7 +301,8 @@ def parse_dates(
     """Parse ``Dt_Customer`` values written in any of the shapes found in exports.
 
     Understood: ``dd-mm-yyyy``/``dd/mm/yyyy``/``dd.mm.yyyy``, month-first ``m/d/yyyy``,
-    ISO ``yyyy-mm-dd``, ``d-Mon-yy`` and Excel serial numbers. The order of day and month is
+    ISO ``yyyy-mm-dd``, ``d-Mon-yy`` and Excel serial numbers (days since 1899-12-30); a time
+    of day after the date is ignored. The order of day and month is
     inferred from the column: a first field above 12 means day-first, a second field above 12
     means month-first; a column without either follows ``ambiguous_order`` and the returned
     info says so.
@@ -267,8 +310,14 @@ def parse_dates(
     Returns:
         Timestamps (NaT where a value is not a date) and a dict describing the inference.
     """
+    if ambiguous_order not in ("day_first", "month_first"):
+        raise CustomerDataError(
+            "parameter ambiguous_date_order must be 'day_first' or 'month_first', "
+            f"not {ambiguous_order!r}"
+        )
     codes, uniques = pd.factorize(text)
-    values = pd.Series(uniques, dtype=str)
+    # A time of day after the date (spreadsheet exports write "04/09/2012 00:00") is dropped.
+    values = pd.Series(uniques, dtype=str).str.replace(_TIME_OF_DAY, "", regex=True)
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
 
     numeric = values.str.extract(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$").astype(float)
@@ -281,8 +330,10 @@ def parse_dates(
         order, decided_by = "day_first", "values above 12 in the first place"
     elif second_big:
         order, decided_by = "month_first", "values above 12 in the second place"
-    else:
+    elif numeric[0].notna().any():
         order, decided_by = ambiguous_order, "ambiguous column: parameter ambiguous_date_order"
+    else:
+        order, decided_by = ambiguous_order, "no day/month-number dates in the column"
     day, month = (0, 1) if order == "day_first" else (1, 0)
     has = numeric[0].notna()
     parsed[has] = _assemble(
@@ -305,14 +356,15 @@ def parse_dates(
     )
 
     serial = pd.to_numeric(values.where(values.str.match(r"^\d{5}(\.0+)?$")), errors="coerce")
-    has = serial.between(1, 2958465)
-    parsed[has] = pd.Timestamp("1899-12-30") + pd.to_timedelta(serial[has], unit="D")
+    is_serial = serial.between(1, _LAST_EXCEL_SERIAL)
+    parsed[is_serial] = _EXCEL_EPOCH + pd.to_timedelta(serial[is_serial], unit="D")
 
-    info = {"date_order": order, "date_order_decided_by": decided_by}
-    if has.any():
-        info["excel_serial_dates"] = int(has.sum())
-    result = pd.Series(parsed.to_numpy()[codes], index=text.index)
-    result[codes < 0] = pd.NaT
+    info: dict[str, Any] = {"date_order": order, "date_order_decided_by": decided_by}
+    row_codes = np.asarray(codes)
+    if is_serial.any():
+        info["excel_serial_dates"] = int(is_serial.to_numpy()[row_codes[row_codes >= 0]].sum())
+    result = pd.Series(parsed.to_numpy()[row_codes], index=text.index)
+    result[row_codes < 0] = pd.NaT
     return result, info
 
 
@@ -328,10 +380,13 @@ def normalise_categories(text: pd.Series, known: tuple[str, ...]) -> tuple[pd.Se
         The normalised values and a mask of the values that changed.
     """
     lookup = {k.lower(): k for k in known}
-    collapsed = text.str.replace(r"\s+", " ", regex=True)
-    canonical = collapsed.str.lower().map(lookup)
-    result = canonical.fillna(collapsed.str.title()).astype(str)
-    return result, result != text
+    codes, uniques = pd.factorize(text)  # a handful of distinct values, however many rows
+    distinct = pd.Series(uniques, dtype=str)
+    collapsed = distinct.str.strip().str.replace(r"\s+", " ", regex=True)
+    canonical = collapsed.str.lower().map(lookup).fillna(collapsed.str.title())
+    values = np.where(codes >= 0, canonical.to_numpy(dtype=object)[codes], "")
+    result = pd.Series(values, index=text.index, dtype=str)
+    return result, result != text.fillna("")
 
 
 # --------------------------------------------------------------------------------------
@@ -339,14 +394,21 @@ def normalise_categories(text: pd.Series, known: tuple[str, ...]) -> tuple[pd.Se
 # --------------------------------------------------------------------------------------
 
 
+_Message = str | Callable[[pd.Index], pd.Series]
+
+
 class _Problems:
-    """Collects row-level problems as (mask, code, message) in rule order."""
+    """Collects row-level problems as (mask, code, message) in rule order.
+
+    A message is a string or a function of the rows it applies to, so per-row texts are only
+    built for rejected rows.
+    """
 
     def __init__(self, index: pd.Index) -> None:
         self.index = index
-        self.rules: list[tuple[pd.Series, str, pd.Series | str]] = []
+        self.rules: list[tuple[pd.Series, str, _Message]] = []
 
-    def add(self, mask: pd.Series, code: str, message: pd.Series | str) -> None:
+    def add(self, mask: pd.Series, code: str, message: _Message) -> None:
         if mask.any():
             self.rules.append((mask.fillna(False).astype(bool), code, message))
 
@@ -357,18 +419,23 @@ class _Problems:
         return bad
 
     def reasons(self, rows: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """The first rule's code and all rules' messages (joined by ``; ``) for ``rows``."""
         code = pd.Series("", index=rows, dtype=object)
-        parts: dict[Any, list[str]] = {r: [] for r in rows}
+        reason = pd.Series("", index=rows, dtype=object)
         for mask, rule, message in self.rules:
-            hit = mask.reindex(rows, fill_value=False)
-            hit_rows = hit.index[hit]
-            if not len(hit_rows):
+            hit = mask.reindex(rows, fill_value=False).to_numpy()
+            if not hit.any():
                 continue
-            code[hit_rows[code[hit_rows] == ""]] = rule
-            texts = message[hit_rows] if isinstance(message, pd.Series) else None
-            for r in hit_rows:
-                parts[r].append(message if texts is None else texts[r])
-        return code, pd.Series({r: "; ".join(p) for r, p in parts.items()}, dtype=object)
+            hit_rows = rows[hit]
+            code[hit_rows[(code[hit_rows] == "").to_numpy()]] = rule
+            texts = (
+                pd.Series(message, index=hit_rows, dtype=object)
+                if isinstance(message, str)
+                else message(hit_rows).astype(object)
+            )
+            before = reason[hit_rows]
+            reason[hit_rows] = texts.where(before == "", before + "; " + texts)
+        return code, reason
 
 
 def clean_customers(
@@ -399,14 +466,20 @@ def clean_customers(
     problems.add(
         ids.isna(), "missing_id", _message(text[schema.ID], "ID", "is missing or not a number")
     )
-    valid_id = ids.notna()
+    odd_id = ids.notna() & ((ids % 1 != 0) | (ids.abs() > _LARGEST_WHOLE))
+    problems.add(
+        odd_id, "not_whole_number", _message(text[schema.ID], "ID", "is not a whole number")
+    )
+    if marks.any():
+        repaired["ID: currency/thousands marks removed"] = int(marks.sum())
+    valid_id = ids.notna() & ~odd_id
     dup = valid_id & ids.duplicated(keep="first")
     if dup.any():
         first_row = table.loc[valid_id].groupby(ids[valid_id])["source_row"].transform("first")
         problems.add(
             dup,
             "duplicate_id",
-            "duplicate ID, first seen at row " + first_row.astype("Int64").astype(str),
+            lambda rows: "duplicate ID, first seen at row " + first_row[rows].astype(str),
         )
     out[schema.ID] = ids
 
@@ -506,6 +579,13 @@ def clean_customers(
     ]
     clean[integer_columns] = clean[integer_columns].astype("int64")
     clean = clean.reset_index(drop=True)
+    try:
+        clean_schema(params).validate(clean)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as error:  # pragma: no cover - a bug
+        raise CustomerDataError(
+            f"{source}: the cleaned table breaks the data contract; this is a bug in the "
+            f"cleaning rules, please report it with the file: {error}"
+        ) from error
 
     report = {
         **read_info,
@@ -542,8 +622,14 @@ def _group_rules(problems: _Problems) -> dict[str, pd.Series]:
     return dict(sorted(grouped.items()))
 
 
-def _message(text: pd.Series, column: str, what: str) -> pd.Series:
-    return column + " " + ("'" + text + "' ").where(text != "", "") + what
+def _message(text: pd.Series, column: str, what: str) -> Callable[[pd.Index], pd.Series]:
+    """``"<column> '<value>' <what>"`` for the given rows (the value left out when empty)."""
+
+    def build(rows: pd.Index) -> pd.Series:
+        values = text[rows]
+        return column + " " + ("'" + values + "' ").where(values != "", "") + what
+
+    return build
 
 
 def _check_number(
@@ -564,14 +650,44 @@ def _check_number(
     )
     if whole:
         problems.add(
-            numbers.notna() & (numbers % 1 != 0),
+            numbers.notna() & ((numbers % 1 != 0) | (numbers.abs() > _LARGEST_WHOLE)),
             "not_whole_number",
-            _message(text, column, "is not a whole number"),
+            _message(text, column, "is not a whole number (or too large to be one)"),
         )
     problems.add(numbers < 0, "negative_value", _message(text, column, "is negative"))
     if marks.any():
         repaired[f"{column}: currency/thousands marks removed"] = int(marks.sum())
     return numbers
+
+
+def clean_schema(params: dict[str, Any]) -> pa.DataFrameSchema:
+    """The contract every clean table meets (checked at the end of :func:`clean_customers`).
+
+    Columns ``schema.KAGGLE_COLUMNS`` in that order: ``ID`` unique, whole numbers ``int64`` and
+    not negative, flags 0/1, ``Income`` a float within ``0..max_income``, ``Dt_Customer`` a
+    datetime within ``min_customer_date..max_customer_date``, ``Year_Birth`` from
+    ``min_birth_year``, categories trimmed, non-empty strings.
+    """
+    low, high = pd.Timestamp(params["min_customer_date"]), pd.Timestamp(params["max_customer_date"])
+    columns: dict[str, pa.Column] = {}
+    for column in schema.KAGGLE_COLUMNS:
+        if column == schema.ID:
+            columns[column] = pa.Column("int64", unique=True)
+        elif column == "Income":
+            columns[column] = pa.Column(
+                "float64", pa.Check.in_range(0, float(params["max_income"]))
+            )
+        elif column == schema.DATE_COLUMN:
+            columns[column] = pa.Column("datetime64[ns]", pa.Check.in_range(low, high))
+        elif column in schema.CATEGORY_COLUMNS:
+            columns[column] = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
+        elif column in schema.FLAG_COLUMNS:
+            columns[column] = pa.Column("int64", pa.Check.isin([0, 1]))
+        elif column == "Year_Birth":
+            columns[column] = pa.Column("int64", pa.Check.ge(int(params["min_birth_year"])))
+        else:
+            columns[column] = pa.Column("int64", pa.Check.ge(0))
+    return pa.DataFrameSchema(columns, strict=True, ordered=True, coerce=False)
 
 
 def prepare_customers(raw: RawCustomerFile, params: dict[str, Any]) -> CleanResult:

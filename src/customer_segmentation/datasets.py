@@ -111,13 +111,19 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
                 f"no saved model artifact at {self._filepath}: run `kedro run` to train one "
                 f"({error})"
             ) from error
+        if not self._fs.exists(load_path):
+            raise ArtifactError(
+                f"model artifact {load_path} does not exist (deleted, or a version that was "
+                "never saved); run `kedro run` to train one"
+            )
         with self._fs.open(load_path, "rb") as handle:
             content = handle.read()
         try:
             untrusted = sio.get_untrusted_types(data=content)
         except Exception as error:  # noqa: BLE001 - any parse failure means a broken file
             raise ArtifactError(
-                f"model artifact {load_path} is unreadable (truncated or not a skops file): {error}"
+                f"model artifact {load_path} is unreadable (truncated or not a skops file): "
+                f"{error}. Run `kedro run` to train a new version"
             ) from error
         refused = sorted(set(untrusted) - set(self._trusted))
         if refused:
@@ -131,10 +137,17 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
             raise ArtifactError(f"model artifact {load_path} is unreadable: {error}") from error
 
     def save(self, data: Any) -> None:
-        """Write the object in skops' format under a new version folder."""
+        """Write the object in skops' format under a new version folder.
+
+        The bytes go to a ``.partial`` file first, renamed into place once complete, so a run
+        that dies while writing never leaves a truncated artifact under the final name.
+        """
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
-        with self._fs.open(save_path, "wb") as handle:
-            handle.write(sio.dumps(data))
+        content = sio.dumps(data)
+        partial_path = f"{save_path}.partial"
+        with self._fs.open(partial_path, "wb") as handle:
+            handle.write(content)
+        self._fs.mv(partial_path, save_path)
         self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
 
     def _exists(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -219,43 +219,33 @@ class ModelStore:
         return self.catalog.load(name)
 
     def figure_names(self) -> list[str]:
-        """Every figure dataset (``matplotlib.MatplotlibDataset``) in the catalog."""
+        """Every figure dataset (``report_html.FigureDataset``) in the catalog."""
         return [
             name
             for name in self.catalog.keys()
-            if str(self.catalog.get_type(name) or "").endswith("MatplotlibDataset")
+            if str(self.catalog.get_type(name) or "").endswith("FigureDataset")
         ]
 
     def figure_png(self, name: str, version: str | None = None) -> tuple[bytes, str | None] | None:
         """The PNG bytes of a figure dataset, for the run ``version`` when that run drew it,
-        else its latest version (figures cannot be loaded through Kedro: MatplotlibDataset is
-        write-only, so the bytes are read from the dataset's own resolved path).
+        else its latest version.
 
         Returns:
             The bytes and the stamp they come from (``None`` for an unversioned figure), or
             ``None`` when the figure has not been drawn.
         """
-        from kedro.io import Version  # noqa: PLC0415
-        from kedro.io.core import get_filepath_str  # noqa: PLC0415
+        from kedro.io import AbstractVersionedDataset  # noqa: PLC0415
 
         dataset = self.catalog.get(name)
-        if dataset is None:
+        if dataset is None or not self.catalog.exists(name):
             return None
-        stamps: list[str | None] = [None]
-        if getattr(dataset, "_version", None) is not None:
+        stamp: str | None = None
+        if isinstance(dataset, AbstractVersionedDataset):
             available = list(dataset.list_versions(full_path=False))
-            stamps = [version] if version in available else available[:1]
-            if not stamps:
+            if not available:
                 return None
-        stamp = stamps[0]
-        if stamp is not None:
-            dataset = self.catalog.get(name, version=Version(stamp, None))
-        path: PurePosixPath = dataset._get_load_path()  # noqa: SLF001
-        target = get_filepath_str(path, dataset._protocol)  # noqa: SLF001
-        if not dataset._fs.exists(target):  # noqa: SLF001
-            return None
-        with dataset._fs.open(target, "rb") as handle:  # noqa: SLF001
-            return handle.read(), stamp
+            stamp = version if version in available else available[0]
+        return self.catalog.load(name, version=stamp), stamp
 
 
 def check_consistent(version: str, scaler: Any, model: Any, card: dict[str, Any]) -> None:

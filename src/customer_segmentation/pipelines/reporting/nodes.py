@@ -16,8 +16,6 @@ from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import eda, schema
 from customer_segmentation.modeling import sample_positions
-from customer_segmentation.pipelines.clustering.nodes import compare_with_dbscan
-from customer_segmentation.pipelines.model_selection.nodes import plot_elbow
 from customer_segmentation.report_html import render_report
 from customer_segmentation.segments import profile_segments
 
@@ -288,9 +286,8 @@ def spending_mix(
 def build_report(**inputs: Any) -> str:
     """The self-contained HTML report (figures embedded as base64 PNG).
 
-    Figures saved with ``FigureDataset`` arrive as PNG bytes; the elbow, PCA map,
-    income/spending and DBSCAN figures (saved as ``matplotlib.MatplotlibDataset``, which cannot
-    be loaded) are drawn again from their deterministic, seeded inputs.
+    Every figure arrives as the PNG bytes its node saved (``FigureDataset``), so nothing is
+    drawn twice.
 
     Args:
         inputs: the catalog entries named in ``pipeline.py`` (``model_card``,
@@ -302,11 +299,6 @@ def build_report(**inputs: Any) -> str:
         HTML text; ``HtmlReportDataset`` fills in the run stamp when saving.
     """
     card = inputs["model_card"]
-    features, segments = inputs["customer_features"], inputs["customer_segments"]
-    reporting, clustering = inputs["params_reporting"], inputs["params_clustering"]
-    _, k_distance, dbscan_map = compare_with_dbscan(
-        features, segments, inputs["scaler"], clustering
-    )
     profiles = inputs["segment_profiles"]
     segment_table = profiles[
         [
@@ -325,13 +317,13 @@ def build_report(**inputs: Any) -> str:
         "distributions": inputs["eda_distributions"],
         "correlations": inputs["eda_correlations"],
         "removed": inputs["eda_removed"],
-        "elbow": plot_elbow(inputs["k_selection"]),
-        "pca_map": plot_segment_map(features, segments, inputs["scaler"], card, reporting),
+        "elbow": inputs["elbow_plot"],
+        "pca_map": inputs["segment_map"],
         "tsne_map": inputs["segment_map_tsne"],
-        "income_spending": plot_income_spending(features, segments, card, reporting),
+        "income_spending": inputs["income_vs_spending"],
         "spending_mix": inputs["spending_mix_plot"],
-        "k_distance": k_distance,
-        "dbscan_map": dbscan_map,
+        "k_distance": inputs["k_distance_plot"],
+        "dbscan_map": inputs["kmeans_vs_dbscan_map"],
     }
     parameters = {
         name.removeprefix("params_"): value

@@ -33,9 +33,11 @@ REPORT_INPUTS = {
         "spending_mix",
         "spending_mix_plot",
         "clustering_comparison",
-        "customer_features",
-        "customer_segments",
-        "scaler",
+        "elbow_plot",
+        "segment_map",
+        "income_vs_spending",
+        "k_distance_plot",
+        "kmeans_vs_dbscan_map",
     )
 } | {
     f"params_{name}": f"params:{name}"

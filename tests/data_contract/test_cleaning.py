@@ -1,0 +1,238 @@
+"""Row-level problems: each bad value is repaired by its rule or rejected with its reason,
+and the quality report accounts for every input row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import REAL_FILES, real_file
+
+from customer_segmentation.data_contract import (
+    CustomerDataError,
+    RawCustomerFile,
+    clean_schema,
+    parse_dates,
+    prepare_customers,
+)
+
+ROWS = 30
+
+
+@pytest.fixture(scope="module")
+def good_rows(params) -> pd.DataFrame:
+    """The first ``ROWS`` real rows that are clean as they are (strings, Kaggle layout)."""
+    text = pd.read_csv(real_file(REAL_FILES[0]), dtype=str, keep_default_na=False)
+    result = prepare_customers(
+        RawCustomerFile("real.csv", real_file(REAL_FILES[0]).read_bytes()),
+        params["data_processing"],
+    )
+    clean_ids = set(result.clean["ID"].astype(str))
+    return text[text["ID"].isin(clean_ids)].head(ROWS).reset_index(drop=True)
+
+
+@pytest.fixture
+def rows(good_rows) -> pd.DataFrame:
+    return good_rows.copy()
+
+
+def run(rows: pd.DataFrame, params: dict[str, Any], **overrides: Any):
+    settings = {**params["data_processing"], **overrides}
+    content = rows.to_csv(index=False).encode()
+    result = prepare_customers(RawCustomerFile("t.csv", content), settings)
+    clean, rejected, report = result.clean, result.rejected, result.report
+    assert report["rows_in"] == len(rows), "rows_in must count every data row"
+    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
+    assert len(clean) == report["rows_clean"] and len(rejected) == report["rows_rejected"]
+    clean_schema(settings).validate(clean)
+    assert (rejected["reason"] != "").all(), "every rejected row has a reason"
+    return clean, rejected, report
+
+
+def rejected_row(rejected: pd.DataFrame, source_row: int) -> pd.Series:
+    hit = rejected[rejected["source_row"].astype(int) == source_row]
+    assert len(hit) == 1, f"row {source_row} should be rejected once; rejected: {rejected}"
+    return hit.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "code", "words"),
+    [
+        ("Income", "abc", "not_a_number", "Income 'abc' is not a number"),
+        ("Income", "n/a", "missing_income", "Income is missing"),
+        ("Income", "", "missing_income", "Income is missing"),
+        ("Income", "950000", "income_outlier", "above max_income"),
+        ("MntWines", "-5", "negative_value", "MntWines '-5' is negative"),
+        ("MntMeatProducts", "", "missing_value", "MntMeatProducts is missing"),
+        ("Recency", "NULL", "missing_value", "Recency is missing"),
+        ("Kidhome", "1.5", "not_whole_number", "Kidhome '1.5' is not a whole number"),
+        ("NumWebPurchases", "1e30", "not_whole_number", "not a whole number"),
+        ("Education", " ", "missing_value", "Education is missing"),
+        ("Marital_Status", "n/a", "missing_value", "Marital_Status is missing"),
+        ("Response", "2", "bad_flag", "Response '2' is not 0 or 1"),
+        ("Dt_Customer", "31-02-2013", "bad_date", "Dt_Customer '31-02-2013' is not a date"),
+        ("Dt_Customer", "yesterday", "bad_date", "'yesterday' is not a date"),
+        ("Dt_Customer", "", "bad_date", "Dt_Customer is not a date"),
+        ("Dt_Customer", "04-09-1980", "date_out_of_range", "is outside 2000-01-01..2030-12-31"),
+        ("Year_Birth", "1850", "birth_year_out_of_range", "Year_Birth '1850' is before 1901"),
+        ("Year_Birth", "2019", "birth_year_out_of_range", "after the customer's first purchase"),
+        ("ID", "", "missing_id", "ID is missing or not a number"),
+        ("ID", "12.5", "not_whole_number", "ID '12.5' is not a whole number"),
+    ],
+)
+def test_bad_value_is_rejected_with_its_reason(rows, params, column, value, code, words):
+    rows.loc[7, column] = value
+
+    clean, rejected, report = run(rows, params)
+
+    row = rejected_row(rejected, 8)
+    assert row["reason_code"] == code, f"{column}={value!r}: {row['reason']}"
+    assert words in row["reason"], f"{column}={value!r}: reason {row['reason']!r}"
+    assert row[column] == value.strip() or row[column] == value, "rejects keep the original text"
+    assert report["rejected_by_reason"] == {code: 1}, report["rejected_by_reason"]
+    assert report["rows_clean"] == ROWS - 1
+
+
+def test_several_problems_in_one_row_are_all_listed(rows, params):
+    rows.loc[3, ["Income", "MntWines", "Dt_Customer"]] = ["abc", "-1", "99-99-2013"]
+
+    _, rejected, report = run(rows, params)
+
+    reason = rejected_row(rejected, 4)["reason"]
+    for part in ("Income 'abc'", "MntWines '-1' is negative", "Dt_Customer '99-99-2013'"):
+        assert part in reason, f"{part!r} missing from {reason!r}"
+    assert report["rows_rejected"] == 1
+    assert report["problems_by_rule"] == {"bad_date": 1, "negative_value": 1, "not_a_number": 1}
+
+
+def test_duplicate_id_keeps_the_first_row_and_names_it(rows, params):
+    rows.loc[20, "ID"] = rows.loc[5, "ID"]
+
+    clean, rejected, report = run(rows, params)
+
+    row = rejected_row(rejected, 21)
+    assert row["reason_code"] == "duplicate_id"
+    assert row["reason"] == "duplicate ID, first seen at row 6", row["reason"]
+    assert clean["ID"].is_unique
+    assert str(int(clean.loc[5, "ID"])) == rows.loc[5, "ID"], "the first occurrence is kept"
+
+
+def test_currency_and_thousands_marks_are_repaired_and_counted(rows, params):
+    expected = float(rows.loc[0, "Income"])
+    rows.loc[0, "Income"] = f"${expected:,.0f}"
+    rows.loc[1, "MntWines"] = "1,234"
+
+    clean, rejected, report = run(rows, params)
+
+    assert rejected.empty, rejected
+    assert clean.loc[0, "Income"] == expected
+    assert clean.loc[1, "MntWines"] == 1234
+    assert report["repaired"] == {
+        "Income: currency/thousands marks removed": 1,
+        "MntWines: currency/thousands marks removed": 1,
+    }
+
+
+def test_categories_are_trimmed_and_case_normalised(rows, params):
+    rows.loc[0, "Education"] = " GRADUATION "
+    rows.loc[1, "Education"] = "phd"
+    rows.loc[2, "Marital_Status"] = "  married"
+    rows.loc[3, "Marital_Status"] = "yolo"
+
+    clean, rejected, report = run(rows, params)
+
+    assert rejected.empty
+    assert clean.loc[:3, "Education"].tolist()[:2] == ["Graduation", "PhD"]
+    assert clean.loc[2:3, "Marital_Status"].tolist() == ["Married", "YOLO"]
+    assert report["repaired"] == {
+        "Education: trimmed/case-normalised": 2,
+        "Marital_Status: trimmed/case-normalised": 2,
+    }
+
+
+def test_missing_income_imputed_with_the_median_when_asked(rows, params):
+    median = rows.drop(index=4)["Income"].astype(float).median()
+    rows.loc[4, "Income"] = "n/a"
+
+    clean, rejected, report = run(rows, params, missing_income="impute_median")
+
+    assert rejected.empty
+    assert clean.loc[4, "Income"] == median
+    assert report["repaired"] == {"Income: missing, imputed with the median": 1}
+    assert report["missing_income_policy"] == "impute_median"
+
+
+def test_unknown_parameters_are_refused(rows, params):
+    with pytest.raises(CustomerDataError, match="missing_income must be"):
+        run(rows, params, missing_income="guess")
+    with pytest.raises(CustomerDataError, match="ambiguous_date_order must be"):
+        run(rows, params, ambiguous_date_order="year_first")
+
+
+def test_truncated_last_line_is_a_rejected_row_not_a_lost_one(rows, params):
+    content = rows.to_csv(index=False).encode()
+    cut = content[: len(content) - 40]  # the last row loses its last fields
+
+    result = prepare_customers(RawCustomerFile("cut.csv", cut), params["data_processing"])
+    rejected, report = result.rejected, result.report
+
+    assert report["rows_in"] == ROWS == report["rows_clean"] + report["rows_rejected"]
+    assert rejected["source_row"].astype(int).tolist() == [ROWS]
+    assert rejected.loc[0, "reason_code"] == "missing_value"
+
+
+def test_ambiguous_date_column_follows_the_parameter_and_says_so():
+    text = pd.Series(["04-09-2012", "08-03-2014", "01-12-2013", "04-09-2012"])
+
+    day_first, info = parse_dates(text, "day_first")
+    month_first, info_m = parse_dates(text, "month_first")
+
+    assert day_first[0] == pd.Timestamp("2012-09-04") and month_first[0] == pd.Timestamp(
+        "2012-04-09"
+    )
+    assert info["date_order_decided_by"] == info_m["date_order_decided_by"]
+    assert "ambiguous" in info["date_order_decided_by"]
+
+
+@pytest.mark.parametrize(
+    ("values", "order"),
+    [
+        (["04-09-2012", "25-03-2014"], "day_first"),
+        (["4/9/2012", "3/25/2014"], "month_first"),
+    ],
+)
+def test_one_value_above_12_decides_the_date_order(values, order):
+    dates, info = parse_dates(pd.Series(values))
+    assert info["date_order"] == order
+    assert dates.notna().all()
+    assert dates[1] == pd.Timestamp("2014-03-25")
+
+
+def test_mixed_date_orders_follow_the_majority_and_reject_the_rest(rows, params):
+    rows.loc[2, "Dt_Customer"] = "12/25/2013"  # month-first among day-first values
+
+    clean, rejected, report = run(rows, params)
+
+    assert rejected_row(rejected, 3)["reason_code"] == "bad_date"
+    assert report["date_order"] == "day_first"
+    assert report["date_order_decided_by"].startswith("majority"), report["date_order_decided_by"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("04-09-2012", "2012-09-04"),
+        ("04.09.2012", "2012-09-04"),
+        ("2012-09-04", "2012-09-04"),
+        ("4-Sep-12", "2012-09-04"),
+        ("04 September 2012", "2012-09-04"),
+        ("41156", "2012-09-04"),
+        ("41156.0", "2012-09-04"),
+        ("04/09/2012 00:00", "2012-09-04"),
+        ("2012-09-04T00:00:00", "2012-09-04"),
+    ],
+)
+def test_date_spellings(value, expected):
+    dates, _ = parse_dates(pd.Series([value, "25-12-2013"]))
+    assert dates[0] == pd.Timestamp(expected), f"{value!r} read as {dates[0]}"
