@@ -53,6 +53,22 @@ def _labelled(model_card: dict[str, Any]) -> dict[int, str]:
     return {int(s["segment"]): f"{s['segment']}: {s['name']}" for s in model_card["segments"]}
 
 
+def _scatter_segments(
+    ax: Any, coords: np.ndarray, labels: np.ndarray, names: dict[int, str]
+) -> None:
+    """One colour per segment (``C<segment>``, as in every figure), labelled by name."""
+    for segment in sorted(names):
+        mine = labels == segment
+        ax.scatter(
+            coords[mine, 0],
+            coords[mine, 1],
+            s=8,
+            alpha=0.7,
+            color=f"C{segment}",
+            label=names[segment],
+        )
+
+
 def plot_segment_map(
     customer_features: pd.DataFrame,
     customer_segments: pd.DataFrame,
@@ -69,17 +85,7 @@ def plot_segment_map(
     coords = pca.transform(scaled)
     fig = Figure(figsize=(8, 6), layout="constrained")
     ax = fig.subplots()
-    names = _labelled(model_card)
-    for segment in sorted(names):
-        mine = data["segment"].to_numpy() == segment
-        ax.scatter(
-            coords[mine, 0],
-            coords[mine, 1],
-            s=8,
-            alpha=0.7,
-            color=f"C{segment}",
-            label=names[segment],
-        )
+    _scatter_segments(ax, coords, data["segment"].to_numpy(), _labelled(model_card))
     ratio = pca.explained_variance_ratio_
     ax.set(
         xlabel=f"PC1 ({ratio[0]:.0%} of variance)",
@@ -104,16 +110,12 @@ def plot_income_spending(
     names = _labelled(model_card)
     fig = Figure(figsize=(14, 5), layout="constrained")
     scatter, income_box, spend_box = fig.subplots(1, 3)
-    for segment in sorted(names):
-        mine = sample["segment"] == segment
-        scatter.scatter(
-            sample.loc[mine, "Income"],
-            sample.loc[mine, "Total_Spending"],
-            s=8,
-            alpha=0.7,
-            color=f"C{segment}",
-            label=names[segment],
-        )
+    _scatter_segments(
+        scatter,
+        sample[["Income", "Total_Spending"]].to_numpy(dtype="float64"),
+        sample["segment"].to_numpy(),
+        names,
+    )
     scatter.set(xlabel="Income", ylabel="Total spending", title="Income vs spending")
     scatter.legend(fontsize=7, markerscale=2)
     order = sorted(names)
@@ -206,17 +208,7 @@ def plot_tsne_map(
     ).fit_transform(scaled)
     fig = Figure(figsize=(8, 6), layout="constrained")
     ax = fig.subplots()
-    names = _labelled(model_card)
-    for segment in sorted(names):
-        mine = data["segment"].to_numpy() == segment
-        ax.scatter(
-            coords[mine, 0],
-            coords[mine, 1],
-            s=8,
-            alpha=0.7,
-            color=f"C{segment}",
-            label=names[segment],
-        )
+    _scatter_segments(ax, coords, data["segment"].to_numpy(), _labelled(model_card))
     ax.set(
         xlabel="t-SNE 1",
         ylabel="t-SNE 2",
