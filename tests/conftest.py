@@ -12,10 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+
+from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
+from customer_segmentation.features import build_features, reference_date
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -102,6 +106,16 @@ def project_params() -> dict[str, Any]:
 def params() -> dict[str, Any]:
     """``project_params()`` once per session (treat as read-only)."""
     return project_params()
+
+
+@pytest.fixture(scope="session")
+def demo_features(params: dict[str, Any]) -> pd.DataFrame:
+    """Engineered features of the shipped demo table, computed in memory (no Kedro run)."""
+    path = PROJECT_ROOT / "data" / "01_raw" / "demo_customers.csv"
+    clean = prepare_customers(
+        RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
+    ).clean
+    return build_features(clean, reference_date(clean, {}), params["feature_engineering"])
 
 
 @pytest.fixture(scope="session")

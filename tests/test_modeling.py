@@ -5,10 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROJECT_ROOT
 
-from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
-from customer_segmentation.features import build_features, reference_date
 from customer_segmentation.modeling import find_knee, silhouette_on_sample, sweep
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 
@@ -67,15 +64,6 @@ def test_knee_found_on_a_curve_with_a_known_knee():
 def test_knee_needs_three_points_and_a_bend():
     assert find_knee([2, 3], [10.0, 5.0]) is None, "two points cannot have a knee"
     assert find_knee([1, 2, 3, 4], [4.0, 3.0, 2.0, 1.0]) is None, "a straight line has no knee"
-
-
-@pytest.fixture(scope="module")
-def demo_features(params) -> pd.DataFrame:
-    path = PROJECT_ROOT / "data" / "01_raw" / "demo_customers.csv"
-    clean = prepare_customers(
-        RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
-    ).clean
-    return build_features(clean, reference_date(clean, {}), params["feature_engineering"])
 
 
 def _segment_by_id(features: pd.DataFrame, params) -> pd.Series:

@@ -5,24 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PROJECT_ROOT
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from sklearn.metrics import adjusted_rand_score
 
-from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
-from customer_segmentation.features import build_features, reference_date
 from customer_segmentation.pipelines.clustering import create_pipeline
 from customer_segmentation.pipelines.clustering.nodes import build_model_card, fit_segmentation
-
-
-@pytest.fixture(scope="module")
-def demo_features(params) -> pd.DataFrame:
-    path = PROJECT_ROOT / "data" / "01_raw" / "demo_customers.csv"
-    clean = prepare_customers(
-        RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
-    ).clean
-    return build_features(clean, reference_date(clean, {}), params["feature_engineering"])
 
 
 @pytest.fixture

@@ -69,6 +69,18 @@ def _scatter_segments(
         )
 
 
+def _segment_map_figure(
+    coords: np.ndarray, labels: np.ndarray, model_card: dict[str, Any], **axes: str
+) -> Figure:
+    """A 2-D map of customers coloured by segment; ``axes`` are ``xlabel``, ``ylabel``, ``title``."""
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax = fig.subplots()
+    _scatter_segments(ax, coords, labels, _labelled(model_card))
+    ax.set(**axes)
+    ax.legend(fontsize=8, markerscale=2, loc="best")
+    return fig
+
+
 def plot_segment_map(
     customer_features: pd.DataFrame,
     customer_segments: pd.DataFrame,
@@ -83,17 +95,15 @@ def plot_segment_map(
     scaled = scaler.transform(data[model_card["features"]].astype("float64"))
     pca = PCA(n_components=2, random_state=int(params["random_state"])).fit(scaled)
     coords = pca.transform(scaled)
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax = fig.subplots()
-    _scatter_segments(ax, coords, data["segment"].to_numpy(), _labelled(model_card))
     ratio = pca.explained_variance_ratio_
-    ax.set(
+    return _segment_map_figure(
+        coords,
+        data["segment"].to_numpy(),
+        model_card,
         xlabel=f"PC1 ({ratio[0]:.0%} of variance)",
         ylabel=f"PC2 ({ratio[1]:.0%} of variance)",
         title=f"Segments on the first two principal components ({len(data):,} customers)",
     )
-    ax.legend(fontsize=8, markerscale=2, loc="best")
-    return fig
 
 
 def plot_income_spending(
@@ -206,16 +216,14 @@ def plot_tsne_map(
         init="pca",
         random_state=seed,
     ).fit_transform(scaled)
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax = fig.subplots()
-    _scatter_segments(ax, coords, data["segment"].to_numpy(), _labelled(model_card))
-    ax.set(
+    return _segment_map_figure(
+        coords,
+        data["segment"].to_numpy(),
+        model_card,
         xlabel="t-SNE 1",
         ylabel="t-SNE 2",
         title=f"Segments on a t-SNE map ({len(data):,} customers, perplexity {perplexity:.0f})",
     )
-    ax.legend(fontsize=8, markerscale=2, loc="best")
-    return fig
 
 
 def spending_mix(
