@@ -39,13 +39,18 @@ import csv
 import io
 import logging
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from customer_segmentation import schema
 
@@ -64,6 +69,12 @@ _MALL_CUSTOMERS_COLUMNS = {"customerid", "gender", "annual income (k$)", "spendi
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _LAST_EXCEL_SERIAL = 2958465
 _TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$"
+_EARLIER_ROWS = "values above 12 in earlier rows of the file"
+_UNDECIDED = ("ambiguous column", "no day/month-number dates")
+_STREAM_BLOCK_BYTES = 16 << 20  # bytes the streaming reader parses at a time
+_DEFAULT_CHUNK_ROWS = 1_000_000
+_HEAD_BYTES = 1 << 20  # what the reader inspects before streaming
+_CONTRACT_SLICE_ROWS = 500_000  # rows pandera checks at a time
 _HEADER_SHOWN = 12  # header fields quoted in a "missing columns" message
 # Whole numbers above this cannot be held exactly by the float64 the parser reads them into.
 _LARGEST_WHOLE = 2**53
@@ -74,12 +85,37 @@ class CustomerDataError(ValueError):
     """The input cannot be read as a customer table; the message says where and why."""
 
 
-@dataclass(frozen=True)
 class RawCustomerFile:
-    """The bytes of a customer export and the name to use for it in messages."""
+    """A customer export and the name to use for it in messages: the bytes of an upload, or
+    a local file that is streamed from disk rather than held in memory.
+    """
 
-    name: str
-    content: bytes
+    def __init__(self, name: str, content: bytes | None = None, *, path: str | Path | None = None):
+        """Give either ``content`` or ``path``."""
+        if (content is None) == (path is None):
+            raise ValueError("RawCustomerFile needs either content or path")
+        self.name = name
+        self.path = Path(path) if path is not None else None
+        self._content = content
+
+    @property
+    def content(self) -> bytes:
+        """All the bytes (read from disk on every call for a file)."""
+        if self._content is not None:
+            return self._content
+        return self.path.read_bytes()  # type: ignore[union-attr]
+
+    def head(self, size: int) -> tuple[bytes, bool]:
+        """The first ``size`` bytes, and whether they are the whole file."""
+        if self._content is not None:
+            return self._content[:size], len(self._content) <= size
+        with self.path.open("rb") as handle:  # type: ignore[union-attr]
+            head = handle.read(size + 1)
+        return head[:size], len(head) <= size
+
+    def stream(self) -> io.BufferedIOBase | str:
+        """What pyarrow's reader reads: the file's path, or the bytes."""
+        return str(self.path) if self._content is None else io.BytesIO(self._content)
 
 
 @dataclass
@@ -96,7 +132,7 @@ class CleanResult:
 # --------------------------------------------------------------------------------------
 
 
-def _detect_encoding(content: bytes, source: str) -> str:
+def _detect_encoding(content: bytes, source: str, complete: bool = True) -> str:
     if content.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -108,7 +144,8 @@ def _detect_encoding(content: bytes, source: str) -> str:
             "of the customer table"
         )
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) == len(content))
+        final = complete and len(sample) == len(content)
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=final)
     except UnicodeDecodeError:
         return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
     return "utf-8"
@@ -156,27 +193,23 @@ def _detect_delimiter(first_line: str, source: str) -> tuple[str, list[str]]:
     return best, best_fields
 
 
-def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read an export of the customer table into a table of strings.
+@dataclass(frozen=True)
+class _Layout:
+    """What the first lines of an export tell: encoding, delimiter, header, columns."""
 
-    Args:
-        content: the file's bytes.
-        source: the file's name, used in every message.
+    encoding: str
+    delimiter: str
+    fields: list[str]
+    present: set[str]
 
-    Returns:
-        The rows with canonical column names (``schema.REQUIRED_COLUMNS`` and whichever
-        ``schema.OPTIONAL_COLUMNS`` the file has), every value a string, plus ``source_row``
-        (1-based data row number); and a dict describing what was detected.
 
-    Raises:
-        CustomerDataError: the file is empty, header-only, not a table, another table, or
-            lacks required columns (all of them named in one message).
-    """
+def _inspect(content: bytes, source: str, complete: bool = True) -> _Layout:
+    """Check the header; ``content`` may be only the file's head (``complete=False``)."""
     if not content.strip():
         raise CustomerDataError(
             f"{source}: the file is empty; expected the customer table with a header line"
         )
-    encoding = _detect_encoding(content, source)
+    encoding = _detect_encoding(content, source, complete)
     text_sample = content[: 1 << 16].decode(encoding, errors="replace")
     text_sample = text_sample.lstrip("\ufeff")
     lines = [ln for ln in text_sample.splitlines() if ln.strip()]
@@ -202,27 +235,132 @@ def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict
         raise CustomerDataError(
             f"{source}: column(s) appear more than once in the header: {', '.join(duplicated)}"
         )
+    return _Layout(encoding, delimiter, fields, present)
 
-    table = _read_strings(content, source, delimiter, encoding)
+
+def _read_info(content: bytes, source: str, layout: _Layout, ignored: list[str]) -> dict[str, Any]:
+    return {
+        "source": source,
+        "encoding": layout.encoding,
+        "byte_order_mark": layout.encoding in ("utf-8-sig", "utf-16"),
+        "delimiter": {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}[layout.delimiter],
+        "line_ends": "CRLF" if b"\r\n" in content[: 1 << 16] else "LF",
+        "ignored_columns": ignored,
+        "absent_optional_columns": [c for c in schema.OPTIONAL_COLUMNS if c not in layout.present],
+    }
+
+
+def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read an export of the customer table into a table of strings.
+
+    Args:
+        content: the file's bytes.
+        source: the file's name, used in every message.
+
+    Returns:
+        The rows with canonical column names (``schema.REQUIRED_COLUMNS`` and whichever
+        ``schema.OPTIONAL_COLUMNS`` the file has), every value a string, plus ``source_row``
+        (1-based data row number); and a dict describing what was detected.
+
+    Raises:
+        CustomerDataError: the file is empty, header-only, not a table, another table, or
+            lacks required columns (all of them named in one message).
+    """
+    layout = _inspect(content, source)
+    table = _read_strings(content, source, layout.delimiter, layout.encoding)
     table.columns = [_CANONICAL.get(_normalise_name(str(c)), str(c)) for c in table.columns]
     ignored = [c for c in table.columns if c not in _CANONICAL.values()]
     table = table.drop(columns=ignored)
     if table.empty:
         raise CustomerDataError(f"{source}: the file has a header but no data rows")
     table.insert(0, "source_row", np.arange(1, len(table) + 1, dtype="int64"))
-    info = {
-        "source": source,
-        "encoding": encoding,
-        "byte_order_mark": encoding in ("utf-8-sig", "utf-16"),
-        "delimiter": {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}[delimiter],
-        "line_ends": "CRLF" if b"\r\n" in content[: 1 << 16] else "LF",
-        "ignored_columns": ignored,
-        "absent_optional_columns": [c for c in schema.OPTIONAL_COLUMNS if c not in present],
-    }
+    info = _read_info(content, source, layout, ignored)
     logger.info(
-        "Read %d rows from %s (%s-separated, %s)", len(table), source, info["delimiter"], encoding
+        "Read %d rows from %s (%s-separated, %s)",
+        len(table),
+        source,
+        info["delimiter"],
+        layout.encoding,
     )
     return table, info
+
+
+class _IrregularFile(Exception):
+    """The streaming reader met something it cannot read; the whole-file reader diagnoses."""
+
+
+def iter_customer_tables(
+    raw: RawCustomerFile, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, dict[str, Any]]]:
+    """Read an export in tables of about ``chunk_rows`` rows (as :func:`read_customer_table`).
+
+    UTF-8 files are streamed with pyarrow's multithreaded CSV reader, so memory holds one
+    chunk of strings at a time; ``source_row`` keeps counting across chunks. Other encodings
+    are read whole.
+
+    Raises:
+        CustomerDataError: as :func:`read_customer_table`.
+        _IrregularFile: the stream met an irregular line (raised before or after some chunks
+            were yielded; the caller starts again with :func:`read_customer_table`).
+    """
+    source = raw.name
+    content, complete = raw.head(_HEAD_BYTES)
+    layout = _inspect(content, source, complete)
+    if layout.encoding not in ("utf-8", "utf-8-sig"):
+        yield read_customer_table(raw.content, source)
+        return
+    names = [f"c{i}" for i in range(len(layout.fields))]
+    canonical = {
+        name: _CANONICAL[_normalise_name(field)]
+        for name, field in zip(names, layout.fields, strict=True)
+        if _normalise_name(field) in _CANONICAL
+    }
+    ignored = [str(f).strip() for f in layout.fields if _normalise_name(f) not in _CANONICAL]
+    info = _read_info(content, source, layout, ignored)
+    try:
+        reader = pacsv.open_csv(
+            raw.stream(),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=_STREAM_BLOCK_BYTES
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(canonical, pa.string()),
+                include_columns=list(canonical),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, OSError) as error:
+        raise _IrregularFile(str(error)) from error
+    pending: list[pa.Table] = []
+    rows = offset = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as error:
+            raise _IrregularFile(str(error)) from error
+        pending.append(pa.Table.from_batches([batch]))
+        rows += batch.num_rows
+        while rows >= chunk_rows:
+            joined = pa.concat_tables(pending)
+            yield _chunk_table(joined.slice(0, chunk_rows), canonical, offset), info
+            offset += chunk_rows
+            rows -= chunk_rows
+            pending = [joined.slice(chunk_rows)]
+    if rows:
+        yield _chunk_table(pa.concat_tables(pending), canonical, offset), info
+    elif offset == 0:
+        raise CustomerDataError(f"{source}: the file has a header but no data rows")
+
+
+def _chunk_table(rows: pa.Table, canonical: dict[str, str], offset: int) -> pd.DataFrame:
+    table = rows.to_pandas().rename(columns=canonical)
+    table.insert(0, "source_row", np.arange(offset + 1, offset + len(table) + 1, dtype="int64"))
+    logger.info("Read rows %d..%d", offset + 1, offset + len(table))
+    return table
 
 
 def _read_strings(content: bytes, source: str, delimiter: str, encoding: str) -> pd.DataFrame:
@@ -263,23 +401,54 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.fillna("").astype(str).str.strip()
 
 
+def _arrow_strings(text: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The strings of ``text`` as an Arrow array (no copy for Arrow-backed strings)."""
+    return pa.array(text, from_pandas=True)
+
+
+_NA_VALUES = pa.array(sorted(_NA_TOKENS))
+
+
 def _is_missing(text: pd.Series) -> pd.Series:
-    return text.str.lower().isin(_NA_TOKENS)
+    lowered = pc.ascii_lower(_arrow_strings(text.fillna("").astype(str)))
+    mask = pc.is_in(lowered, value_set=_NA_VALUES)
+    return pd.Series(mask.to_numpy(zero_copy_only=False), index=text.index)
 
 
-def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(text: pd.Series, missing: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     """Parse trimmed strings as numbers.
+
+    Args:
+        text: trimmed strings.
+        missing: :func:`_is_missing` of ``text`` when the caller has it already.
 
     Returns:
         The numbers (NaN where missing or unreadable) and a mask of the values that needed a
         repair (currency or thousands marks removed).
     """
-    try:  # fast path (Arrow's cast) when every value is a plain number
-        numbers = text.astype("float64")
-    except (ValueError, TypeError, ArithmeticError):
-        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    failed = numbers.isna() & ~_is_missing(text)
+    numbers, repaired, _ = _parse_numbers(text, missing, whole=False)
+    return numbers, repaired
+
+
+def _parse_numbers(
+    text: pd.Series, missing: pd.Series | None, *, whole: bool
+) -> tuple[pd.Series, pd.Series, bool]:
+    """:func:`parse_numbers`, and whether every number is known to be a whole number."""
+    if missing is None:
+        missing = _is_missing(text)
     repaired = pd.Series(False, index=text.index)
+    strings = _arrow_strings(text.fillna("").astype(str))
+    present = pc.if_else(pa.array(missing.to_numpy()), pa.scalar(None, strings.type), strings)
+    # fast paths (Arrow's casts, C++) when every value is a plain number
+    for arrow_type in (pa.int64(), pa.float64()) if whole else (pa.float64(),):
+        try:
+            values = pc.cast(present, arrow_type).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        numbers = pd.Series(values, index=text.index).astype("float64")
+        return numbers, repaired, arrow_type == pa.int64()
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    failed = numbers.isna() & ~missing
     if failed.any():
         candidates = text[failed]
         marked = candidates.str.match(_NUMBER_WITH_MARKS)
@@ -288,7 +457,14 @@ def parse_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         )
         numbers.loc[fixed.index] = fixed.astype("float64")
         repaired.loc[fixed.index[fixed.notna()]] = True
-    return numbers, repaired
+    return numbers, repaired, False
+
+
+def _not_whole(numbers: pd.Series) -> pd.Series:
+    values = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        odd = (np.floor(values) != values) | (np.abs(values) > _LARGEST_WHOLE)
+    return pd.Series(odd & ~np.isnan(values), index=numbers.index)
 
 
 def _two_digit_year(year: pd.Series, pivot: int) -> pd.Series:
@@ -296,7 +472,10 @@ def _two_digit_year(year: pd.Series, pivot: int) -> pd.Series:
 
 
 def parse_dates(
-    text: pd.Series, ambiguous_order: str = "day_first", two_digit_year_pivot: int = 70
+    text: pd.Series,
+    ambiguous_order: str = "day_first",
+    two_digit_year_pivot: int = 70,
+    known_order: str | None = None,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Parse ``Dt_Customer`` values written in any of the shapes found in exports.
 
@@ -305,7 +484,8 @@ def parse_dates(
     of day after the date is ignored. The order of day and month is
     inferred from the column: a first field above 12 means day-first, a second field above 12
     means month-first; a column without either follows ``ambiguous_order`` and the returned
-    info says so.
+    info says so. ``known_order`` (the order earlier rows of the same file showed) overrides
+    the inference.
 
     Returns:
         Timestamps (NaT where a value is not a date) and a dict describing the inference.
@@ -323,7 +503,9 @@ def parse_dates(
     numeric = values.str.extract(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$").astype(float)
     first_big = int((numeric[0] > 12).sum())
     second_big = int((numeric[1] > 12).sum())
-    if first_big and second_big:
+    if known_order is not None:
+        order, decided_by = known_order, _EARLIER_ROWS
+    elif first_big and second_big:
         order = "day_first" if first_big >= second_big else "month_first"
         decided_by = f"majority ({first_big} day-first vs {second_big} month-first values)"
     elif first_big:
@@ -384,8 +566,8 @@ def normalise_categories(text: pd.Series, known: tuple[str, ...]) -> tuple[pd.Se
     distinct = pd.Series(uniques, dtype=str)
     collapsed = distinct.str.strip().str.replace(r"\s+", " ", regex=True)
     canonical = collapsed.str.lower().map(lookup).fillna(collapsed.str.title())
-    values = np.where(codes >= 0, canonical.to_numpy(dtype=object)[codes], "")
-    result = pd.Series(values, index=text.index, dtype=str)
+    table = pd.Series([*canonical.tolist(), ""], dtype=str)  # the last entry: missing values
+    result = table.take(np.where(codes >= 0, codes, len(canonical))).set_axis(text.index)
     return result, result != text.fillna("")
 
 
@@ -438,6 +620,41 @@ class _Problems:
         return code, reason
 
 
+@dataclass
+class _Accumulator:
+    """What the chunks of one file share: seen IDs, the date order, the parts, the counts."""
+
+    params: dict[str, Any]
+    source: str
+    read_info: dict[str, Any]
+    seen_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="int64"))
+    seen_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="int64"))
+    date_order: str | None = None
+    date_info: dict[str, Any] = field(default_factory=dict)
+    clean_parts: list[dict[str, np.ndarray]] = field(default_factory=list)
+    missing_income_parts: list[np.ndarray] = field(default_factory=list)
+    known_incomes: list[np.ndarray] = field(default_factory=list)
+    rejected_parts: list[pd.DataFrame] = field(default_factory=list)
+    repaired: Counter = field(default_factory=Counter)
+    problems_by_rule: Counter = field(default_factory=Counter)
+    excel_serial_dates: int = 0
+    rows_in: int = 0
+
+    def earlier_ids(self, ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which ``ids`` earlier chunks had, and the row where each was first seen; then
+        remember the new ones (``ids`` unique within the chunk, ``rows`` their rows).
+        """
+        pos = np.minimum(np.searchsorted(self.seen_ids, ids), max(len(self.seen_ids) - 1, 0))
+        hit = (self.seen_ids[pos] == ids) if len(self.seen_ids) else np.zeros(len(ids), bool)
+        first = np.where(hit, self.seen_rows[pos] if len(self.seen_rows) else 0, 0)
+        order = np.argsort(ids[~hit], kind="stable")
+        new_ids, new_rows = ids[~hit][order], rows[~hit][order]
+        at = np.searchsorted(self.seen_ids, new_ids)
+        self.seen_ids = np.insert(self.seen_ids, at, new_ids)
+        self.seen_rows = np.insert(self.seen_rows, at, new_rows)
+        return hit, first
+
+
 def clean_customers(
     table: pd.DataFrame, read_info: dict[str, Any], params: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -455,29 +672,49 @@ def clean_customers(
         ``rejected``: the original strings of every refused row with ``source_row``,
         ``reason_code`` and ``reason``; ``report``: the data quality report.
     """
-    source = read_info.get("source", "input")
+    state = _Accumulator(params, read_info.get("source", "input"), read_info)
+    _clean_chunk(table, state)
+    return _finish(state)
+
+
+def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR0915
+    """Check the rows of one chunk; add its clean rows, rejects and counts to ``state``."""
+    params = state.params
     text = {c: _as_text(table[c]) for c in table.columns if c != "source_row"}
     problems = _Problems(table.index)
-    repaired: dict[str, int] = {}
+    repaired = state.repaired
     out: dict[str, pd.Series] = {}
 
-    # ID: present, whole, unique
+    # ID: present, whole, unique (within the chunk and against earlier chunks)
     ids, marks = parse_numbers(text[schema.ID])
     problems.add(
         ids.isna(), "missing_id", _message(text[schema.ID], "ID", "is missing or not a number")
     )
-    odd_id = ids.notna() & ((ids % 1 != 0) | (ids.abs() > _LARGEST_WHOLE))
+    odd_id = _not_whole(ids)
     problems.add(
         odd_id, "not_whole_number", _message(text[schema.ID], "ID", "is not a whole number")
     )
     if marks.any():
-        repaired["ID: currency/thousands marks removed"] = int(marks.sum())
-    valid_id = ids.notna() & ~odd_id
-    dup = valid_id & ids.duplicated(keep="first")
+        repaired["ID: currency/thousands marks removed"] += int(marks.sum())
+    valid_id = (ids.notna() & ~odd_id).to_numpy()
+    whole_ids = np.where(valid_id, ids.fillna(0).to_numpy(), 0).astype("int64")
+    rows = table["source_row"].to_numpy()
+    repeat = pd.Series(whole_ids).where(valid_id).duplicated(keep="first").to_numpy() & valid_id
+    first_here = valid_id & ~repeat
+    earlier, earlier_row = state.earlier_ids(whole_ids[first_here], rows[first_here])
+    dup = repeat.copy()
+    dup[np.flatnonzero(first_here)[earlier]] = True
     if dup.any():
-        first_row = table.loc[valid_id].groupby(ids[valid_id])["source_row"].transform("first")
+        # the row each ID was first seen at: an earlier chunk's, else this chunk's first
+        first_row = pd.Series(rows, index=table.index)
+        first_row[valid_id] = (
+            first_row[valid_id].groupby(whole_ids[valid_id]).transform("first").to_numpy()
+        )
+        known = pd.Series(earlier_row[earlier], index=whole_ids[first_here][earlier])
+        from_before = np.where(valid_id, pd.Series(whole_ids).map(known).to_numpy(), np.nan)
+        first_row[~np.isnan(from_before)] = from_before[~np.isnan(from_before)].astype("int64")
         problems.add(
-            dup,
+            pd.Series(dup, index=table.index),
             "duplicate_id",
             lambda rows: "duplicate ID, first seen at row " + first_row[rows].astype(str),
         )
@@ -487,7 +724,7 @@ def clean_customers(
     for column in schema.REQUIRED_INTEGER_COLUMNS:
         out[column] = _check_number(text[column], column, problems, repaired, whole=True)
 
-    # Income: missing handled by parameter
+    # Income: missing handled by parameter (the median is the whole file's, see _finish)
     income_text = text["Income"]
     income = _check_number(income_text, "Income", problems, repaired, whole=False, required=False)
     missing_income = income.isna() & _is_missing(income_text)
@@ -495,9 +732,7 @@ def clean_customers(
     if policy == "drop":
         problems.add(missing_income, "missing_income", "Income is missing (missing_income: drop)")
     elif policy == "impute_median":
-        income = income.fillna(income[~missing_income].median())
-        if missing_income.any():
-            repaired["Income: missing, imputed with the median"] = int(missing_income.sum())
+        state.known_incomes.append(income[~missing_income].dropna().to_numpy())
     else:
         raise CustomerDataError(
             f"parameter missing_income must be 'drop' or 'impute_median', not {policy!r}"
@@ -515,25 +750,32 @@ def clean_customers(
             problems.add(bad_flag, "bad_flag", _message(text[column], column, "is not 0 or 1"))
 
     # categories
-    for column, known in (
+    for column, known_values in (
         ("Education", schema.EDUCATION_LEVELS),
         ("Marital_Status", schema.MARITAL_STATUSES),
     ):
         missing = _is_missing(text[column])
         problems.add(missing, "missing_value", f"{column} is missing")
-        values, changed = normalise_categories(text[column], known)
+        values, changed = normalise_categories(text[column], known_values)
         changed &= ~missing
         if changed.any():
-            repaired[f"{column}: trimmed/case-normalised"] = int(changed.sum())
+            repaired[f"{column}: trimmed/case-normalised"] += int(changed.sum())
         out[column] = values
 
-    # dates
+    # dates: the order of day and month is the first decisive chunk's
     date_text = text[schema.DATE_COLUMN]
     dates, date_info = parse_dates(
         date_text,
         params.get("ambiguous_date_order", "day_first"),
         int(params.get("two_digit_year_pivot", 70)),
+        known_order=state.date_order,
     )
+    state.excel_serial_dates += int(date_info.pop("excel_serial_dates", 0))
+    decisive = not date_info["date_order_decided_by"].startswith(_UNDECIDED)
+    if state.date_order is None and decisive:
+        state.date_order, state.date_info = date_info["date_order"], date_info
+    elif not state.date_info:
+        state.date_info = date_info
     problems.add(dates.isna(), "bad_date", _message(date_text, schema.DATE_COLUMN, "is not a date"))
     low, high = pd.Timestamp(params["min_customer_date"]), pd.Timestamp(params["max_customer_date"])
     problems.add(
@@ -565,54 +807,98 @@ def clean_customers(
         _message(income_text, "Income", f"is above max_income {max_income:,.0f}"),
     )
 
-    bad = problems.any_mask()
+    bad = problems.any_mask().to_numpy()
     rejected = table.loc[bad].copy()
     code, reason = problems.reasons(rejected.index)
     rejected["reason_code"] = code
     rejected["reason"] = reason
+    state.rejected_parts.append(rejected)
+    for rule, mask in _group_rules(problems).items():
+        state.problems_by_rule[rule] += int(mask.sum())
+    state.rows_in += len(table)
 
-    clean = pd.DataFrame({c: out[c] for c in schema.KAGGLE_COLUMNS}).loc[~bad]
-    integer_columns = [
-        c
-        for c in schema.KAGGLE_COLUMNS
-        if c not in ("Income", schema.DATE_COLUMN, *schema.CATEGORY_COLUMNS)
-    ]
-    clean[integer_columns] = clean[integer_columns].astype("int64")
-    clean = clean.reset_index(drop=True)
-    try:
-        clean_schema(params).validate(clean)
-    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as error:  # pragma: no cover - a bug
-        raise CustomerDataError(
-            f"{source}: the cleaned table breaks the data contract; this is a bug in the "
-            f"cleaning rules, please report it with the file: {error}"
-        ) from error
+    keep = ~bad
+    part: dict[str, np.ndarray] = {}
+    for column in schema.KAGGLE_COLUMNS:
+        series = out.pop(column)
+        if column in schema.CATEGORY_COLUMNS:
+            part[column] = pa.array(series[keep], from_pandas=True)  # Arrow strings
+            continue
+        values = series.to_numpy()[keep]
+        if column not in ("Income", schema.DATE_COLUMN):
+            values = values.astype("int64")
+        part[column] = values
+    state.clean_parts.append(part)
+    state.missing_income_parts.append(missing_income.to_numpy()[keep])
 
+
+def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Join the chunks' parts, impute incomes if asked, check the contract, write the report."""
+    params = state.params
+    policy = params.get("missing_income", "drop")
+    columns: dict[str, Any] = {}
+    for column in schema.KAGGLE_COLUMNS:
+        pieces = [part.pop(column) for part in state.clean_parts]
+        if column in schema.CATEGORY_COLUMNS:
+            columns[column] = pa.chunked_array(pieces, type=pa.large_string()).to_pandas()
+        else:
+            columns[column] = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    state.clean_parts.clear()
+    if policy == "impute_median":
+        missing = np.concatenate(state.missing_income_parts)
+        if missing.any():
+            known = np.concatenate(state.known_incomes)
+            columns["Income"] = np.where(missing, np.median(known), columns["Income"])
+            state.repaired["Income: missing, imputed with the median"] += int(missing.sum())
+    clean = pd.DataFrame(columns, copy=False)
+    del columns
+    rejected = pd.concat(state.rejected_parts, ignore_index=True)
+    _check_contract(clean, params, state.source, _CONTRACT_SLICE_ROWS)
+
+    date_info = dict(state.date_info)
+    if state.excel_serial_dates:
+        date_info["excel_serial_dates"] = state.excel_serial_dates
     report = {
-        **read_info,
+        **state.read_info,
         **date_info,
-        "rows_in": len(table),
+        "rows_in": state.rows_in,
         "rows_clean": len(clean),
         "rows_rejected": len(rejected),
         "rejected_by_reason": {
             k: int(v) for k, v in rejected["reason_code"].value_counts().sort_index().items()
         },
-        "problems_by_rule": {
-            rule: int(mask.sum()) for rule, mask in _group_rules(problems).items()
-        },
-        "repaired": repaired,
+        "problems_by_rule": dict(sorted(state.problems_by_rule.items())),
+        "repaired": dict(state.repaired),
         "missing_income_policy": policy,
     }
     if report["rows_in"] != report["rows_clean"] + report["rows_rejected"]:  # pragma: no cover
         raise AssertionError("row accounting broken")
     logger.info(
         "%s: %d rows in, %d clean, %d rejected %s",
-        source,
+        state.source,
         report["rows_in"],
         report["rows_clean"],
         report["rows_rejected"],
         report["rejected_by_reason"],
     )
-    return clean, rejected.reset_index(drop=True), report
+    return clean, rejected, report
+
+
+def _check_contract(clean: pd.DataFrame, params: dict[str, Any], source: str, rows: int) -> None:
+    """:func:`clean_schema` on every row, ``rows`` at a time (pandera copies what it checks),
+    and ``ID`` unique across the whole table.
+    """
+    contract = clean_schema(params)
+    try:
+        for start in range(0, max(len(clean), 1), rows):
+            contract.validate(clean.iloc[start : start + rows])
+        if not clean[schema.ID].is_unique:
+            raise pda.errors.SchemaError(contract, clean, "ID is not unique")
+    except (pda.errors.SchemaError, pda.errors.SchemaErrors) as error:  # pragma: no cover
+        raise CustomerDataError(
+            f"{source}: the cleaned table breaks the data contract; this is a bug in the "
+            f"cleaning rules, please report it with the file: {error}"
+        ) from error
 
 
 def _group_rules(problems: _Problems) -> dict[str, pd.Series]:
@@ -641,16 +927,16 @@ def _check_number(
     whole: bool,
     required: bool = True,
 ) -> pd.Series:
-    numbers, marks = parse_numbers(text)
     missing = _is_missing(text)
+    numbers, marks, all_whole = _parse_numbers(text, missing, whole=whole)
     if required:
         problems.add(missing, "missing_value", f"{column} is missing")
     problems.add(
         numbers.isna() & ~missing, "not_a_number", _message(text, column, "is not a number")
     )
-    if whole:
+    if whole and not all_whole:
         problems.add(
-            numbers.notna() & ((numbers % 1 != 0) | (numbers.abs() > _LARGEST_WHOLE)),
+            _not_whole(numbers),
             "not_whole_number",
             _message(text, column, "is not a whole number (or too large to be one)"),
         )
@@ -660,7 +946,7 @@ def _check_number(
     return numbers
 
 
-def clean_schema(params: dict[str, Any]) -> pa.DataFrameSchema:
+def clean_schema(params: dict[str, Any]) -> pda.DataFrameSchema:
     """The contract every clean table meets (checked at the end of :func:`clean_customers`).
 
     Columns ``schema.KAGGLE_COLUMNS`` in that order: ``ID`` unique, whole numbers ``int64`` and
@@ -669,28 +955,49 @@ def clean_schema(params: dict[str, Any]) -> pa.DataFrameSchema:
     ``min_birth_year``, categories trimmed, non-empty strings.
     """
     low, high = pd.Timestamp(params["min_customer_date"]), pd.Timestamp(params["max_customer_date"])
-    columns: dict[str, pa.Column] = {}
+    columns: dict[str, pda.Column] = {}
     for column in schema.KAGGLE_COLUMNS:
         if column == schema.ID:
-            columns[column] = pa.Column("int64", unique=True)
+            columns[column] = pda.Column("int64", unique=True)
         elif column == "Income":
-            columns[column] = pa.Column(
-                "float64", pa.Check.in_range(0, float(params["max_income"]))
+            columns[column] = pda.Column(
+                "float64", pda.Check.in_range(0, float(params["max_income"]))
             )
         elif column == schema.DATE_COLUMN:
-            columns[column] = pa.Column("datetime64[ns]", pa.Check.in_range(low, high))
+            columns[column] = pda.Column("datetime64[ns]", pda.Check.in_range(low, high))
         elif column in schema.CATEGORY_COLUMNS:
-            columns[column] = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
+            columns[column] = pda.Column(str, pda.Check.str_length(min_value=1), nullable=False)
         elif column in schema.FLAG_COLUMNS:
-            columns[column] = pa.Column("int64", pa.Check.isin([0, 1]))
+            columns[column] = pda.Column("int64", pda.Check.isin([0, 1]))
         elif column == "Year_Birth":
-            columns[column] = pa.Column("int64", pa.Check.ge(int(params["min_birth_year"])))
+            columns[column] = pda.Column("int64", pda.Check.ge(int(params["min_birth_year"])))
         else:
-            columns[column] = pa.Column("int64", pa.Check.ge(0))
-    return pa.DataFrameSchema(columns, strict=True, ordered=True, coerce=False)
+            columns[column] = pda.Column("int64", pda.Check.ge(0))
+    return pda.DataFrameSchema(columns, strict=True, ordered=True, coerce=False)
 
 
 def prepare_customers(raw: RawCustomerFile, params: dict[str, Any]) -> CleanResult:
-    """Read and clean one export: :func:`read_customer_table` then :func:`clean_customers`."""
-    table, info = read_customer_table(raw.content, raw.name)
-    return CleanResult(*clean_customers(table, info, params))
+    """Read and clean one export, ``params["chunk_rows"]`` rows at a time (default 1,000,000).
+
+    Rows are checked chunk by chunk (memory holds one chunk of strings, not the whole file);
+    duplicate IDs are found across chunks, the median for ``impute_median`` is the whole
+    file's, and the report covers every row. A file the streaming reader cannot read (an
+    irregular line, another encoding) is read whole by :func:`read_customer_table`, whose
+    messages say what is wrong.
+    """
+    chunk_rows = int(params.get("chunk_rows", _DEFAULT_CHUNK_ROWS))
+    if chunk_rows < 1:
+        raise CustomerDataError(f"parameter chunk_rows must be at least 1, not {chunk_rows}")
+    try:
+        state: _Accumulator | None = None
+        for table, info in iter_customer_tables(raw, chunk_rows):
+            state = state or _Accumulator(params, raw.name, info)
+            _clean_chunk(table, state)
+    except _IrregularFile as error:
+        logger.debug("Streaming %s failed (%s); reading it whole", raw.name, error)
+        table, info = read_customer_table(raw.content, raw.name)
+        state = _Accumulator(params, raw.name, info)
+        _clean_chunk(table, state)
+    if state is None:  # pragma: no cover - iter_customer_tables yields or raises
+        raise CustomerDataError(f"{raw.name}: the file has a header but no data rows")
+    return CleanResult(*_finish(state))

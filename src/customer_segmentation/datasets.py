@@ -1,7 +1,8 @@
 """Kedro datasets of the project.
 
-* :class:`RawCustomerFileDataset` hands the raw export to the pipeline as bytes, so that the
-  pipeline and the app's upload page parse it with the same code (``data_contract``).
+* :class:`RawCustomerFileDataset` hands the raw export to the pipeline (a local file by its
+  path, streamed by the reader; a remote one as bytes), so that the pipeline and the app's
+  upload page parse it with the same code (``data_contract``).
 * :class:`SkopsDataset` stores scikit-learn objects in skops' format, versioned. Loading
   never executes code from the file: only types known to be safe (skops' defaults for
   scikit-learn and NumPy, plus the ``trusted`` list) are rebuilt; anything else is refused.
@@ -32,7 +33,7 @@ class ArtifactError(DatasetError):
 
 
 class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
-    """Read-only: the bytes of a customer export and its path (for messages)."""
+    """Read-only: a customer export (a local file by path, a remote one as bytes)."""
 
     def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         """Point at one export; ``filepath`` may be any fsspec path."""
@@ -46,15 +47,17 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
         return {"filepath": self._filepath, "protocol": self._protocol}
 
     def load(self) -> RawCustomerFile:
-        """Read the whole file; a missing file gets a message naming the parameter to set."""
+        """The export (a missing file gets a message naming the parameter to set)."""
         path = get_filepath_str(PurePosixPath(self._filepath), self._protocol)
         if not self._fs.exists(path):
             raise DatasetError(
                 f"customer table {path!r} does not exist; pass another with "
                 "`kedro run --params raw_customers_path=PATH`"
             )
+        if self._protocol == "file":  # streamed from disk by the reader, not held in memory
+            return RawCustomerFile(str(self._filepath), path=path)
         with self._fs.open(path, "rb") as handle:
-            return RawCustomerFile(name=str(self._filepath), content=handle.read())
+            return RawCustomerFile(str(self._filepath), handle.read())
 
     def save(self, data: RawCustomerFile) -> None:
         """The raw export is never written by the pipeline."""
