@@ -180,3 +180,45 @@ class NodeTimingHook:
     def on_pipeline_error(self, error: Exception) -> None:
         """Write what was measured up to the failure."""
         self._write(error)
+
+
+class ReleaseMemoryHook:
+    """Hands memory freed by a node back to the system after each node and each save.
+
+    pandas and pyarrow free a node's tables when it ends, but the allocators keep the pages
+    for reuse (pyarrow's mimalloc pool, glibc's heap), so the process would hold the largest
+    node's tables for the rest of the run. With 10 million customers that is gigabytes that the
+    next nodes cannot use.
+    """
+
+    def __init__(self) -> None:
+        self._malloc_trim = _find_malloc_trim()
+
+    def release(self) -> None:
+        """Return unused pages of pyarrow's pool and of the C heap to the system."""
+        import pyarrow as pa  # noqa: PLC0415 - only when a run gets here
+
+        pa.default_memory_pool().release_unused()
+        if self._malloc_trim is not None:
+            self._malloc_trim(0)
+
+    @hook_impl
+    def after_node_run(self) -> None:
+        """Release what the node freed."""
+        self.release()
+
+    @hook_impl
+    def after_dataset_saved(self) -> None:
+        """Release what writing the dataset (e.g. Arrow's copy for Parquet) freed."""
+        self.release()
+
+
+def _find_malloc_trim() -> Any:
+    """The C library's ``malloc_trim`` (glibc), or ``None`` where the C library has none (macOS, musl)."""
+    try:
+        import ctypes.util  # noqa: PLC0415
+
+        name = ctypes.util.find_library("c")
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
