@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import DBSCAN
+from sklearn.neighbors import NearestNeighbors
 
-from customer_segmentation.modeling import find_knee, silhouette_on_sample, sweep
+from customer_segmentation.modeling import (
+    dbscan_scan,
+    find_knee,
+    id_order,
+    matched_positions,
+    positions_of,
+    silhouette_on_sample,
+    sweep,
+)
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 
 # Four points on a line, two obvious pairs: every criterion can be worked out by hand.
@@ -82,3 +94,85 @@ def test_numbering_is_stable_across_runs_and_row_order(demo_features, params):
     assert changed == 0, f"{changed} customers changed segment when the rows were shuffled"
     spending = demo_features.set_index("ID")["Total_Spending"].groupby(first).mean()
     assert spending.is_monotonic_decreasing, f"segment 0 is not the top spender: {spending}"
+
+
+# --- Fast paths: each must give exactly what the plain computation gives. ---------------------
+
+
+def _direct_dbscan(data: np.ndarray, eps: float, min_samples: int) -> np.ndarray:
+    return DBSCAN(eps=eps, min_samples=min_samples).fit_predict(data)
+
+
+def test_dbscan_scan_gives_dbscans_own_labels_at_every_eps():
+    rng = np.random.default_rng(0)
+    blobs = np.vstack([rng.normal(centre, 0.4, (150, 3)) for centre in (0.0, 2.0, 5.0)])
+    data = np.vstack([blobs, blobs[:40]])  # duplicated customers sit at distance 0
+    k_distances = np.sort(NearestNeighbors(n_neighbors=6).fit(data).kneighbors(data)[0][:, -1])
+    # The first eps is some pair's exact distance (as the knee of the k-distance curve is).
+    eps_values = [float(k_distances[200]), *np.quantile(k_distances, [0.05, 0.5, 0.9, 0.99])]
+
+    scanned = dbscan_scan(data, [float(e) for e in eps_values], 6)
+
+    assert len(scanned) == len(eps_values)
+    for eps, labels in zip(eps_values, scanned, strict=True):
+        np.testing.assert_array_equal(labels, _direct_dbscan(data, eps, 6), err_msg=f"eps {eps}")
+    assert len({len(np.unique(labels)) for labels in scanned}) > 1, "the scan must vary"
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_dbscan_scan_decides_pairs_exactly_at_eps_as_dbscan_does(offset):
+    # A 5x5x5 grid: many pairs exactly 1, sqrt(2) and sqrt(3) apart. sqrt(3) squared rounds
+    # below 3, so DBSCAN's squared-distance test leaves the cube diagonals out at eps=sqrt(3);
+    # a graph filtered by "distance <= eps" would keep them. Far from the origin the
+    # graph's distances carry more rounding.
+    grid = np.array(list(itertools.product(range(5), repeat=3)), dtype=float) + offset
+    for eps in (1.0, float(np.sqrt(2.0)), float(np.sqrt(3.0))):
+        scanned = dbscan_scan(grid, [eps], 15)[0]
+        np.testing.assert_array_equal(scanned, _direct_dbscan(grid, eps, 15), err_msg=str(eps))
+    assert (dbscan_scan(grid, [float(np.sqrt(3.0))], 20)[0] == -1).all(), (
+        "at eps=sqrt(3) no grid point has 20 neighbours: the diagonals are not neighbours"
+    )
+
+
+def test_dbscan_scan_of_no_eps_is_empty():
+    assert dbscan_scan(LINE, [], 2) == []
+
+
+def test_id_order_is_the_stable_sort_order():
+    rng = np.random.default_rng(1)
+    unique = rng.permutation(1000) * 7
+    repeated = rng.integers(0, 50, 1000)
+
+    np.testing.assert_array_equal(unique[id_order(unique)], np.sort(unique))
+    np.testing.assert_array_equal(id_order(repeated), np.argsort(repeated, kind="stable"))
+    assert id_order(np.array(["b", "a"])) is None, "non-integer IDs are left to pandas"
+
+
+def test_positions_of_selects_what_set_index_loc_selects():
+    table = pd.DataFrame({"ID": [30, 10, 20, 40], "x": [3.0, 1.0, 2.0, 4.0]})
+    wanted = pd.Series([20, 30, 40])
+
+    rows = positions_of(table["ID"], wanted)
+
+    expected = table.set_index("ID").loc[wanted, "x"].to_numpy()
+    np.testing.assert_array_equal(table["x"].to_numpy()[rows], expected)
+    np.testing.assert_array_equal(positions_of(table["ID"], table["ID"]), np.arange(4))
+    with pytest.raises(KeyError, match="1 IDs not found, e.g. 99"):
+        positions_of(table["ID"], pd.Series([10, 99]))
+
+
+def test_matched_positions_keep_what_an_inner_merge_keeps():
+    features = pd.DataFrame({"ID": [5, 3, 9, 1, 7], "x": range(5)})
+    segments = pd.DataFrame({"ID": [1, 3, 5, 8], "segment": [0, 1, 2, 3]})
+
+    rows, where = matched_positions(features["ID"], segments["ID"])
+
+    merged = features.merge(segments, on="ID", how="inner", validate="1:1")
+    np.testing.assert_array_equal(features["x"].to_numpy()[rows], merged["x"].to_numpy())
+    np.testing.assert_array_equal(
+        segments["segment"].to_numpy()[where], merged["segment"].to_numpy()
+    )
+    with pytest.raises(ValueError, match="segments repeat an ID"):
+        matched_positions(features["ID"], pd.Series([1, 1]))
+    with pytest.raises(ValueError, match="features repeat an ID"):
+        matched_positions(pd.Series([1, 1, 3]), segments["ID"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -86,3 +87,40 @@ def test_profile_z_scores_and_shares():
     # mean 1, population std 1: the segment means 0 and 2 are at z -1 and +1.
     assert profile["z_x"].tolist() == pytest.approx([-1.0, 1.0]), profile["z_x"].tolist()
     assert profile["median_x"].tolist() == [0.0, 2.0]
+
+
+def _profile_by_pandas(features: pd.DataFrame, segments: pd.Series, columns: list[str]):
+    """The profile by pandas' own group medians and frame statistics, for comparison."""
+    values = features[columns].astype("float64")
+    grouped = values.groupby(segments.to_numpy())
+    spread = values.std(ddof=0).replace(0, np.nan)
+    return grouped.mean(), grouped.median(), values.mean(), spread
+
+
+@pytest.mark.parametrize("labels", ["int", "float"])
+def test_profile_statistics_are_pandas_own(labels):
+    rng = np.random.default_rng(3)
+    n = 2001
+    features = pd.DataFrame(
+        {
+            "count": rng.integers(0, 30, n),  # counted medians
+            "signed": rng.integers(-500, 500, n),
+            "wide": rng.integers(0, 2**40, n),  # too wide to count: sorted medians
+            "money": rng.gamma(2.0, 1000.0, n),
+            "gappy": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+        }
+    )
+    segments = pd.Series(rng.integers(0, 5, n))  # odd and even segment sizes
+    if labels == "float":
+        segments = segments.astype(float)
+    columns = list(features.columns)
+
+    profile = profile_segments(features, segments, columns).set_index("segment")
+
+    means, medians, mean, spread = _profile_by_pandas(features, segments, columns)
+    for column in columns:
+        np.testing.assert_array_equal(profile[f"median_{column}"], medians[column].to_numpy())
+        np.testing.assert_array_equal(profile[f"mean_{column}"], means[column].to_numpy())
+        z = ((means[column] - mean[column]) / spread[column]).to_numpy()
+        np.testing.assert_allclose(profile[f"z_{column}"], z, rtol=1e-12)
+    assert profile["size"].sum() == n

@@ -3,11 +3,18 @@ cleaning removed.
 
 Pure functions (no file I/O); the ``reporting`` pipeline saves their results through the
 catalog and the report and the notebook show them.
+
+Every table and figure here is exact on all rows and linear in rows: a numeric column is
+reduced once to its distinct values and their counts (:class:`Distribution`, a ``bincount``
+for whole-number columns), and counts, moments, quantiles, histograms and Spearman ranks are
+read from that. No figure draws one mark per customer, so nothing needs sampling.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,40 +26,170 @@ from customer_segmentation import schema
 logger = logging.getLogger(__name__)
 
 GRID_COLUMNS = 4
+# Whole-number columns spanning at most this many values (or twice their rows) are counted
+# with ``np.bincount``; others go through a hash table.
+DENSE_SPAN = 1 << 16
+# Rows ranked at a time for the Spearman correlations (bounds the extra memory).
+RANK_CHUNK_ROWS = 1 << 17
+# Distinct rejected values listed in a title of the removed-values figure (all are drawn).
+LISTED_VALUES = 8
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A numeric column reduced to its distinct non-missing values (ascending) and how many
+    rows hold each: exact counts, moments, quantiles, histograms and ranks follow from it.
+
+    ``offset`` is set for whole-number columns counted densely (``values`` are
+    ``offset + k``), so a value's position is one subtraction away.
+    """
+
+    values: np.ndarray
+    counts: np.ndarray
+    rows: int
+    offset: float | None = None
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Distribution:
+        """Count the distinct values of ``column`` (missing values are left out)."""
+        rows = len(column)
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
+            present = column.to_numpy().astype(np.int64, copy=False)
+            whole = True
+        else:
+            present = column.to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(present)
+            if missing.any():
+                present = present[~missing]
+            whole = bool(present.size) and bool(np.array_equal(present, np.round(present)))
+        if present.size and whole:
+            low, high = present.min(), present.max()
+            limit = max(2 * present.size, DENSE_SPAN)
+            span = float(high) - float(low)  # as float: no int64 overflow
+            if np.isfinite(span) and span < limit:
+                offset = 0 if 0 <= low and high < limit else low  # counts need no shift
+                shifted = present - offset if offset else present
+                dense = np.bincount(shifted.astype(np.intp, copy=False))
+                kept = np.flatnonzero(dense)
+                return cls((kept + offset).astype("float64"), dense[kept], rows, float(offset))
+        counts = pd.Series(present, copy=False).value_counts(sort=False)
+        order = np.argsort(counts.index.to_numpy(dtype="float64"), kind="stable")
+        return cls(
+            counts.index.to_numpy(dtype="float64")[order],
+            counts.to_numpy(dtype=np.int64)[order],
+            rows,
+        )
+
+    @property
+    def count(self) -> int:
+        """Non-missing rows."""
+        return int(self.counts.sum())
+
+    def quantiles(self, probabilities: Sequence[float]) -> np.ndarray:
+        """Quantiles with linear interpolation, as ``numpy.quantile`` (and pandas) give."""
+        q = np.asarray(probabilities, dtype="float64")
+        n = self.count
+        if n == 0:
+            return np.full(q.shape, np.nan)
+        position = n * q + (1 - q) - 1  # numpy's virtual index for method="linear"
+        below = np.clip(np.floor(position), 0, n - 1)
+        above = np.clip(below + 1, 0, n - 1)
+        ends = np.cumsum(self.counts)  # rows holding a value <= values[i]
+        low = self.values[np.searchsorted(ends, below, side="right")]
+        high = self.values[np.searchsorted(ends, above, side="right")]
+        weight = position - np.floor(position)
+        step = high - low
+        return np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
+
+    def moments(self) -> tuple[float, float, float]:
+        """Mean, sample standard deviation and skewness (bias-corrected, as pandas)."""
+        n = self.count
+        if n == 0:
+            return np.nan, np.nan, np.nan
+        weights = self.counts.astype("float64")
+        mean = float((self.values * weights).sum() / n)
+        deviation = self.values - mean
+        m2 = float((weights * deviation**2).sum())
+        m3 = float((weights * deviation**3).sum())
+        std = float(np.sqrt(m2 / (n - 1))) if n > 1 else np.nan
+        if n < 3 or m2 == 0:  # pandas: undefined for fewer than 3 values or no spread
+            skew = np.nan
+        else:
+            skew = float(n * (n - 1) ** 0.5 / (n - 2) * (m3 / m2**1.5))
+        return mean, std, skew
+
+    def histogram(self, bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """Counts and edges of ``bins`` equal bins from min to max, as ``numpy.histogram``."""
+        if self.count == 0:
+            return np.zeros(bins, dtype=np.int64), np.linspace(0.0, 1.0, bins + 1)
+        return np.histogram(self.values, bins=bins, weights=self.counts)
+
+    def ranker(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A function from values of the column to their average ranks (1-based, ties share
+        their mean rank, as ``rank(method="average")``).
+        """
+        ends = np.cumsum(self.counts)
+        average = ends - (self.counts - 1) / 2.0
+        if self.offset is not None:
+            offset = self.offset
+            table = np.zeros(int(self.values[-1] - offset) + 1)
+            table[(self.values - offset).astype(np.intp)] = average
+            if offset == 0:
+                return lambda values: table[values.astype(np.intp, copy=False)]
+            return lambda values: table[(values - offset).astype(np.intp)]
+        positions = pd.Index(self.values)  # a hash table: O(1) per value
+        return lambda values: average[positions.get_indexer(values)]
+
+
+def distributions(features: pd.DataFrame, columns: Sequence[str]) -> dict[str, Distribution]:
+    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figure)."""
+    return {column: Distribution.of(features[column]) for column in dict.fromkeys(columns)}
 
 
 def feature_summary(
-    features: pd.DataFrame, raw_columns: list[str], engineered_columns: list[str]
+    features: pd.DataFrame,
+    raw_columns: list[str],
+    engineered_columns: list[str],
+    counted: Mapping[str, Distribution] | None = None,
 ) -> pd.DataFrame:
-    """Distribution of every raw and engineered numeric column.
+    """Distribution of every raw and engineered numeric column, on all rows.
 
     Args:
         features: ``customer_features`` (one row per customer) with both column lists.
         raw_columns: columns as exported (``Income``, ``Recency``, ``Mnt*``, ``Num*``...).
         engineered_columns: columns the pipeline derived (``Age``, ``Total_Spending``...).
+        counted: :func:`distributions` of these columns, if already computed.
 
     Returns:
         One row per column: ``column``, ``kind`` (raw/engineered), ``count``, ``mean``,
-        ``std``, ``min``, ``p25``, ``median``, ``p75``, ``max``, ``skew``, ``zeros_share``.
+        ``std``, ``min``, ``p25``, ``median``, ``p75``, ``max``, ``skew``, ``zeros_share``
+        (share of all rows, missing included).
     """
+    counted = counted or {}
     rows = []
     for kind, columns in (("raw", raw_columns), ("engineered", engineered_columns)):
         for column in columns:
-            values = features[column].astype("float64")
+            found = counted.get(column) or Distribution.of(features[column])
+            mean, std, skew = found.moments()
+            p25, median, p75 = found.quantiles([0.25, 0.5, 0.75])
             rows.append(
                 {
                     "column": column,
                     "kind": kind,
-                    "count": int(values.count()),
-                    "mean": values.mean(),
-                    "std": values.std(),
-                    "min": values.min(),
-                    "p25": values.quantile(0.25),
-                    "median": values.median(),
-                    "p75": values.quantile(0.75),
-                    "max": values.max(),
-                    "skew": values.skew(),
-                    "zeros_share": float((values == 0).mean()),
+                    "count": found.count,
+                    "mean": mean,
+                    "std": std,
+                    "min": found.values[0] if found.count else np.nan,
+                    "p25": p25,
+                    "median": median,
+                    "p75": p75,
+                    "max": found.values[-1] if found.count else np.nan,
+                    "skew": skew,
+                    "zeros_share": (
+                        float(found.counts[found.values == 0].sum() / found.rows)
+                        if found.rows
+                        else np.nan
+                    ),
                 }
             )
     return pd.DataFrame(rows)
@@ -117,15 +254,53 @@ def category_counts(customers: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def correlations(features: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Spearman rank correlation between ``columns`` (robust to the skewed spending columns).
+def correlations(
+    features: pd.DataFrame,
+    columns: list[str],
+    counted: Mapping[str, Distribution] | None = None,
+) -> pd.DataFrame:
+    """Spearman rank correlation between ``columns`` (robust to the skewed spending columns),
+    on all rows.
+
+    Without missing values this is the Pearson correlation of average ranks, computed in
+    chunks of :data:`RANK_CHUNK_ROWS` rows from each column's :class:`Distribution` (linear in
+    rows); with missing values, pandas (pairwise complete rows).
 
     Returns:
         A square table, ``column`` first, then one column per feature.
     """
-    matrix = features[columns].astype("float64").corr(method="spearman")
+    counted = counted or {}
+    found = [counted.get(c) or Distribution.of(features[c]) for c in columns]
+    if any(d.count < d.rows for d in found):
+        matrix = features[columns].astype("float64").corr(method="spearman")
+    else:
+        arrays = [features[c].to_numpy() for c in columns]
+        matrix = pd.DataFrame(_spearman(arrays, found), index=pd.Index(columns), columns=columns)
     matrix.index.name = "column"
     return matrix.reset_index()
+
+
+def _spearman(arrays: list[np.ndarray], found: list[Distribution]) -> np.ndarray:
+    """Spearman matrix of columns without missing values: the Gram matrix of centred average
+    ranks, accumulated over chunks of rows.
+    """
+    n, k = (len(arrays[0]) if arrays else 0), len(arrays)
+    rankers = [d.ranker() for d in found]
+    centre = (n + 1) / 2.0  # the mean of average ranks
+    gram = np.zeros((k, k))
+    block = np.empty((min(n, RANK_CHUNK_ROWS), k), order="F")  # one column at a time
+    for start in range(0, n, RANK_CHUNK_ROWS):
+        stop = min(start + RANK_CHUNK_ROWS, n)
+        ranks = block[: stop - start]
+        for j, (ranker, values) in enumerate(zip(rankers, arrays, strict=True)):
+            ranks[:, j] = ranker(values[start:stop])
+        ranks -= centre
+        gram += ranks.T @ ranks
+    scale = np.sqrt(np.diag(gram))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = np.clip(gram / np.outer(scale, scale), -1.0, 1.0)
+    np.fill_diagonal(matrix, np.where(scale > 0, 1.0, np.nan))
+    return matrix
 
 
 def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
@@ -162,17 +337,33 @@ def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataF
     )
 
 
+def _draw_histogram(ax: Any, counts: np.ndarray, edges: np.ndarray, color: str) -> None:
+    """Precomputed bin counts as one filled outline: looks as ``ax.hist`` of the raw values
+    (adjacent bars, no edges) at a fraction of the drawing cost.
+    """
+    ax.stairs(counts, edges, fill=True, color=color)
+
+
 def plot_distributions(
-    features: pd.DataFrame, raw_columns: list[str], engineered_columns: list[str], bins: int
+    features: pd.DataFrame,
+    raw_columns: list[str],
+    engineered_columns: list[str],
+    bins: int,
+    counted: Mapping[str, Distribution] | None = None,
 ) -> Figure:
-    """Histogram of every raw (blue) and engineered (orange) column."""
+    """Histogram of every raw (blue) and engineered (orange) column, on all rows.
+
+    ``counted``: :func:`distributions` of these columns, if already computed.
+    """
     columns = [*raw_columns, *engineered_columns]
+    counted = counted or {}
     rows = int(np.ceil(len(columns) / GRID_COLUMNS))
     fig = Figure(figsize=(3.2 * GRID_COLUMNS, 2.2 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, GRID_COLUMNS)).ravel()
     for ax, column in zip(axes, columns, strict=False):
         color = "tab:blue" if column in raw_columns else "tab:orange"
-        ax.hist(features[column].astype("float64").dropna(), bins=bins, color=color)
+        found = counted.get(column) or Distribution.of(features[column])
+        _draw_histogram(ax, *found.histogram(bins), color)
         ax.set_title(column, fontsize=9)
         ax.tick_params(labelsize=7)
     for ax in axes[len(columns) :]:
@@ -194,11 +385,30 @@ def plot_correlations(matrix: pd.DataFrame) -> Figure:
     return fig
 
 
+def _listed(values: pd.Series) -> str:
+    """The rejected values for a title: ``": 1,893, 1,899"`` when each value is distinct and
+    there are at most :data:`LISTED_VALUES`; otherwise, on a new line, the most common
+    distinct values with their counts (``"666,666 (x446)"``) and how many more there are.
+    """
+    if values.empty:
+        return ""
+    counts = values.value_counts(sort=False).reindex(pd.unique(values))
+    if len(counts) == len(values) <= LISTED_VALUES:
+        return ": " + ", ".join(f"{value:,.0f}" for value in values)
+    common = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")]
+    shown = [f"{value:,.0f} (x{count:,})" for value, count in common.head(LISTED_VALUES).items()]
+    if len(common) > LISTED_VALUES:
+        shown.append(f"and {len(common) - LISTED_VALUES:,} more values")
+    return ":\n" + ", ".join(shown)
+
+
 def plot_removed(
     customers: pd.DataFrame, rejected: pd.DataFrame, reasons: dict[str, str], bins: int
 ) -> Figure:
     """For each ``column -> reason_code`` of ``reasons``: a histogram of the column among the
-    kept customers, with the values rejected for that reason marked in red.
+    kept customers (all rows), with the values rejected for that reason marked in red: one
+    line per distinct value, however many rows hold it; the title gives the number of rows
+    removed and lists the values (see :func:`_listed`).
 
     Args:
         customers: clean ``customers`` (needs the columns of ``reasons``).
@@ -211,22 +421,30 @@ def plot_removed(
     for ax, (column, code) in zip(axes, reasons.items(), strict=True):
         mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
         flagged = pd.to_numeric(mine.get(column, pd.Series(dtype=str)), errors="coerce").dropna()
-        ax.hist(customers[column].astype("float64").dropna(), bins=bins, color="tab:blue")
-        for value in flagged:
-            ax.axvline(value, color="tab:red", linewidth=1.5)
-        shown = ", ".join(f"{v:,.0f}" for v in flagged)
+        _draw_histogram(ax, *Distribution.of(customers[column]).histogram(bins), "tab:blue")
+        if len(flagged):
+            ax.vlines(
+                pd.unique(flagged),
+                0,
+                1,
+                transform=ax.get_xaxis_transform(),
+                color="tab:red",
+                linewidth=1.5,
+            )
         ax.set(
             xlabel=column,
             ylabel="customers kept",
-            title=f"{column}: {len(flagged)} removed ({code})" + (f": {shown}" if shown else ""),
+            title=f"{column}: {len(flagged):,} removed ({code})" + _listed(flagged),
         )
         ax.title.set_fontsize(9)
     return fig
 
 
 __all__ = [
+    "Distribution",
     "category_counts",
     "correlations",
+    "distributions",
     "feature_summary",
     "missing_values",
     "plot_correlations",

@@ -7,18 +7,22 @@ size is a parameter; everything linear runs on all rows.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from kneed import KneeLocator
-from sklearn.cluster import KMeans, MiniBatchKMeans
+from scipy import sparse
+from sklearn.cluster import DBSCAN, KMeans, MiniBatchKMeans
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
     silhouette_score,
 )
+from sklearn.neighbors import NearestNeighbors
+from tqdm.auto import tqdm
 
 from customer_segmentation.segments import order_segments
 
@@ -33,6 +37,140 @@ def sample_positions(n_rows: int, size: int | None, seed: int) -> np.ndarray:
         return np.arange(n_rows)
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_rows, size=int(size), replace=False))
+
+
+def id_order(ids: pd.Series | np.ndarray) -> np.ndarray | None:
+    """Positions that sort integer ``ids`` ascending, ties in their original order: what
+    ``sort_values(kind="stable")`` does, by the faster unstable sort when the IDs are unique
+    (then both orders are the same). ``None`` when the IDs are not integers.
+    """
+    values = np.asarray(ids)
+    if values.dtype.kind not in "iu":
+        return None
+    order = np.argsort(values)
+    ordered = values[order]
+    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(values, kind="stable")
+    return order
+
+
+def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) -> np.ndarray:
+    """Positions in ``ids`` (unique) of every value of ``wanted``, in ``wanted``'s order: the rows
+    ``table.set_index(ID).loc[wanted]`` selects, found without copying the table.
+
+    Raises:
+        KeyError: some of ``wanted`` are not in ``ids``.
+    """
+    ids, wanted = np.asarray(ids), np.asarray(wanted)
+    if len(ids) == len(wanted) and np.array_equal(ids, wanted):
+        return np.arange(len(ids))
+    positions = pd.Index(ids).get_indexer(wanted)
+    missing = positions < 0
+    if missing.any():
+        raise KeyError(
+            f"{int(missing.sum())} IDs not found, e.g. {', '.join(map(str, wanted[missing][:5]))}"
+        )
+    return positions
+
+
+def matched_positions(
+    ids: pd.Series | np.ndarray, other: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows an inner one-to-one merge on the ID keeps, without copying either table.
+
+    Returns:
+        Positions in ``ids`` of the values also in ``other`` (in ``ids``' order, as
+        ``merge(how="inner")`` keeps them) and, for each, its position in ``other``.
+
+    Raises:
+        ValueError: an ID is repeated (the merge's ``validate="1:1"``).
+    """
+    index = pd.Index(np.asarray(other))
+    if not index.is_unique:
+        raise ValueError("the segments repeat an ID: a customer must have one segment")
+    where = index.get_indexer(np.asarray(ids))
+    rows = np.flatnonzero(where >= 0)
+    if len(rows) and np.bincount(where[rows]).max() > 1:
+        raise ValueError("the features repeat an ID: a customer must have one row")
+    return rows, where[rows]
+
+
+def radius_graph(scaled: np.ndarray, radius: float) -> sparse.csr_matrix:
+    """Distances between all pairs of rows at most ``radius`` apart (each row included as its
+    own neighbour), sorted per row, from one brute-force search (faster than a tree at the
+    large radii of a DBSCAN eps scan). Distances are computed by matrix products, so they
+    carry a small rounding error: see :func:`_tie_band`.
+    """
+    search = NearestNeighbors(radius=radius, algorithm="brute", metric="euclidean").fit(scaled)
+    return search.radius_neighbors_graph(scaled, mode="distance", sort_results=True)
+
+
+def _tie_band(scaled: np.ndarray) -> Callable[[float], float]:
+    """How close to ``eps`` a graph distance must be to count as tied with it: wide enough to
+    cover the rounding of the brute-force distances (squared distances from matrix products
+    err by about ``(features + 2)`` units in the last place of the largest squared norm) and
+    the difference between a rounded distance and the KD-tree's squared-distance test.
+    """
+    largest = float(np.max(np.einsum("ij,ij->i", scaled, scaled))) if len(scaled) else 0.0
+    unit = 8 * (scaled.shape[1] + 8) * np.finfo(np.float64).eps * largest
+    return lambda eps: max(1e-9 * eps, unit / eps)
+
+
+def _neighbourhoods(
+    graph: sparse.csr_matrix, scaled: np.ndarray, eps: float, band: float
+) -> sparse.csr_matrix | None:
+    """The part of ``graph`` that ``DBSCAN(eps)`` counts as neighbours: distance ``<= eps``,
+    except that rows holding a distance within ``band`` of eps get exactly the neighbours
+    DBSCAN's own KD-tree query returns for them (``None`` if the graph lacks one of those).
+    """
+    data, indices, indptr = graph.data, graph.indices, graph.indptr
+    keep = data <= eps
+    tied = np.flatnonzero(np.abs(data - eps) <= band)
+    if len(tied):
+        rows = np.unique(np.searchsorted(indptr, tied, side="right") - 1)
+        search = NearestNeighbors(radius=eps, metric="euclidean").fit(scaled)
+        exact = search.radius_neighbors(scaled[rows], return_distance=False)
+        for row, members in zip(rows, exact, strict=True):
+            start, stop = indptr[row], indptr[row + 1]
+            keep[start:stop] = np.isin(indices[start:stop], members)
+            if keep[start:stop].sum() != len(members):
+                return None
+    # Kept distances are capped at eps so DBSCAN's own "<= eps" keeps exactly these.
+    return sparse.csr_matrix(
+        (
+            np.minimum(data[keep], eps),
+            indices[keep],
+            np.concatenate(([0], np.cumsum(keep)))[indptr],
+        ),
+        shape=graph.shape,
+    )
+
+
+def dbscan_scan(scaled: np.ndarray, eps_values: list[float], min_samples: int) -> list[np.ndarray]:
+    """``DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)`` for every eps, with the
+    neighbour search done once (:func:`radius_graph` just above the largest eps) and each
+    run given its neighbourhoods as a precomputed sparse graph.
+
+    The labels are DBSCAN's own: each point's neighbourhood is the same set of points as in a
+    direct run (distance ``<= eps``, the point itself included). Where a distance lies within
+    rounding of eps (e.g. eps taken from the k-distance curve is some pair's distance), that
+    point's neighbours come from the KD-tree query a direct run makes.
+    """
+    if not eps_values:
+        return []
+    scaled = np.asarray(scaled, dtype=np.float64)
+    band = _tie_band(scaled)
+    largest = max(eps_values)
+    graph = radius_graph(scaled, largest + 2 * band(largest))
+    labels = []
+    for eps in eps_values:
+        within = _neighbourhoods(graph, scaled, eps, band(eps))
+        if within is None:  # not expected; a direct run is always right
+            labels.append(DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled))
+        else:
+            model = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed")
+            labels.append(model.fit_predict(within))
+    return labels
 
 
 def make_kmeans(n_clusters: int, params: dict[str, Any]) -> KMeans | MiniBatchKMeans:
@@ -128,7 +266,9 @@ def sweep(scaled: np.ndarray, params: dict[str, Any]) -> pd.DataFrame:
     seed = int(params["random_state"])
     stable_rows = sample_positions(len(scaled), params["stability_sample_size"], seed)
     rows = []
-    for k in range(int(params["k_min"]), int(params["k_max"]) + 1):
+    ks = range(int(params["k_min"]), int(params["k_max"]) + 1)
+    # A progress bar on a terminal (stderr); the log line per k below says the same in logs.
+    for k in tqdm(ks, desc="k sweep", unit="k", disable=None, leave=False):
         model = make_kmeans(k, params).fit(scaled)
         labels = model.labels_
         mean_ari, min_ari = stability(scaled[stable_rows], k, params, labels[stable_rows])

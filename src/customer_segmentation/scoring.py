@@ -29,13 +29,31 @@ def centroid_distances(
         raise KeyError(f"features missing for scoring: {', '.join(missing)}")
     scaled = scaler.transform(features[names].astype("float64"))
     scaled = np.asarray(scaled, dtype="float64")
-    centers = model.cluster_centers_
+    return scaled, distances_to_centroids(scaled, model.cluster_centers_)
+
+
+def distances_to_centroids(scaled: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every scaled row to every centroid (rows × centroids)."""
     squared = (
         (scaled**2).sum(axis=1)[:, None]
         - 2.0 * scaled @ centers.T
         + (centers**2).sum(axis=1)[None, :]
     )
-    return scaled, np.sqrt(np.clip(squared, 0.0, None))
+    return np.sqrt(np.clip(squared, 0.0, None))
+
+
+def _nearest_two(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest and second-nearest centroid of each row, as the first two columns of a stable
+    ``argsort`` (ties: lower number first); one centroid is its own runner-up.
+    """
+    if distances.shape[1] == 1 or not np.isfinite(distances).all():
+        order = np.argsort(distances, axis=1, kind="stable")
+        return order[:, 0], order[:, min(1, distances.shape[1] - 1)]
+    rows = np.arange(len(distances))
+    own = distances.argmin(axis=1)
+    others = distances.copy()
+    others[rows, own] = np.inf
+    return own, others.argmin(axis=1)
 
 
 def score_customers(
@@ -52,13 +70,19 @@ def score_customers(
         over the own distance minus one (0 = on the border, larger = clearer).
     """
     _, distances = centroid_distances(features, scaler, model)
-    order = np.argsort(distances, axis=1, kind="stable")
+    return segment_table(features[schema.ID].to_numpy(), distances)
+
+
+def segment_table(ids: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
+    """What :func:`score_customers` returns, from the customers' distances to the centroids
+    (for callers that already hold the scaled features, e.g. right after fitting).
+    """
+    own, runner = _nearest_two(distances)
     rows = np.arange(len(distances))
-    own, runner = order[:, 0], order[:, 1] if distances.shape[1] > 1 else order[:, 0]
     own_d, runner_d = distances[rows, own], distances[rows, runner]
     return pd.DataFrame(
         {
-            schema.ID: features[schema.ID].to_numpy(),
+            schema.ID: ids,
             "segment": own.astype("int64"),
             "distance": own_d,
             "runner_up": runner.astype("int64"),

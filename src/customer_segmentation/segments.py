@@ -40,6 +40,76 @@ def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray)
     return means.sort_values(["spend", "income"], ascending=False).index.to_numpy()
 
 
+# Integer columns whose values span at most this many counts (over all segments) get their
+# medians by counting values rather than by sorting them.
+_COUNTING_CELLS = 1 << 22
+
+
+def _group_medians(
+    features: pd.DataFrame, columns: list[str], labels: np.ndarray, grouped: Any
+) -> pd.DataFrame:
+    """``grouped.median()`` of ``columns``; integer columns are counted instead of sorted.
+
+    The median of integers is one of them (or the mean of the two middle ones), so it is read
+    off the per-segment value counts: the same numbers, in one pass over the rows.
+    """
+    counted: dict[str, np.ndarray] = {}
+    if labels.dtype.kind in "iu" and len(labels):
+        groups, codes = np.unique(labels, return_inverse=True)
+        sizes = np.bincount(codes, minlength=len(groups))
+        # 0-based ranks of the middle value(s): equal when the segment size is odd.
+        lower, upper = (sizes - 1) // 2, sizes // 2
+        for column in columns:
+            values = features[column].to_numpy()
+            if values.dtype.kind != "i":
+                continue
+            low = int(values.min())
+            span = int(values.max()) - low + 1
+            if span * len(groups) > _COUNTING_CELLS:
+                continue
+            counts = np.bincount(
+                codes * span + (values - low), minlength=len(groups) * span
+            ).reshape(len(groups), span)
+            below = counts.cumsum(axis=1)
+            middle = [
+                (
+                    float(np.searchsorted(below[g], lower[g], side="right") + low)
+                    + float(np.searchsorted(below[g], upper[g], side="right") + low)
+                )
+                / 2
+                for g in range(len(groups))
+            ]
+            counted[column] = np.array(middle)
+    rest = [c for c in columns if c not in counted]
+    sorted_medians = grouped[rest].median() if rest else None
+    index = sorted_medians.index if sorted_medians is not None else grouped.size().index
+    return pd.DataFrame(
+        {c: counted[c] if c in counted else sorted_medians[c] for c in columns}, index=index
+    )
+
+
+def _mean_and_std(values: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``values.mean()`` and ``values.std(ddof=0)`` (missing values skipped), one column at a
+    time: the same two-pass sums without copying the whole table.
+    """
+    means, stds = {}, {}
+    for column in values.columns:
+        data = values[column].to_numpy(dtype="float64")
+        missing = np.isnan(data)
+        count = float(len(data) - missing.sum())
+        if missing.any():
+            data = np.where(missing, 0.0, data)
+        if count == 0:
+            means[column] = stds[column] = np.nan
+            continue
+        mean = data.sum() / count
+        squares = (mean - data) ** 2
+        if missing.any():
+            squares[missing] = 0.0
+        means[column], stds[column] = mean, np.sqrt(squares.sum() / count)
+    return pd.Series(means, dtype="float64"), pd.Series(stds, dtype="float64")
+
+
 def profile_segments(
     features: pd.DataFrame, segments: pd.Series, columns: list[str] | tuple[str, ...]
 ) -> pd.DataFrame:
@@ -56,10 +126,12 @@ def profile_segments(
         in population standard deviations).
     """
     values = features[list(columns)].astype("float64")
-    grouped = values.groupby(segments.to_numpy())
-    means, medians = grouped.mean(), grouped.median()
-    spread = values.std(ddof=0).replace(0, np.nan)
-    z = ((means - values.mean()) / spread).fillna(0.0)
+    labels = segments.to_numpy()
+    grouped = values.groupby(labels)
+    means = grouped.mean()
+    medians = _group_medians(features, list(columns), labels, grouped)
+    population_mean, spread = _mean_and_std(values)
+    z = ((means - population_mean) / spread.replace(0, np.nan)).fillna(0.0)
     size = grouped.size()
     profile = pd.concat(
         [

@@ -7,10 +7,20 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from sklearn.metrics import adjusted_rand_score
+from sklearn.cluster import DBSCAN
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
+from customer_segmentation.modeling import dbscan_scan, sample_positions
 from customer_segmentation.pipelines.clustering import create_pipeline
-from customer_segmentation.pipelines.clustering.nodes import build_model_card, fit_segmentation
+from customer_segmentation.pipelines.clustering.nodes import (
+    _dbscan_verdict,
+    _eps_scan,
+    _k_distance_eps,
+    build_model_card,
+    compare_with_dbscan,
+    fit_segmentation,
+)
+from customer_segmentation.scoring import score_customers
 
 
 @pytest.fixture
@@ -100,3 +110,97 @@ def test_pipeline_runs_on_an_in_memory_catalog(demo_features, k_selection, param
     assert {"kmeans", "dbscan"} == set(comparison.index)
     card = catalog.load("model_card")
     assert card["k"] == 6 and card["training_rows"] == len(demo_features)
+
+
+def test_fitted_segments_are_what_scoring_the_customers_gives(demo_features, k_selection, params):
+    scaler, model, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
+
+    rescored = score_customers(demo_features.sort_values("ID"), scaler, model)
+
+    pd.testing.assert_frame_equal(segments, rescored, check_exact=True)
+
+
+def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection, params):
+    settings = {**params["clustering"], "silhouette_sample_size": 500}
+    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings)
+    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married"]}
+
+    card = build_model_card(demo_features, segments, scaler, model, info, settings)
+    again = build_model_card(demo_features, segments, scaler, model, info, settings)
+    other = build_model_card(
+        demo_features, segments, scaler, model, info, {**settings, "random_state": 7}
+    )
+
+    assert card == again, "same seed, same model card"
+    # What the card promises: silhouette on a seeded sample of all customers, scaled.
+    ordered = demo_features.set_index("ID").loc[segments["ID"]]
+    scaled = scaler.transform(ordered[settings["features"]].astype("float64"))
+    keep = sample_positions(len(ordered), 500, settings["random_state"])
+    expected = silhouette_score(scaled[keep], segments["segment"].to_numpy()[keep])
+    assert card["silhouette"] == expected and card["silhouette_rows"] == 500
+    assert other["silhouette"] != card["silhouette"], "another seed draws another sample"
+
+
+def test_model_card_does_not_depend_on_feature_row_order(demo_features, k_selection, params):
+    settings = params["clustering"]
+    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings)
+    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married"]}
+    extra = demo_features.head(1).assign(ID=-1, Income=1e9)  # a customer without a segment
+    shuffled = pd.concat([demo_features.sample(frac=1.0, random_state=3), extra])
+
+    card = build_model_card(demo_features, segments, scaler, model, info, settings)
+
+    assert build_model_card(shuffled, segments, scaler, model, info, settings) == card
+    with pytest.raises(KeyError, match="IDs not found"):
+        build_model_card(demo_features.iloc[1:], segments, scaler, model, info, settings)
+
+
+@pytest.fixture
+def dbscan_setup(demo_features, k_selection, params):
+    settings = {
+        **params["clustering"],
+        "dbscan": {**params["clustering"]["dbscan"], "sample_size": 800},
+    }
+    scaler, _, segments = fit_segmentation(demo_features, k_selection, settings)
+    return settings, scaler, segments
+
+
+def test_dbscan_comparison_is_dbscan_run_directly_on_the_seeded_sample(demo_features, dbscan_setup):
+    settings, scaler, segments = dbscan_setup
+    dbscan = settings["dbscan"]
+    min_samples, quantiles = dbscan["min_samples"], list(dbscan["scan_quantiles"])
+
+    table, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
+
+    keep = sample_positions(len(segments), 800, settings["random_state"])
+    sample = demo_features.set_index("ID").loc[segments["ID"].to_numpy()[keep]]
+    scaled = scaler.transform(sample[settings["features"]].astype("float64"))
+    distances, eps = _k_distance_eps(scaled, min_samples)
+    row = table.set_index("method").loc["dbscan"]
+    assert row["eps"] == eps and row["sample_rows"] == 800
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)
+    assert row["clusters"] == len(set(labels) - {-1})
+    assert row["noise_share"] == (labels == -1).mean()
+    # The eps scan: DBSCAN run directly at every quantile gives the same table.
+    eps_values = [float(np.quantile(distances, q)) for q in quantiles]
+    direct = [DBSCAN(eps=e, min_samples=min_samples).fit_predict(scaled) for e in eps_values]
+    scan = _eps_scan(
+        quantiles, eps_values, dbscan_scan(scaled, eps_values, min_samples), min_samples
+    )
+    pd.testing.assert_frame_equal(scan, _eps_scan(quantiles, eps_values, direct, min_samples))
+    for found, expected in zip(dbscan_scan(scaled, eps_values, min_samples), direct, strict=True):
+        np.testing.assert_array_equal(found, expected)
+    assert row["verdict"] == _dbscan_verdict(dict(row), dbscan["blob_share"], scan)
+
+
+def test_dbscan_comparison_is_seeded(demo_features, dbscan_setup):
+    settings, scaler, segments = dbscan_setup
+
+    first, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
+    again, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
+    other, _, _ = compare_with_dbscan(
+        demo_features, segments, scaler, {**settings, "random_state": 7}
+    )
+
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other), "another seed draws another sample"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from matplotlib.figure import Figure
-from sklearn.cluster import DBSCAN, KMeans
+from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score
 from sklearn.neighbors import NearestNeighbors
@@ -17,14 +17,17 @@ from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import schema
 from customer_segmentation.modeling import (
+    dbscan_scan,
+    id_order,
     make_kmeans,
+    positions_of,
     renumber_by_spending,
     sample_positions,
     silhouette_on_sample,
 )
 from customer_segmentation.pipelines.model_selection.nodes import resolve_k
-from customer_segmentation.scoring import score_customers
-from customer_segmentation.segments import profile_and_name
+from customer_segmentation.scoring import distances_to_centroids, segment_table
+from customer_segmentation.segments import NAMING_COLUMNS, profile_and_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,17 +54,28 @@ def fit_segmentation(
     """
     knee = k_selection.loc[k_selection["is_knee"], "k"]
     k = resolve_k(params["n_clusters"], int(knee.iloc[0]) if len(knee) else None)
-    features = customer_features.sort_values(schema.ID, kind="stable")
     columns = list(params["features"])
+    needed = list(dict.fromkeys([schema.ID, *columns, "Total_Spending", "Income"]))
+    order = id_order(customer_features[schema.ID])
+    features = (
+        customer_features[needed].take(order)
+        if order is not None
+        else customer_features[needed].sort_values(schema.ID, kind="stable")
+    )
     if len(features) < k:
         raise ValueError(f"{len(features)} customers cannot make {k} segments")
-    scaler = StandardScaler().fit(features[columns].astype("float64"))
-    scaled = pd.DataFrame(scaler.transform(features[columns].astype("float64")), columns=columns)
-    model = make_kmeans(k, params).fit(scaled)
+    values = features[columns].astype("float64")
+    scaler = StandardScaler().fit(values)
+    scaled = scaler.transform(values)
+    del values
+    model = make_kmeans(k, params).fit(pd.DataFrame(scaled, columns=columns))
     renumber_by_spending(
         model, features["Total_Spending"].to_numpy(), features["Income"].to_numpy()
     )
-    segments = score_customers(features, scaler, model)
+    # The scaled rows are those score_customers would scale again: measure them directly.
+    segments = segment_table(
+        features[schema.ID].to_numpy(), distances_to_centroids(scaled, model.cluster_centers_)
+    )
     logger.info("Fitted %s with k=%d on %d customers", type(model).__name__, k, len(features))
     return scaler, model, segments
 
@@ -83,11 +97,16 @@ def build_model_card(  # noqa: PLR0913
         behaviour, description, action, size and share of each.
     """
     columns = list(params["features"])
-    features = customer_features.set_index(schema.ID).loc[customer_segments[schema.ID]]
-    features = features.reset_index()
+    # Only the described columns, in the segments' row order.
+    wanted = list(dict.fromkeys([*NAMING_COLUMNS, *columns]))
+    rows = positions_of(customer_features[schema.ID], customer_segments[schema.ID])
+    features = customer_features[wanted].iloc[rows].reset_index(drop=True)
     labels = customer_segments["segment"].to_numpy()
-    scaled = scaler.transform(features[columns].astype("float64"))
+    seed = int(params["random_state"])
     sample = int(params["silhouette_sample_size"])
+    # Silhouette on the seeded sample: only those rows are scaled.
+    keep = sample_positions(len(features), sample, seed)
+    scaled = scaler.transform(features[columns].iloc[keep].astype("float64"))
     named = profile_and_name(features, customer_segments["segment"], columns, params["naming"])
     ranges = features[columns].agg(["min", "max"]).astype(float)
     return {
@@ -98,9 +117,9 @@ def build_model_card(  # noqa: PLR0913
         "partner_statuses": feature_info["partner_statuses"],
         "training_rows": len(features),
         "inertia": float(kmeans_model.inertia_),
-        "silhouette": silhouette_on_sample(scaled, labels, sample, int(params["random_state"])),
-        "silhouette_rows": min(sample, len(features)),
-        "random_state": int(params["random_state"]),
+        "silhouette": silhouette_on_sample(scaled, labels[keep], len(keep), seed),
+        "silhouette_rows": len(keep),
+        "random_state": seed,
         "segment_numbering": "segment 0 has the highest mean Total_Spending (ties: Income)",
         "feature_ranges": {
             c: {"min": ranges.loc["min", c], "max": ranges.loc["max", c]} for c in columns
@@ -193,24 +212,24 @@ def _dbscan_verdict(row: dict[str, Any], blob_share: float, scan: pd.DataFrame) 
 
 
 def _eps_scan(
-    scaled: np.ndarray, distances: np.ndarray, min_samples: int, quantiles: list[float]
+    quantiles: list[float], eps_values: list[float], labels: list[np.ndarray], min_samples: int
 ) -> pd.DataFrame:
-    """DBSCAN at each quantile of the k-distance curve: clusters with at least
-    ``min_samples`` members, noise share and the largest cluster's share of all customers.
+    """DBSCAN at each quantile of the k-distance curve (``eps_values``, with the ``labels``
+    DBSCAN gave there): clusters with at least ``min_samples`` members, noise share and the
+    largest cluster's share of all customers.
     """
     rows = []
-    for quantile in quantiles:
-        eps = float(np.quantile(distances, quantile))
-        labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)
-        sizes = np.bincount(labels[labels != NOISE]) if (labels != NOISE).any() else np.array([0])
+    for quantile, eps, found in zip(quantiles, eps_values, labels, strict=True):
+        clustered = found != NOISE
+        sizes = np.bincount(found[clustered]) if clustered.any() else np.array([0])
         rows.append(
             {
                 "quantile": float(quantile),
                 "eps": eps,
                 "min_samples": min_samples,
                 "clusters": int((sizes >= min_samples).sum()),
-                "noise_share": float((labels == NOISE).mean()),
-                "largest_share": float(sizes.max() / len(labels)),
+                "noise_share": float((~clustered).mean()),
+                "largest_share": float(sizes.max() / len(found)),
             }
         )
     return pd.DataFrame(rows)
@@ -237,14 +256,18 @@ def compare_with_dbscan(  # noqa: PLR0915
     """
     settings = params["dbscan"]
     columns = list(params["features"])
-    features = customer_features.set_index(schema.ID).loc[customer_segments[schema.ID]]
-    keep = sample_positions(len(features), settings["sample_size"], int(params["random_state"]))
-    scaled = scaler.transform(features[columns].iloc[keep].astype("float64"))
+    ids = customer_segments[schema.ID].to_numpy()
+    keep = sample_positions(len(ids), settings["sample_size"], int(params["random_state"]))
+    rows = positions_of(customer_features[schema.ID], ids[keep])
+    scaled = scaler.transform(customer_features.iloc[rows][columns].astype("float64"))
     kmeans_labels = customer_segments["segment"].to_numpy()[keep]
     min_samples = int(settings["min_samples"])
     distances, eps = _k_distance_eps(scaled, min_samples)
-    dbscan_labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)
-    scan = _eps_scan(scaled, distances, min_samples, list(settings["scan_quantiles"]))
+    quantiles = list(settings["scan_quantiles"])
+    scan_eps = [float(np.quantile(distances, quantile)) for quantile in quantiles]
+    # One neighbour search for the knee's eps and every scanned eps.
+    dbscan_labels, *scan_labels = dbscan_scan(scaled, [eps, *scan_eps], min_samples)
+    scan = _eps_scan(quantiles, scan_eps, scan_labels, min_samples)
 
     kmeans_row = _partition_figures("kmeans", kmeans_labels, scaled, kmeans_labels)
     dbscan_row = _partition_figures("dbscan", dbscan_labels, scaled, kmeans_labels)

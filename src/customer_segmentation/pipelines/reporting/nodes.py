@@ -15,7 +15,7 @@ from sklearn.manifold import TSNE
 from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import eda, schema
-from customer_segmentation.modeling import sample_positions
+from customer_segmentation.modeling import matched_positions, sample_positions
 from customer_segmentation.report_html import render_report
 from customer_segmentation.segments import profile_segments
 
@@ -29,10 +29,47 @@ def segment_names(model_card: dict[str, Any]) -> pd.DataFrame:
     ]
 
 
-def _with_segments(features: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    return features.merge(
-        segments[[schema.ID, "segment"]], on=schema.ID, how="inner", validate="1:1"
-    )
+def _segmented_rows(
+    features: pd.DataFrame, segments: pd.DataFrame
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The customers that have a segment, as an inner one-to-one merge on ``ID`` keeps them
+    (in ``features``' order), found without copying the table.
+
+    Returns:
+        Their positions in ``features`` (``None`` when that is every row, in order) and
+        their segments.
+    """
+    rows, where = matched_positions(features[schema.ID], segments[schema.ID])
+    labels = segments["segment"].to_numpy()[where]
+    return (None if len(rows) == len(features) else rows), labels
+
+
+def _segmented_columns(
+    features: pd.DataFrame, rows: np.ndarray | None, columns: list[str]
+) -> pd.DataFrame:
+    """Only ``columns`` of the customers at ``rows`` (all when ``None``)."""
+    frame = features[list(columns)]
+    return frame if rows is None else frame.iloc[rows].reset_index(drop=True)
+
+
+def _segmented_sample(
+    features: pd.DataFrame,
+    segmented: tuple[np.ndarray | None, np.ndarray],
+    size: int | None,
+    seed: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A seeded sample of ``size`` customers that have a segment (the same rows a sample of
+    the merged table draws) and their segments; only the sampled rows are copied.
+
+    Args:
+        features: the customer features.
+        segmented: what :func:`_segmented_rows` returns for ``features``.
+        size: rows to draw (all when ``None`` or not smaller).
+        seed: the sample's seed.
+    """
+    rows, labels = segmented
+    keep = sample_positions(len(labels), size, seed)
+    return features.iloc[keep if rows is None else rows[keep]], labels[keep]
 
 
 def build_segment_profiles(
@@ -44,8 +81,12 @@ def build_segment_profiles(
     """One row per segment: name, description, action, size, share, and the mean, median and
     z-score (against all customers) of every column in ``params["profile_columns"]``.
     """
-    data = _with_segments(customer_features, customer_segments)
-    profile = profile_segments(data, data["segment"], list(params["profile_columns"]))
+    columns = list(params["profile_columns"])
+    rows, labels = _segmented_rows(customer_features, customer_segments)
+    data = (
+        customer_features if rows is None else _segmented_columns(customer_features, rows, columns)
+    )
+    profile = profile_segments(data, pd.Series(labels), columns)
     return segment_names(model_card).merge(profile, on="segment").sort_values("segment")
 
 
@@ -89,16 +130,20 @@ def plot_segment_map(
     params: dict[str, Any],
 ) -> Figure:
     """PCA map of the scaled model features, coloured by segment, on a seeded sample."""
-    data = _with_segments(customer_features, customer_segments)
-    keep = sample_positions(len(data), params["map_sample_size"], int(params["random_state"]))
-    data = data.iloc[keep]
+    seed = int(params["random_state"])
+    data, labels = _segmented_sample(
+        customer_features,
+        _segmented_rows(customer_features, customer_segments),
+        params["map_sample_size"],
+        seed,
+    )
     scaled = scaler.transform(data[model_card["features"]].astype("float64"))
-    pca = PCA(n_components=2, random_state=int(params["random_state"])).fit(scaled)
+    pca = PCA(n_components=2, random_state=seed).fit(scaled)
     coords = pca.transform(scaled)
     ratio = pca.explained_variance_ratio_
     return _segment_map_figure(
         coords,
-        data["segment"].to_numpy(),
+        labels,
         model_card,
         xlabel=f"PC1 ({ratio[0]:.0%} of variance)",
         ylabel=f"PC2 ({ratio[1]:.0%} of variance)",
@@ -113,24 +158,29 @@ def plot_income_spending(
     params: dict[str, Any],
 ) -> Figure:
     """Income against total spending coloured by segment, and box plots of both per segment."""
-    data = _with_segments(customer_features, customer_segments)
-    sample = data.iloc[
-        sample_positions(len(data), params["map_sample_size"], int(params["random_state"]))
-    ]
+    segmented = _segmented_rows(customer_features, customer_segments)
+    sample, sample_labels = _segmented_sample(
+        customer_features, segmented, params["map_sample_size"], int(params["random_state"])
+    )
     names = _labelled(model_card)
     fig = Figure(figsize=(14, 5), layout="constrained")
     scatter, income_box, spend_box = fig.subplots(1, 3)
     _scatter_segments(
         scatter,
         sample[["Income", "Total_Spending"]].to_numpy(dtype="float64"),
-        sample["segment"].to_numpy(),
+        sample_labels,
         names,
     )
     scatter.set(xlabel="Income", ylabel="Total spending", title="Income vs spending")
     scatter.legend(fontsize=7, markerscale=2)
     order = sorted(names)
+    # The box plots describe every customer with a segment.
+    rows, labels = segmented
+    members = [labels == s for s in order]
     for ax, column in ((income_box, "Income"), (spend_box, "Total_Spending")):
-        groups = [data.loc[data["segment"] == s, column].to_numpy() for s in order]
+        values = customer_features[column].to_numpy()
+        values = values if rows is None else values[rows]
+        groups = [values[mine] for mine in members]
         box = ax.boxplot(groups, patch_artist=True, showfliers=False)
         for patch, segment in zip(box["boxes"], order, strict=True):
             patch.set_facecolor(f"C{segment}")
@@ -169,14 +219,19 @@ def explore_customers(
     """
     settings = params["eda"]
     raw, engineered = list(settings["raw_columns"]), list(settings["engineered_columns"])
+    correlated = list(settings["correlation_columns"])
     bins = int(params["histogram_bins"])
-    summary = eda.feature_summary(customer_features, raw, engineered)
+    # Each column is counted once (linear in rows); every table and figure below is exact on
+    # all rows.
+    counted = eda.distributions(customer_features, [*raw, *engineered, *correlated])
+    summary = eda.feature_summary(customer_features, raw, engineered, counted)
     missing = eda.missing_values(customers, rejected_customers)
     categories = eda.category_counts(customers)
-    matrix = eda.correlations(customer_features, list(settings["correlation_columns"]))
+    matrix = eda.correlations(customer_features, correlated, counted)
     removed = eda.removed_outliers(rejected_customers, data_quality_report)
     logger.info(
-        "EDA: %d columns described, %d rejected rows in %d reasons",
+        "EDA of %d customers: %d columns described, %d rejected rows in %d reasons",
+        len(customer_features),
         len(summary),
         len(rejected_customers),
         len(removed),
@@ -187,7 +242,7 @@ def explore_customers(
         categories,
         matrix,
         removed,
-        eda.plot_distributions(customer_features, raw, engineered, bins),
+        eda.plot_distributions(customer_features, raw, engineered, bins, counted),
         eda.plot_correlations(matrix),
         eda.plot_removed(customers, rejected_customers, dict(settings["removed_reasons"]), bins),
     )
@@ -205,8 +260,12 @@ def plot_tsne_map(
     """
     settings = params["tsne"]
     seed = int(params["random_state"])
-    data = _with_segments(customer_features, customer_segments)
-    data = data.iloc[sample_positions(len(data), settings["sample_size"], seed)]
+    data, labels = _segmented_sample(
+        customer_features,
+        _segmented_rows(customer_features, customer_segments),
+        settings["sample_size"],
+        seed,
+    )
     scaled = scaler.transform(data[model_card["features"]].astype("float64"))
     perplexity = min(float(settings["perplexity"]), (len(data) - 1) / 3)
     coords = TSNE(
@@ -218,7 +277,7 @@ def plot_tsne_map(
     ).fit_transform(scaled)
     return _segment_map_figure(
         coords,
-        data["segment"].to_numpy(),
+        labels,
         model_card,
         xlabel="t-SNE 1",
         ylabel="t-SNE 2",
@@ -244,14 +303,17 @@ def spending_mix(
         ``deal_share`` (deal purchases / all purchases) and ``mean_spending``; and the
         figure with both mixes as stacked bars.
     """
-    data = _with_segments(customer_features, customer_segments)
-    grouped = data.groupby("segment")
-    spend = grouped[list(schema.SPEND_COLUMNS)].sum()
-    channels = grouped[list(schema.CHANNEL_COLUMNS)].sum()
+    summed = list(dict.fromkeys([*schema.SPEND_COLUMNS, *schema.PURCHASE_COLUMNS]))
+    rows, labels = _segmented_rows(customer_features, customer_segments)
+    data = _segmented_columns(customer_features, rows, [*summed, "Total_Spending"])
+    grouped = data.groupby(pd.Index(labels, name="segment"))
+    sums = grouped[summed].sum()  # one pass over the rows for every summed column
+    spend = sums[list(schema.SPEND_COLUMNS)]
+    channels = sums[list(schema.CHANNEL_COLUMNS)]
     spend_share = spend.div(spend.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
     channel_share = channels.div(channels.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    all_purchases = grouped[list(schema.PURCHASE_COLUMNS)].sum().sum(axis=1).replace(0, np.nan)
-    deals = (grouped["NumDealsPurchases"].sum() / all_purchases).fillna(0.0)
+    all_purchases = sums[list(schema.PURCHASE_COLUMNS)].sum(axis=1).replace(0, np.nan)
+    deals = (sums["NumDealsPurchases"] / all_purchases).fillna(0.0)
     spend_share.columns = [f"spend_{c.removeprefix('Mnt')}" for c in spend_share.columns]
     channel_share.columns = [
         f"channel_{c.removeprefix('Num').removesuffix('Purchases')}" for c in channel_share.columns

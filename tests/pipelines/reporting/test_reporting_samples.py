@@ -1,0 +1,133 @@
+"""``reporting``: figures and tables read only the customers that have a segment, join them by
+``ID`` whatever the row order, and draw customers from the seeded sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
+
+from customer_segmentation.modeling import sample_positions
+from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
+from customer_segmentation.pipelines.reporting.nodes import (
+    build_segment_profiles,
+    plot_income_spending,
+    plot_segment_map,
+    plot_tsne_map,
+    segment_names,
+    spending_mix,
+)
+from customer_segmentation.schema import SPEND_COLUMNS
+from customer_segmentation.segments import profile_segments
+
+
+@pytest.fixture(scope="module")
+def fitted(demo_features, params):
+    k_selection = pd.DataFrame({"k": [6], "is_knee": [True]})
+    scaler, _, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
+    # Features in another order, with customers that have no segment, and segments for
+    # fewer customers than the table holds: the nodes join by ID as an inner merge does.
+    extra = demo_features.head(5).assign(ID=lambda f: -f["ID"] - 1)
+    features = pd.concat([demo_features.sample(frac=1.0, random_state=5), extra])
+    segments = segments.iloc[10:].reset_index(drop=True)
+    card = {
+        "features": list(params["clustering"]["features"]),
+        "segments": [
+            {"segment": s, "name": f"S{s}", "behaviour": "b", "description": "d", "action": "a"}
+            for s in range(6)
+        ],
+    }
+    merged = features.merge(segments[["ID", "segment"]], on="ID", how="inner", validate="1:1")
+    return features, segments, scaler, card, merged
+
+
+def _reporting(params, **changes):
+    return {**params["reporting"], **changes}
+
+
+def test_profiles_are_those_of_the_merged_table(fitted, params):
+    features, segments, _, card, merged = fitted
+    columns = list(params["reporting"]["profile_columns"])
+
+    table = build_segment_profiles(features, segments, card, params["reporting"])
+
+    profile = profile_segments(merged, merged["segment"], columns)
+    expected = segment_names(card).merge(profile, on="segment").sort_values("segment")
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert table["size"].sum() == len(segments)
+
+
+def test_spending_mix_sums_the_merged_table(fitted):
+    features, segments, _, card, merged = fitted
+
+    table, figure = spending_mix(features, segments, card)
+
+    spend = merged.groupby("segment")[list(SPEND_COLUMNS)].sum()
+    wines = (spend["MntWines"] / spend.sum(axis=1)).to_numpy()
+    np.testing.assert_array_equal(table["spend_Wines"].to_numpy(), wines)
+    means = merged.groupby("segment")["Total_Spending"].mean().to_numpy()
+    np.testing.assert_array_equal(table["mean_spending"].to_numpy(), means)
+    assert isinstance(figure, Figure)
+
+
+def _scattered(figure: Figure) -> np.ndarray:
+    return np.vstack([c.get_offsets() for c in figure.axes[0].collections])
+
+
+def test_income_spending_scatter_draws_the_seeded_sample(fitted, params):
+    features, segments, _, card, merged = fitted
+    settings = _reporting(params, map_sample_size=300)
+
+    drawn = _scattered(plot_income_spending(features, segments, card, settings))
+
+    sample = merged.iloc[sample_positions(len(merged), 300, settings["random_state"])]
+    expected = np.vstack(
+        [
+            sample.loc[sample["segment"] == s, ["Income", "Total_Spending"]].to_numpy(float)
+            for s in range(6)
+        ]
+    )
+    np.testing.assert_array_equal(drawn, expected)
+    again = _scattered(plot_income_spending(features, segments, card, settings))
+    other = _scattered(
+        plot_income_spending(features, segments, card, {**settings, "random_state": 7})
+    )
+    np.testing.assert_array_equal(drawn, again)
+    assert drawn.shape == other.shape and not np.array_equal(drawn, other)
+
+
+def test_segment_map_projects_the_seeded_sample(fitted, params):
+    features, segments, scaler, card, merged = fitted
+    settings = _reporting(params, map_sample_size=300)
+
+    drawn = _scattered(plot_segment_map(features, segments, scaler, card, settings))
+
+    sample = merged.iloc[sample_positions(len(merged), 300, settings["random_state"])]
+    scaled = scaler.transform(sample[card["features"]].astype("float64"))
+    coords = PCA(n_components=2, random_state=settings["random_state"]).fit_transform(scaled)
+    labels = sample["segment"].to_numpy()
+    expected = np.vstack([coords[labels == s] for s in range(6)])
+    np.testing.assert_allclose(drawn, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_tsne_map_draws_the_seeded_sample(fitted, params):
+    features, segments, scaler, card, _ = fitted
+    tsne = {"sample_size": 120, "perplexity": 30, "max_iter": 250}
+    settings = _reporting(params, tsne=tsne)
+
+    first = _scattered(plot_tsne_map(features, segments, scaler, card, settings))
+    again = _scattered(plot_tsne_map(features, segments, scaler, card, settings))
+
+    assert first.shape == (120, 2)
+    np.testing.assert_array_equal(first, again)
+
+
+def test_a_customer_with_two_segments_is_an_error(fitted, params):
+    features, segments, _, card, _ = fitted
+    twice = pd.concat([segments, segments.head(1)])
+
+    with pytest.raises(ValueError, match="repeat an ID"):
+        build_segment_profiles(features, twice, card, params["reporting"])
