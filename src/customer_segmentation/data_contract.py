@@ -460,6 +460,48 @@ def _parse_numbers(
     return numbers, repaired, False
 
 
+def _plain_numbers(raw: pd.Series, *, whole: bool) -> tuple[pd.Series, pd.Series] | None:
+    """Numbers and the mask of empty fields when every value of ``raw`` (untrimmed) is a
+    plain number (a whole one if ``whole``) or empty; ``None`` sends the column to the full
+    check (trimming, missing-value tokens, repairs, per-value reasons).
+    """
+    strings = _arrow_strings(raw)
+    if strings.null_count:
+        return None
+    empty = pc.equal(strings, "")
+    try:
+        values = pc.cast(
+            pc.if_else(empty, pa.scalar(None, strings.type), strings),
+            pa.int64() if whole else pa.float64(),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    numbers = pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
+    if whole and np.abs(numbers.to_numpy()).max(initial=0) > _LARGEST_WHOLE:
+        return None  # not exact as float64: the full check rejects those values
+    missing = pd.Series(empty.to_numpy(zero_copy_only=False), index=raw.index)
+    return numbers, missing
+
+
+class _Text(dict):
+    """The trimmed text of a chunk's columns, each computed when first asked for."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, column: str) -> pd.Series:
+        self[column] = value = _as_text(self.table[column])
+        return value
+
+    def __contains__(self, column: object) -> bool:
+        return column != "source_row" and column in self.table.columns
+
+    def raw(self, column: str) -> pd.Series:
+        """The column as read (untrimmed)."""
+        return self.table[column]
+
+
 def _not_whole(numbers: pd.Series) -> pd.Series:
     values = numbers.to_numpy()
     with np.errstate(invalid="ignore"):
@@ -680,7 +722,7 @@ def clean_customers(
 def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR0915
     """Check the rows of one chunk; add its clean rows, rejects and counts to ``state``."""
     params = state.params
-    text = {c: _as_text(table[c]) for c in table.columns if c != "source_row"}
+    text = _Text(table)
     problems = _Problems(table.index)
     repaired = state.repaired
     out: dict[str, pd.Series] = {}
@@ -722,11 +764,11 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
 
     # whole numbers that must be there
     for column in schema.REQUIRED_INTEGER_COLUMNS:
-        out[column] = _check_number(text[column], column, problems, repaired, whole=True)
+        out[column] = _check_number(text, column, problems, repaired, whole=True)
 
     # Income: missing handled by parameter (the median is the whole file's, see _finish)
     income_text = text["Income"]
-    income = _check_number(income_text, "Income", problems, repaired, whole=False, required=False)
+    income = _check_number(text, "Income", problems, repaired, whole=False, required=False)
     missing_income = income.isna() & _is_missing(income_text)
     policy = params.get("missing_income", "drop")
     if policy == "drop":
@@ -744,7 +786,7 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
         if column not in text:
             out[column] = pd.Series(0.0, index=table.index)
             continue
-        out[column] = _check_number(text[column], column, problems, repaired, whole=True)
+        out[column] = _check_number(text, column, problems, repaired, whole=True)
         if column in schema.FLAG_COLUMNS:
             bad_flag = out[column].notna() & ~out[column].isin([0, 1])
             problems.add(bad_flag, "bad_flag", _message(text[column], column, "is not 0 or 1"))
@@ -919,7 +961,7 @@ def _message(text: pd.Series, column: str, what: str) -> Callable[[pd.Index], pd
 
 
 def _check_number(
-    text: pd.Series,
+    text: _Text,
     column: str,
     problems: _Problems,
     repaired: dict[str, int],
@@ -927,6 +969,15 @@ def _check_number(
     whole: bool,
     required: bool = True,
 ) -> pd.Series:
+    plain = _plain_numbers(text.raw(column), whole=whole)
+    if plain is not None:  # every value a plain number or empty: no repair, nothing odd
+        numbers, missing = plain
+        if required:
+            problems.add(missing, "missing_value", f"{column} is missing")
+        raw = text.raw(column)
+        problems.add(numbers < 0, "negative_value", _message(raw, column, "is negative"))
+        return numbers
+    text = text[column]
     missing = _is_missing(text)
     numbers, marks, all_whole = _parse_numbers(text, missing, whole=whole)
     if required:
