@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 
-from customer_segmentation.scoring import segment_table
+from customer_segmentation.scoring import segment_table, segments_of
 
 
 def _by_sorting(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,3 +36,15 @@ def test_segment_and_runner_up_are_the_two_nearest_in_stable_order(distances):
     np.testing.assert_array_equal(table["distance"].to_numpy(), distances[rows, own])
     np.testing.assert_array_equal(table["runner_up_distance"].to_numpy(), distances[rows, runner])
     assert table["ID"].tolist() == list(range(len(distances)))
+
+
+def test_scoring_in_chunks_gives_what_one_pass_gives_and_what_kmeans_predicts():
+    rng = np.random.default_rng(3)
+    scaled = rng.normal(size=(1003, 4))
+    model = KMeans(5, n_init=2, random_state=0).fit(scaled)
+    ids = np.arange(1003) + 100
+    whole = segments_of(ids, scaled, model.cluster_centers_, chunk_rows=10_000)
+    chunked = segments_of(ids, scaled, model.cluster_centers_, chunk_rows=100)
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert (chunked["segment"].to_numpy() == model.predict(scaled)).all()
+    assert (chunked["ID"].to_numpy() == ids).all()

@@ -85,6 +85,7 @@ def build_features(
             "Education_Level": clean["Education"].map(education_rank).fillna(-1).astype("int64"),
         },
         index=clean.index,
+        copy=False,  # the raw columns stay views of ``clean``: no copy of a large table
     )
     return features.reset_index(drop=True)
 

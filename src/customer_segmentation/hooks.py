@@ -203,6 +203,11 @@ class ReleaseMemoryHook:
             self._malloc_trim(0)
 
     @hook_impl
+    def before_node_run(self) -> None:
+        """Release what the previous node's outputs held once the runner let them go."""
+        self.release()
+
+    @hook_impl
     def after_node_run(self) -> None:
         """Release what the node freed."""
         self.release()

@@ -9,6 +9,9 @@ from sklearn.cluster import KMeans
 
 from customer_segmentation import schema
 
+# Rows whose distances to the centroids are computed at a time (memory: rows x segments).
+CHUNK_ROWS = 500_000
+
 
 def model_features(model: KMeans) -> list[str]:
     """The feature names, in order, that the model was fitted on."""
@@ -69,8 +72,28 @@ def score_customers(
         ``runner_up`` and ``runner_up_distance``, and ``margin``: the runner-up's distance
         over the own distance minus one (0 = on the border, larger = clearer).
     """
-    _, distances = centroid_distances(features, scaler, model)
-    return segment_table(features[schema.ID].to_numpy(), distances)
+    names = model_features(model)
+    missing = [c for c in names if c not in features.columns]
+    if missing:
+        raise KeyError(f"features missing for scoring: {', '.join(missing)}")
+    scaled = np.asarray(scaler.transform(features[names].astype("float64")), dtype="float64")
+    return segments_of(features[schema.ID].to_numpy(), scaled, model.cluster_centers_)
+
+
+def segments_of(
+    ids: np.ndarray, scaled: np.ndarray, centers: np.ndarray, chunk_rows: int = CHUNK_ROWS
+) -> pd.DataFrame:
+    """:func:`segment_table` of scaled rows, ``chunk_rows`` at a time, so the distance
+    matrices and their temporaries stay small however many customers there are.
+    """
+    parts = [
+        segment_table(
+            ids[start : start + chunk_rows],
+            distances_to_centroids(scaled[start : start + chunk_rows], centers),
+        )
+        for start in range(0, max(len(scaled), 1), chunk_rows)
+    ]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def segment_table(ids: np.ndarray, distances: np.ndarray) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from customer_segmentation.modeling import (
     silhouette_on_sample,
 )
 from customer_segmentation.pipelines.model_selection.nodes import resolve_k
-from customer_segmentation.scoring import distances_to_centroids, segment_table
+from customer_segmentation.scoring import segments_of
 from customer_segmentation.segments import NAMING_COLUMNS, profile_and_name
 
 logger = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def fit_segmentation(
         model, features["Total_Spending"].to_numpy(), features["Income"].to_numpy()
     )
     # The scaled rows are those score_customers would scale again: measure them directly.
-    segments = segment_table(
-        features[schema.ID].to_numpy(), distances_to_centroids(scaled, model.cluster_centers_)
-    )
+    segments = segments_of(features[schema.ID].to_numpy(), scaled, model.cluster_centers_)
     logger.info("Fitted %s with k=%d on %d customers", type(model).__name__, k, len(features))
     return scaler, model, segments
 
