@@ -213,6 +213,11 @@ class ReleaseMemoryHook:
         self.release()
 
     @hook_impl
+    def after_dataset_loaded(self) -> None:
+        """Release what reading the dataset (Arrow's buffers for Parquet) freed."""
+        self.release()
+
+    @hook_impl
     def after_dataset_saved(self) -> None:
         """Release what writing the dataset (e.g. Arrow's copy for Parquet) freed."""
         self.release()
