@@ -72,6 +72,21 @@ def _segmented_sample(
     return features.iloc[keep if rows is None else rows[keep]], labels[keep]
 
 
+def _scaled_sample(  # noqa: PLR0913
+    features: pd.DataFrame,
+    segments: pd.DataFrame,
+    scaler: StandardScaler,
+    model_card: dict[str, Any],
+    size: int | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Segments and scaled model features of a seeded sample of ``size`` segmented customers
+    (what the 2-D maps draw).
+    """
+    data, labels = _segmented_sample(features, _segmented_rows(features, segments), size, seed)
+    return labels, scaler.transform(data[model_card["features"]].astype("float64"))
+
+
 def build_segment_profiles(
     customer_features: pd.DataFrame,
     customer_segments: pd.DataFrame,
@@ -131,13 +146,9 @@ def plot_segment_map(
 ) -> Figure:
     """PCA map of the scaled model features, coloured by segment, on a seeded sample."""
     seed = int(params["random_state"])
-    data, labels = _segmented_sample(
-        customer_features,
-        _segmented_rows(customer_features, customer_segments),
-        params["map_sample_size"],
-        seed,
+    labels, scaled = _scaled_sample(
+        customer_features, customer_segments, scaler, model_card, params["map_sample_size"], seed
     )
-    scaled = scaler.transform(data[model_card["features"]].astype("float64"))
     pca = PCA(n_components=2, random_state=seed).fit(scaled)
     coords = pca.transform(scaled)
     ratio = pca.explained_variance_ratio_
@@ -147,7 +158,7 @@ def plot_segment_map(
         model_card,
         xlabel=f"PC1 ({ratio[0]:.0%} of variance)",
         ylabel=f"PC2 ({ratio[1]:.0%} of variance)",
-        title=f"Segments on the first two principal components ({len(data):,} customers)",
+        title=f"Segments on the first two principal components ({len(labels):,} customers)",
     )
 
 
@@ -260,14 +271,10 @@ def plot_tsne_map(
     """
     settings = params["tsne"]
     seed = int(params["random_state"])
-    data, labels = _segmented_sample(
-        customer_features,
-        _segmented_rows(customer_features, customer_segments),
-        settings["sample_size"],
-        seed,
+    labels, scaled = _scaled_sample(
+        customer_features, customer_segments, scaler, model_card, settings["sample_size"], seed
     )
-    scaled = scaler.transform(data[model_card["features"]].astype("float64"))
-    perplexity = min(float(settings["perplexity"]), (len(data) - 1) / 3)
+    perplexity = min(float(settings["perplexity"]), (len(labels) - 1) / 3)
     coords = TSNE(
         n_components=2,
         perplexity=perplexity,
@@ -281,7 +288,7 @@ def plot_tsne_map(
         model_card,
         xlabel="t-SNE 1",
         ylabel="t-SNE 2",
-        title=f"Segments on a t-SNE map ({len(data):,} customers, perplexity {perplexity:.0f})",
+        title=f"Segments on a t-SNE map ({len(labels):,} customers, perplexity {perplexity:.0f})",
     )
 
 
