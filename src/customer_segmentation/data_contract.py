@@ -438,15 +438,10 @@ def _parse_numbers(
         missing = _is_missing(text)
     repaired = pd.Series(False, index=text.index)
     strings = _arrow_strings(text.fillna("").astype(str))
-    present = pc.if_else(pa.array(missing.to_numpy()), pa.scalar(None, strings.type), strings)
-    # fast paths (Arrow's casts, C++) when every value is a plain number
-    for arrow_type in (pa.int64(), pa.float64()) if whole else (pa.float64(),):
-        try:
-            values = pc.cast(present, arrow_type).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        numbers = pd.Series(values, index=text.index).astype("float64")
-        return numbers, repaired, arrow_type == pa.int64()
+    cast = _cast_numbers(strings, pa.array(missing.to_numpy()), whole=whole)
+    if cast is not None:
+        values, all_whole = cast
+        return pd.Series(values, index=text.index), repaired, all_whole
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
     failed = numbers.isna() & ~missing
     if failed.any():
@@ -460,6 +455,23 @@ def _parse_numbers(
     return numbers, repaired, False
 
 
+def _cast_numbers(
+    strings: pa.Array | pa.ChunkedArray, nulls: pa.Array, *, whole: bool
+) -> tuple[np.ndarray, bool] | None:
+    """Arrow's casts (C++) of ``strings`` to numbers, ``nulls`` taken as missing (NaN): as
+    whole numbers first when ``whole``, else (or then) as floats. Returns the float64 values
+    and whether the whole-number cast succeeded; ``None`` when some value is not a plain number.
+    """
+    present = pc.if_else(nulls, pa.scalar(None, strings.type), strings)
+    for arrow_type in (pa.int64(), pa.float64()) if whole else (pa.float64(),):
+        try:
+            values = pc.cast(present, arrow_type).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return values.astype("float64", copy=False), arrow_type == pa.int64()
+    return None
+
+
 def _plain_numbers(raw: pd.Series, *, whole: bool) -> tuple[pd.Series, pd.Series] | None:
     """Numbers and the mask of empty fields when every value of ``raw`` (untrimmed) is a
     plain number (a whole one if ``whole``) or empty; ``None`` sends the column to the full
@@ -469,15 +481,11 @@ def _plain_numbers(raw: pd.Series, *, whole: bool) -> tuple[pd.Series, pd.Series
     if strings.null_count:
         return None
     empty = pc.equal(strings, "")
-    try:
-        values = pc.cast(
-            pc.if_else(empty, pa.scalar(None, strings.type), strings),
-            pa.int64() if whole else pa.float64(),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    cast = _cast_numbers(strings, empty, whole=whole)
+    if cast is None or (whole and not cast[1]):
         return None
-    numbers = pd.Series(values.to_numpy(zero_copy_only=False), index=raw.index, dtype="float64")
-    if whole and np.abs(numbers.to_numpy()).max(initial=0) > _LARGEST_WHOLE:
+    numbers = pd.Series(cast[0], index=raw.index)
+    if whole and np.abs(cast[0]).max(initial=0) > _LARGEST_WHOLE:
         return None  # not exact as float64: the full check rejects those values
     missing = pd.Series(empty.to_numpy(zero_copy_only=False), index=raw.index)
     return numbers, missing
@@ -686,9 +694,12 @@ class _Accumulator:
         """Which ``ids`` earlier chunks had, and the row where each was first seen; then
         remember the new ones (``ids`` unique within the chunk, ``rows`` their rows).
         """
-        pos = np.minimum(np.searchsorted(self.seen_ids, ids), max(len(self.seen_ids) - 1, 0))
-        hit = (self.seen_ids[pos] == ids) if len(self.seen_ids) else np.zeros(len(ids), bool)
-        first = np.where(hit, self.seen_rows[pos] if len(self.seen_rows) else 0, 0)
+        if len(self.seen_ids):
+            pos = np.minimum(np.searchsorted(self.seen_ids, ids), len(self.seen_ids) - 1)
+            hit = self.seen_ids[pos] == ids
+            first = np.where(hit, self.seen_rows[pos], 0)
+        else:  # the first chunk
+            hit, first = np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype="int64")
         order = np.argsort(ids[~hit], kind="stable")
         new_ids, new_rows = ids[~hit][order], rows[~hit][order]
         at = np.searchsorted(self.seen_ids, new_ids)
@@ -964,36 +975,36 @@ def _check_number(
     text: _Text,
     column: str,
     problems: _Problems,
-    repaired: dict[str, int],
+    repaired: Counter,
     *,
     whole: bool,
     required: bool = True,
 ) -> pd.Series:
-    plain = _plain_numbers(text.raw(column), whole=whole)
+    raw = text.raw(column)
+    plain = _plain_numbers(raw, whole=whole)
     if plain is not None:  # every value a plain number or empty: no repair, nothing odd
         numbers, missing = plain
         if required:
             problems.add(missing, "missing_value", f"{column} is missing")
-        raw = text.raw(column)
         problems.add(numbers < 0, "negative_value", _message(raw, column, "is negative"))
         return numbers
-    text = text[column]
-    missing = _is_missing(text)
-    numbers, marks, all_whole = _parse_numbers(text, missing, whole=whole)
+    trimmed = text[column]
+    missing = _is_missing(trimmed)
+    numbers, marks, all_whole = _parse_numbers(trimmed, missing, whole=whole)
     if required:
         problems.add(missing, "missing_value", f"{column} is missing")
     problems.add(
-        numbers.isna() & ~missing, "not_a_number", _message(text, column, "is not a number")
+        numbers.isna() & ~missing, "not_a_number", _message(trimmed, column, "is not a number")
     )
     if whole and not all_whole:
         problems.add(
             _not_whole(numbers),
             "not_whole_number",
-            _message(text, column, "is not a whole number (or too large to be one)"),
+            _message(trimmed, column, "is not a whole number (or too large to be one)"),
         )
-    problems.add(numbers < 0, "negative_value", _message(text, column, "is negative"))
+    problems.add(numbers < 0, "negative_value", _message(trimmed, column, "is negative"))
     if marks.any():
-        repaired[f"{column}: currency/thousands marks removed"] = int(marks.sum())
+        repaired[f"{column}: currency/thousands marks removed"] += int(marks.sum())
     return numbers
 
 

@@ -26,13 +26,21 @@ def centroid_distances(
     Returns:
         The scaled features (rows × features) and the distances (rows × segments).
     """
+    scaled = scale_features(features, scaler, model)
+    return scaled, distances_to_centroids(scaled, model.cluster_centers_)
+
+
+def scale_features(features: pd.DataFrame, scaler: TransformerMixin, model: KMeans) -> np.ndarray:
+    """The model's features of every row, scaled (rows × features, float64).
+
+    Raises:
+        KeyError: a feature the model was fitted on is not in ``features``.
+    """
     names = model_features(model)
     missing = [c for c in names if c not in features.columns]
     if missing:
         raise KeyError(f"features missing for scoring: {', '.join(missing)}")
-    scaled = scaler.transform(features[names].astype("float64"))
-    scaled = np.asarray(scaled, dtype="float64")
-    return scaled, distances_to_centroids(scaled, model.cluster_centers_)
+    return np.asarray(scaler.transform(features[names].astype("float64")), dtype="float64")
 
 
 def distances_to_centroids(scaled: np.ndarray, centers: np.ndarray) -> np.ndarray:
@@ -72,11 +80,7 @@ def score_customers(
         ``runner_up`` and ``runner_up_distance``, and ``margin``: the runner-up's distance
         over the own distance minus one (0 = on the border, larger = clearer).
     """
-    names = model_features(model)
-    missing = [c for c in names if c not in features.columns]
-    if missing:
-        raise KeyError(f"features missing for scoring: {', '.join(missing)}")
-    scaled = np.asarray(scaler.transform(features[names].astype("float64")), dtype="float64")
+    scaled = scale_features(features, scaler, model)
     return segments_of(features[schema.ID].to_numpy(), scaled, model.cluster_centers_)
 
 

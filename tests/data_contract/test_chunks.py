@@ -112,3 +112,14 @@ def test_an_irregular_file_on_disk_is_diagnosed_like_an_upload(tmp_path, params)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=r"broken\.csv: not a regular table"):
         prepare_customers(RawCustomerFile("broken.csv", path=path), params["data_processing"])
+
+
+def test_repairs_in_several_chunks_are_all_counted(params) -> None:
+    table = pd.read_csv(real_file(REAL_FILES[0]), dtype=str, keep_default_na=False)
+    for row in (100, 1000, 2000):  # three different chunks of 300 rows
+        table.loc[row, "MntWines"] = "$1,000"
+    content = table.to_csv(index=False).encode()
+    whole = prepare(content, params)
+    chunked = prepare(content, params, chunk_rows=300)
+    assert_same(whole, chunked)
+    assert chunked.report["repaired"] == {"MntWines: currency/thousands marks removed": 3}
