@@ -7,15 +7,18 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.cluster import DBSCAN
+from sklearn.cluster import DBSCAN, KMeans
+from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from customer_segmentation.modeling import (
     dbscan_scan,
     find_knee,
+    fit_kmeans,
     id_order,
     matched_positions,
     positions_of,
+    silhouette,
     silhouette_on_sample,
     sweep,
 )
@@ -39,6 +42,45 @@ def test_silhouette_is_nan_for_a_single_cluster():
     assert np.isnan(silhouette_on_sample(LINE, np.zeros(4, dtype=int), 10, 0)), (
         "one cluster has no silhouette; expected NaN"
     )
+
+
+@pytest.mark.parametrize(
+    ("labels", "block_rows"),
+    [
+        # Unsorted labels, blocks that split clusters.
+        (np.random.default_rng(1).integers(0, 5, 300), 64),
+        # A point alone in its cluster scores 0; labels need not start at 0 or be contiguous.
+        (np.r_[np.full(150, 7), np.full(149, 3), [11]], 1024),
+        # Duplicated points (zero distances) in two clusters.
+        (np.r_[np.zeros(150, dtype=int), np.ones(150, dtype=int)], 100),
+    ],
+)
+def test_silhouette_equals_scikit_learns(labels, block_rows):
+    points = np.random.default_rng(0).normal(size=(300, 4))
+    points[:20] = points[0]
+
+    got = silhouette(points, labels, block_rows=block_rows)
+
+    expected = silhouette_score(points, labels)
+    # scikit-learn takes distances from dot products, which round at about 1e-8 of the
+    # squared norms; the silhouettes agree to well below the 3 decimals reported.
+    assert got == pytest.approx(expected, abs=1e-9), (got, expected)
+
+
+def test_silhouette_needs_two_clusters():
+    with pytest.raises(ValueError, match="two clusters"):
+        silhouette(LINE, np.zeros(4, dtype=int))
+
+
+def test_fit_kmeans_is_the_estimators_own_fit():
+    points = np.random.default_rng(3).normal(size=(2_000, 3))
+    params = {"n_init": 3, "random_state": 7}
+
+    fitted = fit_kmeans(4, params, points)
+
+    plain = KMeans(4, n_init=3, random_state=7).fit(points)
+    np.testing.assert_allclose(fitted.cluster_centers_, plain.cluster_centers_)
+    np.testing.assert_array_equal(fitted.labels_, plain.labels_)
 
 
 def test_sweep_criteria_match_hand_computation():

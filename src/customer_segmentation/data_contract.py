@@ -74,7 +74,6 @@ _UNDECIDED = ("ambiguous column", "no day/month-number dates")
 _STREAM_BLOCK_BYTES = 16 << 20  # bytes the streaming reader parses at a time
 _DEFAULT_CHUNK_ROWS = 1_000_000
 _HEAD_BYTES = 1 << 20  # what the reader inspects before streaming
-_CONTRACT_SLICE_ROWS = 500_000  # rows pandera checks at a time
 _HEADER_SHOWN = 12  # header fields quoted in a "missing columns" message
 # Whole numbers above this cannot be held exactly by the float64 the parser reads them into.
 _LARGEST_WHOLE = 2**53
@@ -906,7 +905,7 @@ def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     clean = pd.DataFrame(columns, copy=False)
     del columns
     rejected = pd.concat(state.rejected_parts, ignore_index=True)
-    _check_contract(clean, params, state.source, _CONTRACT_SLICE_ROWS)
+    _check_contract(clean, params, state.source)
 
     date_info = dict(state.date_info)
     if state.excel_serial_dates:
@@ -937,14 +936,15 @@ def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     return clean, rejected, report
 
 
-def _check_contract(clean: pd.DataFrame, params: dict[str, Any], source: str, rows: int) -> None:
-    """:func:`clean_schema` on every row, ``rows`` at a time (pandera copies what it checks),
-    and ``ID`` unique across the whole table.
+def _check_contract(clean: pd.DataFrame, params: dict[str, Any], source: str) -> None:
+    """:func:`clean_schema` on every row, and ``ID`` unique across the whole table.
+
+    ``inplace=True`` spares pandera's copy of the table: the schema coerces nothing, so
+    nothing is changed.
     """
     contract = clean_schema(params)
     try:
-        for start in range(0, max(len(clean), 1), rows):
-            contract.validate(clean.iloc[start : start + rows])
+        contract.validate(clean, inplace=True)
         if not clean[schema.ID].is_unique:
             raise pda.errors.SchemaError(contract, clean, "ID is not unique")
     except (pda.errors.SchemaError, pda.errors.SchemaErrors) as error:  # pragma: no cover

@@ -55,6 +55,7 @@ class NodeTimingHook:
         self.datasets: dict[str, dict[str, float]] = {}
         self.path: Path | None = None
         self.run_id: str | None = None
+        self.runner: str | None = None
         self._run_started = time.perf_counter()
         self._node_started: dict[str, float] = {}
         self._io_started: dict[tuple[str, str], float] = {}
@@ -69,6 +70,8 @@ class NodeTimingHook:
             target = runtime.get(TIMINGS_PARAM) or os.environ.get(TIMINGS_ENV_VAR)
             self.path = Path(target) if target else None
             self.run_id = run_params.get("run_id") or run_params.get("session_id")
+            # Kedro passes str(runner): "<module.Class object at 0x...>"; keep "module.Class".
+            self.runner = str(run_params.get("runner", "")).strip("<>").split(" object at ")[0]
 
     def _io_start(self, kind: str, dataset_name: str, node: Node) -> None:
         with self._lock:
@@ -117,21 +120,19 @@ class NodeTimingHook:
         """Stop the node's clock (its outputs are not saved yet) and log the figures."""
         now = time.perf_counter()
         with self._lock:
-            seconds = now - self._node_started.pop(node.name, now)
-            self.records.append(
-                {
-                    "node": node.name,
-                    "pipeline": node.namespace or "",
-                    "seconds": seconds,
-                    "rss_mb_after": psutil.Process().memory_info().rss / _BYTES_PER_MB,
-                    "peak_rss_mb_so_far": peak_rss_mb(),
-                }
-            )
+            record = {
+                "node": node.name,
+                "pipeline": node.namespace or "",
+                "seconds": now - self._node_started.pop(node.name, now),
+                "rss_mb_after": psutil.Process().memory_info().rss / _BYTES_PER_MB,
+                "peak_rss_mb_so_far": peak_rss_mb(),
+            }
+            self.records.append(record)
         logger.info(
             "Node %s ran in %.2f s (process peak memory so far %.0f MB)",
             node.name,
-            seconds,
-            self.records[-1]["peak_rss_mb_so_far"],
+            record["seconds"],
+            record["peak_rss_mb_so_far"],
         )
 
     def summary(self, error: BaseException | None = None) -> dict[str, Any]:
@@ -149,6 +150,7 @@ class NodeTimingHook:
             ]
             return {
                 "run_id": self.run_id,
+                "runner": self.runner,
                 "completed": error is None,
                 "error": None if error is None else f"{type(error).__name__}: {error}",
                 "pipeline_seconds": time.perf_counter() - self._run_started,

@@ -14,14 +14,15 @@ import numpy as np
 import pandas as pd
 from kneed import KneeLocator
 from scipy import sparse
+from scipy.spatial.distance import cdist
 from sklearn.cluster import DBSCAN, KMeans, MiniBatchKMeans
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
     davies_bouldin_score,
-    silhouette_score,
 )
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from customer_segmentation.segments import order_segments
@@ -192,6 +193,21 @@ def make_kmeans(n_clusters: int, params: dict[str, Any]) -> KMeans | MiniBatchKM
     raise ValueError(f"clustering algorithm must be 'kmeans' or 'minibatch', not {algorithm!r}")
 
 
+def fit_kmeans(
+    n_clusters: int, params: dict[str, Any], data: np.ndarray | pd.DataFrame
+) -> KMeans | MiniBatchKMeans:
+    """``make_kmeans(n_clusters, params).fit(data)`` with BLAS held to one thread.
+
+    scikit-learn's K-Means runs its own OpenMP threads; OpenBLAS's threads (the k-means++
+    distances) spin-wait beside them and the two pools fight for the cores
+    (scikit-learn issue #17334). On the 2-core benchmark machine the k sweep on 50,000 rows
+    took 8.3 s with both pools and 3.0 s with one BLAS thread; the fit on 1,000,000 rows
+    4.8 s and 4.4 s. The result is the same: only the threading changes.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return make_kmeans(n_clusters, params).fit(data)
+
+
 def renumber_by_spending(
     model: KMeans | MiniBatchKMeans, spending: np.ndarray, income: np.ndarray
 ) -> KMeans | MiniBatchKMeans:
@@ -216,12 +232,43 @@ def find_knee(ks: list[int], inertia: list[float]) -> int | None:
     return None if knee is None else int(knee)
 
 
+def silhouette(points: np.ndarray, labels: np.ndarray, block_rows: int = 1024) -> float:
+    """Mean silhouette coefficient, as ``sklearn.metrics.silhouette_score`` (Euclidean).
+
+    The same definition (a point alone in its cluster scores 0), computed in blocks of
+    ``block_rows`` rows: exact distances from ``cdist``, summed per cluster over the columns
+    sorted by label. About twice as fast as scikit-learn's at 5,000 rows, equal to it to
+    rounding (``tests/test_modeling.py``). Needs two clusters or more.
+    """
+    order = np.argsort(labels, kind="stable")
+    points = np.asarray(points, dtype="float64")[order]
+    clusters, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    if len(clusters) < 2:
+        raise ValueError(f"silhouette needs two clusters or more, got {len(clusters)}")
+    own = np.repeat(np.arange(len(clusters)), counts)
+    total = 0.0
+    for lo in range(0, len(points), block_rows):
+        block_own = own[lo : lo + block_rows]
+        rows = np.arange(len(block_own))
+        sums = np.add.reduceat(cdist(points[lo : lo + block_rows], points), starts, axis=1)
+        size = counts[block_own]
+        inside = sums[rows, block_own] / np.maximum(size - 1, 1)
+        means = sums / counts
+        means[rows, block_own] = np.inf
+        nearest = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scores = (nearest - inside) / np.maximum(inside, nearest)
+        scores[(size == 1) | ~np.isfinite(scores)] = 0.0
+        total += float(scores.sum())
+    return total / len(points)
+
+
 def silhouette_on_sample(scaled: np.ndarray, labels: np.ndarray, size: int, seed: int) -> float:
     """Silhouette on a seeded sample of ``size`` rows (NaN with fewer than two clusters)."""
     keep = sample_positions(len(scaled), size, seed)
     if len(np.unique(labels[keep])) < 2:
         return float("nan")
-    return float(silhouette_score(scaled[keep], labels[keep]))
+    return silhouette(scaled[keep], labels[keep])
 
 
 def stability(
@@ -245,7 +292,7 @@ def stability(
             "n_init": int(params.get("stability_n_init", params["n_init"])),
             "random_state": int(rng.integers(0, 2**31 - 1)),
         }
-        model = make_kmeans(k, seed_params).fit(scaled[rows])
+        model = fit_kmeans(k, seed_params, scaled[rows])
         scores.append(adjusted_rand_score(reference, model.predict(scaled)))
     return float(np.mean(scores)), float(np.min(scores))
 
@@ -269,7 +316,7 @@ def sweep(scaled: np.ndarray, params: dict[str, Any]) -> pd.DataFrame:
     ks = range(int(params["k_min"]), int(params["k_max"]) + 1)
     # A progress bar on a terminal (stderr); the log line per k below says the same in logs.
     for k in tqdm(ks, desc="k sweep", unit="k", disable=None, leave=False):
-        model = make_kmeans(k, params).fit(scaled)
+        model = fit_kmeans(k, params, scaled)
         labels = model.labels_
         mean_ari, min_ari = stability(scaled[stable_rows], k, params, labels[stable_rows])
         rows.append(

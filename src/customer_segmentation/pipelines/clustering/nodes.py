@@ -18,8 +18,8 @@ from sklearn.preprocessing import StandardScaler
 from customer_segmentation import schema
 from customer_segmentation.modeling import (
     dbscan_scan,
+    fit_kmeans,
     id_order,
-    make_kmeans,
     positions_of,
     renumber_by_spending,
     sample_positions,
@@ -68,7 +68,7 @@ def fit_segmentation(
     scaler = StandardScaler().fit(values)
     scaled = scaler.transform(values)
     del values
-    model = make_kmeans(k, params).fit(pd.DataFrame(scaled, columns=columns))
+    model = fit_kmeans(k, params, pd.DataFrame(scaled, columns=columns))
     renumber_by_spending(
         model, features["Total_Spending"].to_numpy(), features["Income"].to_numpy()
     )
