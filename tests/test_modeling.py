@@ -218,3 +218,18 @@ def test_matched_positions_keep_what_an_inner_merge_keeps():
         matched_positions(features["ID"], pd.Series([1, 1]))
     with pytest.raises(ValueError, match="features repeat an ID"):
         matched_positions(pd.Series([1, 1, 3]), segments["ID"])
+
+
+def test_matched_positions_of_aligned_ids_are_every_row():
+    ids = np.array([3, 5, 9])
+
+    rows, where = matched_positions(ids, ids.copy())
+
+    np.testing.assert_array_equal(rows, [0, 1, 2])
+    np.testing.assert_array_equal(where, [0, 1, 2])
+
+
+def test_matched_positions_still_refuse_repeated_ids_in_the_same_order():
+    ids = np.array([3, 3, 9])
+    with pytest.raises(ValueError, match="repeat an ID"):
+        matched_positions(ids, ids.copy())

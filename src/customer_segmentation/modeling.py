@@ -74,6 +74,10 @@ def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) ->
     return positions
 
 
+def _strictly_increasing(values: np.ndarray) -> bool:
+    return values.dtype.kind in "iuf" and bool(np.all(values[1:] > values[:-1]))
+
+
 def matched_positions(
     ids: pd.Series | np.ndarray, other: pd.Series | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -86,10 +90,13 @@ def matched_positions(
     Raises:
         ValueError: an ID is repeated (the merge's ``validate="1:1"``).
     """
-    index = pd.Index(np.asarray(other))
+    ids, other = np.asarray(ids), np.asarray(other)
+    if len(ids) == len(other) and _strictly_increasing(other) and np.array_equal(ids, other):
+        return np.arange(len(ids)), np.arange(len(ids))  # both in ID order, IDs unique
+    index = pd.Index(other)
     if not index.is_unique:
         raise ValueError("the segments repeat an ID: a customer must have one segment")
-    where = index.get_indexer(np.asarray(ids))
+    where = index.get_indexer(ids)
     rows = np.flatnonzero(where >= 0)
     if len(rows) and np.bincount(where[rows]).max() > 1:
         raise ValueError("the features repeat an ID: a customer must have one row")

@@ -141,7 +141,7 @@ SHAPES: dict[str, tuple[Callable[[pd.DataFrame], bytes], dict[str, Any]]] = {
 
 def _segments_of(raw: RawCustomerFile, params: dict[str, Any], k_selection: pd.DataFrame):
     customers, rejected, report = check_customers(raw, params["data_processing"])
-    features, _ = engineer_features(customers, params["feature_engineering"])
+    features, _, _ = engineer_features(customers, params["feature_engineering"])
     _, _, segments = fit_segmentation(features, k_selection, params["clustering"])
     return customers, rejected, report, segments
 

@@ -97,7 +97,7 @@ def test_pipeline_runs_on_an_in_memory_catalog(demo_features, k_selection, param
     info = {"reference_date": "2014-06-29", "partner_statuses": ["Married", "Together"]}
     catalog = DataCatalog(
         {
-            "customer_features": MemoryDataset(demo_features),
+            "customer_model_input": MemoryDataset(demo_features),
             "k_selection": MemoryDataset(k_selection),
             "feature_info": MemoryDataset(info),
             "params:clustering": MemoryDataset(params["clustering"]),

@@ -10,6 +10,7 @@ from kedro.runner import SequentialRunner
 from customer_segmentation.pipelines.feature_engineering import create_pipeline
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
 from customer_segmentation.schema import ENGINEERED_FEATURES, KAGGLE_COLUMNS
+from customer_segmentation.segments import NAMING_COLUMNS
 
 
 def customer(**overrides) -> dict:
@@ -62,7 +63,7 @@ def customers() -> pd.DataFrame:
 
 
 def test_features_are_computed_as_documented(customers, params):
-    features, info = engineer_features(customers, params["feature_engineering"])
+    features, _, info = engineer_features(customers, params["feature_engineering"])
     first = features.set_index("ID").loc[1]
 
     assert info["reference_date"] == "2014-06-29", "reference date is the latest Dt_Customer"
@@ -82,7 +83,7 @@ def test_features_are_computed_as_documented(customers, params):
 
 
 def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params):
-    features, _ = engineer_features(customers, params["feature_engineering"])
+    features, _, _ = engineer_features(customers, params["feature_engineering"])
     second = features.set_index("ID").loc[2]
 
     assert second["Family_Size"] == 1
@@ -93,7 +94,7 @@ def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params
 
 def test_reference_date_parameter_overrides_the_data(customers, params):
     settings = {**params["feature_engineering"], "reference_date": "2015-01-01"}
-    features, info = engineer_features(customers, settings)
+    features, _, info = engineer_features(customers, settings)
 
     assert info["reference_date_source"] == "parameter"
     assert features.set_index("ID").loc[1, "Age"] == 2015 - 1960
@@ -117,3 +118,18 @@ def test_pipeline_runs_on_an_in_memory_catalog(customers, params):
 
     assert catalog.load("customer_features")["ID"].tolist() == [1, 2]
     assert catalog.load("feature_info")["rows"] == 2
+
+
+def test_model_input_has_the_model_and_naming_columns_in_id_order(customers, params):
+    shuffled = customers.iloc[::-1].reset_index(drop=True)  # IDs 2, 1
+
+    features, model_input, _ = engineer_features(shuffled, params["feature_engineering"])
+
+    assert features["ID"].tolist() == [2, 1], "customer_features keeps the input's row order"
+    assert model_input["ID"].tolist() == [1, 2], "customer_model_input is in ID order"
+    expected = dict.fromkeys(["ID", *params["feature_engineering"]["model_features"]])
+    expected |= dict.fromkeys(NAMING_COLUMNS)
+    assert list(model_input.columns) == list(expected)
+    by_id = features.set_index("ID")
+    for _, row in model_input.iterrows():
+        assert row.drop("ID").equals(by_id.loc[row["ID"], row.index.drop("ID")]), row

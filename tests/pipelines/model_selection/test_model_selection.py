@@ -80,7 +80,7 @@ def test_elbow_figure_marks_knee_and_choice(four_groups, settings):
 def test_pipeline_runs_on_an_in_memory_catalog(four_groups, settings):
     catalog = DataCatalog(
         {
-            "customer_features": MemoryDataset(four_groups),
+            "customer_model_input": MemoryDataset(four_groups),
             "params:model_selection": MemoryDataset(settings),
             "params:clustering.n_clusters": MemoryDataset(4),
         }

@@ -11,14 +11,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 fit_segmentation,
-                inputs=["customer_features", "k_selection", "params:clustering"],
+                inputs=["customer_model_input", "k_selection", "params:clustering"],
                 outputs=["scaler", "kmeans_model", "customer_segments"],
                 name="fit_segmentation",
             ),
             Node(
                 build_model_card,
                 inputs=[
-                    "customer_features",
+                    "customer_model_input",
                     "customer_segments",
                     "scaler",
                     "kmeans_model",
@@ -30,7 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 compare_with_dbscan,
-                inputs=["customer_features", "customer_segments", "scaler", "params:clustering"],
+                inputs=["customer_model_input", "customer_segments", "scaler", "params:clustering"],
                 outputs=["clustering_comparison", "k_distance_plot", "kmeans_vs_dbscan_map"],
                 name="compare_with_dbscan",
             ),

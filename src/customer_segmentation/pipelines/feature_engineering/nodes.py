@@ -7,23 +7,43 @@ from typing import Any
 
 import pandas as pd
 
+from customer_segmentation import schema
 from customer_segmentation.features import build_features, reference_date
+from customer_segmentation.modeling import id_order
+from customer_segmentation.segments import NAMING_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 
+def model_input(features: pd.DataFrame, model_features: list[str]) -> pd.DataFrame:
+    """``ID``, the model's features and the columns the segment names read, in ``ID`` order.
+
+    The clustering and map nodes need these few columns of every customer; reading them from
+    a narrow table instead of all of ``customer_features`` saves most of their loading time
+    and memory (at 10 million customers, seconds and gigabytes per node). In ``ID`` order the
+    rows line up with ``customer_segments`` (also in ``ID`` order), so matching them by ID is
+    a comparison instead of a hash lookup.
+    """
+    columns = list(dict.fromkeys([schema.ID, *model_features, *NAMING_COLUMNS]))
+    order = id_order(features[schema.ID])
+    if order is None:
+        return features[columns].sort_values(schema.ID, kind="stable", ignore_index=True)
+    return features[columns].take(order).reset_index(drop=True)
+
+
 def engineer_features(
     customers: pd.DataFrame, params: dict[str, Any]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Age, Total_Spending, Tenure, family and channel features of every clean customer.
 
     Args:
         customers: the clean table of ``data_processing``.
-        params: ``reference_date`` (``null``: the latest ``Dt_Customer``) and
-            ``partner_statuses``.
+        params: ``reference_date`` (``null``: the latest ``Dt_Customer``),
+            ``partner_statuses`` and ``model_features``.
 
     Returns:
-        ``customer_features`` (``ID`` and every feature) and ``feature_info``: the reference
+        ``customer_features`` (``ID`` and every feature, rows in the order of ``customers``),
+        ``customer_model_input`` (:func:`model_input`) and ``feature_info``: the reference
         date used and where it came from, and the feature parameters (the app reuses them).
     """
     ref = reference_date(customers, params)
@@ -39,4 +59,4 @@ def engineer_features(
     logger.info(
         "Features of %d customers at reference date %s", len(features), info["reference_date"]
     )
-    return features, info
+    return features, model_input(features, params["model_features"]), info

@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 select_k,
                 inputs=[
-                    "customer_features",
+                    "customer_model_input",
                     "params:model_selection",
                     "params:clustering.n_clusters",
                 ],

@@ -64,7 +64,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 plot_segment_map,
                 inputs=[
-                    "customer_features",
+                    "customer_model_input",
                     "customer_segments",
                     "scaler",
                     "model_card",
@@ -75,7 +75,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 plot_income_spending,
-                inputs=["customer_features", "customer_segments", "model_card", "params:reporting"],
+                inputs=[
+                    "customer_model_input",
+                    "customer_segments",
+                    "model_card",
+                    "params:reporting",
+                ],
                 outputs="income_vs_spending",
                 name="plot_income_spending",
             ),
@@ -103,7 +108,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 plot_tsne_map,
                 inputs=[
-                    "customer_features",
+                    "customer_model_input",
                     "customer_segments",
                     "scaler",
                     "model_card",
