@@ -3,8 +3,10 @@
 Written as a careful data scientist would write it for a large table, without Kedro: a fast CSV
 engine (pyarrow), vectorised cleaning and features, and seeded samples wherever the maths is
 quadratic or a sample answers the question as well (silhouette, DBSCAN, the 2-D map, the elbow
-sweep). The final K-Means is fitted on all rows. Settings default to the project's parameters;
-``benchmarks/run.py`` passes the project's current values so the two sides do the same work.
+sweep). The final K-Means is fitted on all rows, with scikit-learn's default threads (the
+project holds BLAS to one thread; see ``benchmarks/README.md``). Settings default to the
+project's parameters; ``benchmarks/run.py`` passes the project's current values so the two sides
+do the same work.
 
     python benchmarks/plain_sklearn.py customers.csv --out /tmp/plain
 """
