@@ -16,6 +16,7 @@ from customer_segmentation.modeling import (
     find_knee,
     fit_kmeans,
     id_order,
+    in_id_order,
     matched_positions,
     positions_of,
     silhouette,
@@ -233,3 +234,21 @@ def test_matched_positions_still_refuse_repeated_ids_in_the_same_order():
     ids = np.array([3, 3, 9])
     with pytest.raises(ValueError, match="repeat an ID"):
         matched_positions(ids, ids.copy())
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[3, 1, 2, 1], [1, 1, 2, 3], [2.0, np.nan, 1.0], ["b", "a", "a"]],
+)
+def test_in_id_order_is_the_stable_sort(ids):
+    table = pd.DataFrame({"ID": ids, "row": range(len(ids))})
+
+    got = in_id_order(table, "ID")
+
+    expected = table.sort_values("ID", kind="stable", ignore_index=True)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+
+
+def test_in_id_order_returns_a_sorted_table_itself():
+    table = pd.DataFrame({"ID": [1, 2, 2, 5], "row": range(4)})
+    assert in_id_order(table, "ID") is table, "no copy when the rows are already in order"

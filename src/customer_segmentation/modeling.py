@@ -55,6 +55,19 @@ def id_order(ids: pd.Series | np.ndarray) -> np.ndarray | None:
     return order
 
 
+def in_id_order(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """``table`` with its rows in ascending ``id_column`` order, ties in their original order
+    (``sort_values(kind="stable")``); ``table`` itself when they already are (no copy).
+    """
+    ids = table[id_column].to_numpy()
+    if ids.dtype.kind in "iuf" and np.all(ids[1:] >= ids[:-1]):
+        return table
+    order = id_order(ids)
+    if order is None:
+        return table.sort_values(id_column, kind="stable", ignore_index=True)
+    return table.take(order).reset_index(drop=True)
+
+
 def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) -> np.ndarray:
     """Positions in ``ids`` (unique) of every value of ``wanted``, in ``wanted``'s order: the rows
     ``table.set_index(ID).loc[wanted]`` selects, found without copying the table.

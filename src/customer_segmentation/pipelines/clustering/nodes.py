@@ -19,7 +19,7 @@ from customer_segmentation import schema
 from customer_segmentation.modeling import (
     dbscan_scan,
     fit_kmeans,
-    id_order,
+    in_id_order,
     positions_of,
     renumber_by_spending,
     sample_positions,
@@ -56,12 +56,7 @@ def fit_segmentation(
     k = resolve_k(params["n_clusters"], int(knee.iloc[0]) if len(knee) else None)
     columns = list(params["features"])
     needed = list(dict.fromkeys([schema.ID, *columns, "Total_Spending", "Income"]))
-    order = id_order(customer_features[schema.ID])
-    features = (
-        customer_features[needed].take(order)
-        if order is not None
-        else customer_features[needed].sort_values(schema.ID, kind="stable")
-    )
+    features = in_id_order(customer_features[needed], schema.ID)
     if len(features) < k:
         raise ValueError(f"{len(features)} customers cannot make {k} segments")
     values = features[columns].astype("float64")

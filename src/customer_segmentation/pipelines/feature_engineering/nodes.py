@@ -9,7 +9,7 @@ import pandas as pd
 
 from customer_segmentation import schema
 from customer_segmentation.features import build_features, reference_date
-from customer_segmentation.modeling import id_order
+from customer_segmentation.modeling import in_id_order
 from customer_segmentation.segments import NAMING_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -25,10 +25,7 @@ def model_input(features: pd.DataFrame, model_features: list[str]) -> pd.DataFra
     a comparison instead of a hash lookup.
     """
     columns = list(dict.fromkeys([schema.ID, *model_features, *NAMING_COLUMNS]))
-    order = id_order(features[schema.ID])
-    if order is None:
-        return features[columns].sort_values(schema.ID, kind="stable", ignore_index=True)
-    return features[columns].take(order).reset_index(drop=True)
+    return in_id_order(features[columns], schema.ID)
 
 
 def engineer_features(
