@@ -40,6 +40,14 @@ def sample_positions(n_rows: int, size: int | None, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_rows, size=int(size), replace=False))
 
 
+def _ascending(values: np.ndarray, *, strictly: bool) -> bool:
+    """Whether numeric ``values`` ascend (``strictly``: without repeats); NaN never does."""
+    if values.dtype.kind not in "iuf":
+        return False
+    later, earlier = values[1:], values[:-1]
+    return bool(np.all(later > earlier) if strictly else np.all(later >= earlier))
+
+
 def id_order(ids: pd.Series | np.ndarray) -> np.ndarray | None:
     """Positions that sort integer ``ids`` ascending, ties in their original order: what
     ``sort_values(kind="stable")`` does, by the faster unstable sort when the IDs are unique
@@ -60,7 +68,7 @@ def in_id_order(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
     (``sort_values(kind="stable")``); ``table`` itself when they already are (no copy).
     """
     ids = table[id_column].to_numpy()
-    if ids.dtype.kind in "iuf" and np.all(ids[1:] >= ids[:-1]):
+    if _ascending(ids, strictly=False):
         return table
     order = id_order(ids)
     if order is None:
@@ -87,10 +95,6 @@ def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) ->
     return positions
 
 
-def _strictly_increasing(values: np.ndarray) -> bool:
-    return values.dtype.kind in "iuf" and bool(np.all(values[1:] > values[:-1]))
-
-
 def matched_positions(
     ids: pd.Series | np.ndarray, other: pd.Series | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +108,7 @@ def matched_positions(
         ValueError: an ID is repeated (the merge's ``validate="1:1"``).
     """
     ids, other = np.asarray(ids), np.asarray(other)
-    if len(ids) == len(other) and _strictly_increasing(other) and np.array_equal(ids, other):
+    if len(ids) == len(other) and _ascending(other, strictly=True) and np.array_equal(ids, other):
         return np.arange(len(ids)), np.arange(len(ids))  # both in ID order, IDs unique
     index = pd.Index(other)
     if not index.is_unique:

@@ -23,6 +23,7 @@ from customer_segmentation.modeling import (
     positions_of,
     renumber_by_spending,
     sample_positions,
+    silhouette,
     silhouette_on_sample,
 )
 from customer_segmentation.pipelines.model_selection.nodes import resolve_k
@@ -110,7 +111,8 @@ def build_model_card(  # noqa: PLR0913
         "partner_statuses": feature_info["partner_statuses"],
         "training_rows": len(features),
         "inertia": float(kmeans_model.inertia_),
-        "silhouette": silhouette_on_sample(scaled, labels[keep], len(keep), seed),
+        # ``scaled`` holds the sampled rows already: all of them (size None) are measured.
+        "silhouette": silhouette_on_sample(scaled, labels[keep], None, seed),
         "silhouette_rows": len(keep),
         "random_state": seed,
         "segment_numbering": "segment 0 has the highest mean Total_Spending (ties: Income)",
@@ -166,9 +168,7 @@ def _partition_figures(
         "largest_cluster_share": float(sizes.max() / clustered.sum())
         if clustered.any()
         else float("nan"),
-        "silhouette_without_noise": silhouette_on_sample(
-            scaled[clustered], labels[clustered], len(scaled), 0
-        )
+        "silhouette_without_noise": silhouette(scaled[clustered], labels[clustered])
         if has_two
         else float("nan"),
         "davies_bouldin_without_noise": float(

@@ -48,7 +48,8 @@ def select_k(
     """
     seed = int(params["random_state"])
     keep = sample_positions(len(customer_features), params["sample_size"], seed)
-    values = customer_features[list(params["features"])].to_numpy(dtype="float64")[keep]
+    # Only the sampled rows are converted.
+    values = customer_features[list(params["features"])].iloc[keep].to_numpy(dtype="float64")
     scaled = StandardScaler().fit_transform(values)
     table = sweep(scaled, params)
 
