@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
 
-from customer_segmentation.report_html import RUN_STAMP, SECTIONS, k_selection_verdict
+from customer_segmentation.report_html import (
+    RUN_STAMP,
+    SECTIONS,
+    FigureDataset,
+    k_selection_verdict,
+)
 
 
 def _only_version(folder: Path) -> str:
@@ -67,3 +77,29 @@ def test_verdict_when_criteria_agree():
 
     assert agree, sentence
     assert "prefer the chosen k=4" in sentence, sentence
+
+
+def _pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_figures_are_saved_with_the_pixels_savefig_draws(tmp_path: Path):
+    """FigureDataset draws a figure once; the PNG must still be what savefig writes."""
+    figure = Figure(figsize=(5, 3), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    left.scatter([1, 2, 3], [3, 1, 2], c=[0, 1, 2], cmap="tab10")
+    left.set(title="A rather long title that constrained layout has to fit", ylabel="Income")
+    right.barh(["Store-Loyal Spenders", "Online Spenders"], [3, 5])
+    figure.suptitle("Segments")
+    expected = io.BytesIO()
+    figure.savefig(expected, format="png", dpi=90)
+    dataset = FigureDataset(filepath=str(tmp_path / "figure.png"), save_args={"dpi": 90})
+
+    dataset.save(figure)
+
+    saved = dataset.load()
+    assert _pixels(saved).shape == _pixels(expected.getvalue()).shape == (270, 450, 4)
+    assert np.array_equal(_pixels(saved), _pixels(expected.getvalue())), (
+        "the saved PNG differs from savefig's"
+    )
+    assert Image.open(io.BytesIO(saved)).info["dpi"] == pytest.approx((90, 90), abs=0.01)

@@ -22,6 +22,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -185,24 +186,35 @@ class NodeTimingHook:
 
 
 class ReleaseMemoryHook:
-    """Hands memory freed by a node back to the system after each node and each save.
+    """Hands memory freed by a node back to the system after each node, load and save, once
+    the process holds more than ``above_mb`` of resident memory.
 
     pandas and pyarrow free a node's tables when it ends, but the allocators keep the pages
     for reuse (pyarrow's mimalloc pool, glibc's heap), so the process would hold the largest
     node's tables for the rest of the run. With 10 million customers that is gigabytes that the
-    next nodes cannot use.
+    next nodes cannot use. Below ``above_mb`` the pages are kept: the next node would only
+    fault them in again (measured at 1,000,000 customers: ``check_customers`` 4.4 s with its
+    memory warm, 4.8-4.9 s after a release).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, above_mb: float = 2048, resident: Callable[[], int] | None = None) -> None:
+        """``resident``: the process's resident memory in bytes (default: psutil's RSS)."""
         self._malloc_trim = _find_malloc_trim()
+        self._above = above_mb * 2**20
+        self._resident = resident or _rss_of(psutil.Process())
 
-    def release(self) -> None:
-        """Return unused pages of pyarrow's pool and of the C heap to the system."""
+    def release(self) -> bool:
+        """Return unused pages of pyarrow's pool and of the C heap to the system, if the
+        process holds more than ``above_mb``; whether it did.
+        """
+        if self._resident() <= self._above:
+            return False
         import pyarrow as pa  # noqa: PLC0415 - only when a run gets here
 
         pa.default_memory_pool().release_unused()
         if self._malloc_trim is not None:
             self._malloc_trim(0)
+        return True
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -223,6 +235,10 @@ class ReleaseMemoryHook:
     def after_dataset_saved(self) -> None:
         """Release what writing the dataset (e.g. Arrow's copy for Parquet) freed."""
         self.release()
+
+
+def _rss_of(process: psutil.Process) -> Callable[[], int]:
+    return lambda: process.memory_info().rss
 
 
 def _find_malloc_trim() -> Any:

@@ -18,11 +18,16 @@ import io
 import json
 from typing import Any
 
+import matplotlib
+import numpy as np
 import pandas as pd
 from kedro.io.core import get_filepath_str
 from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.text import TextDataset
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 RUN_STAMP = "@@RUN_STAMP@@"
 UNVERSIONED = "unversioned"
@@ -42,7 +47,19 @@ nav a{margin-right:1em}pre{background:#f7f7f7;padding:1em;overflow-x:auto;font-s
 
 
 class FigureDataset(MatplotlibDataset):
-    """``matplotlib.MatplotlibDataset`` that can also be loaded: returns the PNG bytes."""
+    """``matplotlib.MatplotlibDataset`` that can also be loaded: returns the PNG bytes.
+
+    A PNG whose only save argument is ``dpi`` is drawn once (:func:`png`), not twice.
+    """
+
+    def _save_to_fs(self, full_key_path: str, plot: Figure) -> None:
+        """Write ``plot`` as :func:`png` draws it, or by ``savefig`` for other save arguments."""
+        if set(self._save_args) - {"dpi"} or not full_key_path.lower().endswith(".png"):
+            super()._save_to_fs(full_key_path, plot)
+            return
+        data = png(plot, dpi=self._save_args.get("dpi", matplotlib.rcParams["figure.dpi"]))
+        with self._fs.open(full_key_path, **self._fs_open_args_save) as file:
+            file.write(data)
 
     def load(self) -> bytes:  # type: ignore[override]
         """The saved image's bytes (the version asked for, or the latest)."""
@@ -63,12 +80,29 @@ class HtmlReportDataset(TextDataset):
         self._invalidate_cache()
 
 
-def png(image: bytes | Figure, dpi: int = 100) -> bytes:
-    """PNG bytes of a figure (bytes pass through)."""
+def png(image: bytes | Figure, dpi: float = 100) -> bytes:
+    """PNG bytes of a figure at ``dpi`` (bytes pass through).
+
+    The pixels are those of ``image.savefig(format="png", dpi=dpi)``
+    (``tests/test_report_html.py``), but the figure is drawn once: ``savefig`` draws a figure
+    with a layout engine (constrained layout) a first time without rendering, then again.
+    """
     if isinstance(image, bytes):
         return image
+    original = image.dpi
+    canvas = FigureCanvasAgg(image)
+    image.set_dpi(dpi)
+    try:
+        canvas.draw()
+        pixels = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+    finally:
+        image.set_dpi(original)
+    info = PngInfo()
+    info.add_text(
+        "Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
+    )
     buffer = io.BytesIO()
-    image.savefig(buffer, format="png", dpi=dpi)
+    pixels.save(buffer, format="png", dpi=(dpi, dpi), pnginfo=info)
     return buffer.getvalue()
 
 
