@@ -252,6 +252,30 @@ def run_plain(
     return {**result, "figures": json.loads((out / "figures.json").read_text())}
 
 
+def same_answer(project: Path, plain: dict[str, Any]) -> dict[str, Any]:
+    """What both sides found: clean rows, k, the final K-Means inertia on all clean rows (the
+    objective both minimise) and the sampled silhouette. The Kedro side is read from the model
+    card the run saved.
+    """
+    cards = sorted(
+        (project / "data" / "07_model_output" / "model_card.json").glob("*/model_card.json")
+    )
+    card = json.loads(cards[-1].read_text())
+    kedro = {
+        "rows_in_clean": card["training_rows"],
+        "k": card["k"],
+        "inertia": card["inertia"],
+        "silhouette": card["silhouette"],
+        "initialisation": card.get("initialisation"),
+    }
+    figures = plain["figures"]
+    return {
+        "kedro": kedro,
+        "plain": {key: figures[key] for key in ("rows_in_clean", "k", "inertia", "silhouette")},
+        "inertia_ratio": kedro["inertia"] / figures["inertia"],
+    }
+
+
 def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
     """Batch scoring (features + segments of every clean customer) and one warm prediction,
     with the scaler and model the Kedro run saved (loaded through its catalog).
@@ -335,6 +359,18 @@ def figures_table(result: dict[str, Any]) -> str:
         )
     steps = plain["figures"]["steps_seconds"]
     lines += ["", "Plain script steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items())]
+    if "same_answer" in result:
+        both = result["same_answer"]
+        mine, theirs = both["kedro"], both["plain"]
+        lines += [
+            "",
+            f"Same answer: {mine['rows_in_clean']:,} / {theirs['rows_in_clean']:,} clean rows, "
+            f"k={mine['k']} / {theirs['k']}, final K-Means inertia {mine['inertia']:,.1f} / "
+            f"{theirs['inertia']:,.1f} (ratio {both['inertia_ratio']:.7f}; Kedro started from "
+            f"{mine['initialisation']}, the plain script from the best of its k-means++ starts), "
+            f"sampled silhouette {mine['silhouette']:.3f} / {theirs['silhouette']:.3f} "
+            "(Kedro / plain).",
+        ]
     if "scoring" in result:
         s = result["scoring"]
         lines += [
@@ -405,6 +441,7 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
         "nodes": nodes,
         "ratio_wall": kedro["wall_seconds"] / plain["wall_seconds"],
         "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
+        "same_answer": same_answer(project, plain),
     }
     if args.scoring:
         print(f"[{rows:,} rows] scoring ...", flush=True)

@@ -95,7 +95,8 @@ def test_sweep_criteria_match_hand_computation():
         "stability_resamples": 3,
     }
 
-    row = sweep(LINE, params).iloc[0]
+    table, centres = sweep(LINE, params)
+    row = table.iloc[0]
 
     # Inertia: 4 points each 0.5 from their centroid. Between-group SS: 4 * 5^2 = 100, so
     # Calinski-Harabasz = (100 / 1) / (1 / 2) = 200. Davies-Bouldin: (0.5 + 0.5) / 10 = 0.1.
@@ -106,6 +107,7 @@ def test_sweep_criteria_match_hand_computation():
     assert (
         row["stability_ari_mean"] <= 1.0 and row["stability_ari_min"] <= row["stability_ari_mean"]
     ), "stability: min above mean or ARI above 1"
+    assert sorted(centres[2][:, 0].round(6).tolist()) == [0.5, 10.5], centres
 
 
 def test_knee_found_on_a_curve_with_a_known_knee():

@@ -18,8 +18,10 @@ from customer_segmentation.pipelines.clustering.nodes import (
     _k_distance_eps,
     build_model_card,
     compare_with_dbscan,
+    describe_start,
     fit_segmentation,
 )
+from customer_segmentation.pipelines.model_selection.nodes import select_k
 from customer_segmentation.scoring import score_customers
 
 
@@ -79,6 +81,54 @@ def test_unknown_algorithm_and_too_few_customers_are_errors(demo_features, k_sel
         fit_segmentation(demo_features.head(3), k_selection, params["clustering"])
 
 
+@pytest.fixture
+def sampled_sweep(demo_features, params) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """select_k on 800 of the 2,240 demo customers, k 5-7."""
+    settings = {
+        **params["model_selection"],
+        "k_min": 5,
+        "k_max": 7,
+        "sample_size": 800,
+        "stability_resamples": 1,
+    }
+    return select_k(demo_features, settings, 6)
+
+
+def test_kmeans_starts_from_the_sweep_centres_and_fits_as_well_as_kmeans_plus_plus(
+    demo_features, sampled_sweep, params
+):
+    k_selection, centres = sampled_sweep
+    settings = {**params["clustering"], "init": "sweep"}
+    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings, centres)
+    _, fresh, fresh_segments = fit_segmentation(
+        demo_features, k_selection, {**settings, "init": "k-means++"}, centres
+    )
+
+    start = centres.loc[centres["k"] == 6, settings["features"]]
+    np.testing.assert_allclose(model.init, scaler.transform(start))
+    assert describe_start(model) == "the k sweep's centres for this k"
+    assert describe_start(fresh) == "the best of 10 k-means++ starts"
+    # Refined on all rows from the sample's best centres: as good as 10 fresh starts.
+    assert model.inertia_ <= fresh.inertia_ * 1.001, (model.inertia_, fresh.inertia_)
+    assert adjusted_rand_score(segments["segment"], fresh_segments["segment"]) > 0.95
+
+
+def test_a_k_outside_the_sweep_starts_with_kmeans_plus_plus(demo_features, sampled_sweep, params):
+    k_selection, centres = sampled_sweep
+    settings = {**params["clustering"], "init": "sweep", "n_clusters": 4}
+
+    _, model, _ = fit_segmentation(demo_features, k_selection, settings, centres)
+
+    assert model.n_clusters == 4 and describe_start(model).endswith("k-means++ starts")
+
+
+def test_sweep_centres_of_other_features_are_an_error(demo_features, sampled_sweep, params):
+    k_selection, centres = sampled_sweep
+    settings = {**params["clustering"], "init": "sweep"}
+    with pytest.raises(ValueError, match="sweep_centres has no column Recency"):
+        fit_segmentation(demo_features, k_selection, settings, centres.drop(columns="Recency"))
+
+
 def test_model_card_describes_the_model(demo_features, k_selection, params):
     scaler, model, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
     info = {"reference_date": "2014-06-29", "partner_statuses": ["Married", "Together"]}
@@ -93,12 +143,14 @@ def test_model_card_describes_the_model(demo_features, k_selection, params):
     assert card["feature_ranges"]["Age"]["min"] == demo_features["Age"].min()
 
 
-def test_pipeline_runs_on_an_in_memory_catalog(demo_features, k_selection, params):
+def test_pipeline_runs_on_an_in_memory_catalog(demo_features, sampled_sweep, params):
     info = {"reference_date": "2014-06-29", "partner_statuses": ["Married", "Together"]}
+    k_selection, centres = sampled_sweep
     catalog = DataCatalog(
         {
             "customer_model_input": MemoryDataset(demo_features),
             "k_selection": MemoryDataset(k_selection),
+            "sweep_centres": MemoryDataset(centres),
             "feature_info": MemoryDataset(info),
             "params:clustering": MemoryDataset(params["clustering"]),
         }
@@ -110,6 +162,7 @@ def test_pipeline_runs_on_an_in_memory_catalog(demo_features, k_selection, param
     assert {"kmeans", "dbscan"} == set(comparison.index)
     card = catalog.load("model_card")
     assert card["k"] == 6 and card["training_rows"] == len(demo_features)
+    assert card["initialisation"] == "the k sweep's centres for this k"
 
 
 def test_fitted_segments_are_what_scoring_the_customers_gives(demo_features, k_selection, params):

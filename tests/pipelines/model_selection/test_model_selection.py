@@ -39,7 +39,7 @@ def settings(params) -> dict:
 
 
 def test_sweep_finds_the_planted_number_of_groups(four_groups, settings):
-    table = select_k(four_groups, settings, 4)
+    table, centres = select_k(four_groups, settings, 4)
 
     assert table["k"].tolist() == list(range(2, 9))
     assert table.loc[table["is_knee"], "k"].tolist() == [4], table
@@ -52,11 +52,16 @@ def test_sweep_finds_the_planted_number_of_groups(four_groups, settings):
     assert table["inertia"].is_monotonic_decreasing
     assert table.loc[table["is_chosen"], "k"].tolist() == [4]
     assert (table["sweep_rows"] == 240).all()
+    assert centres.groupby("k").size().to_dict() == {k: k for k in range(2, 9)}
+    four = centres.loc[centres["k"] == 4, FEATURES].to_numpy()
+    planted = np.round(four / 10) * 10
+    assert sorted(map(tuple, planted)) == [(0, 0, 0), (0, 0, 10), (0, 10, 0), (10, 0, 0)]
+    assert np.abs(four - planted).max() < 0.3, "centres are in the features' own units"
 
 
 def test_auto_takes_the_knee_and_an_integer_is_kept(four_groups, settings):
-    assert select_k(four_groups, settings, "auto").query("is_chosen")["k"].item() == 4
-    assert select_k(four_groups, settings, 7).query("is_chosen")["k"].item() == 7
+    assert select_k(four_groups, settings, "auto")[0].query("is_chosen")["k"].item() == 4
+    assert select_k(four_groups, settings, 7)[0].query("is_chosen")["k"].item() == 7
 
 
 def test_auto_without_a_knee_is_an_error():
@@ -67,11 +72,12 @@ def test_auto_without_a_knee_is_an_error():
 def test_the_sweep_is_reproducible(four_groups, settings):
     first = select_k(four_groups, settings, 4)
     second = select_k(four_groups, settings, 4)
-    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first[0], second[0])
+    pd.testing.assert_frame_equal(first[1], second[1])
 
 
 def test_elbow_figure_marks_knee_and_choice(four_groups, settings):
-    figure = plot_elbow(select_k(four_groups, settings, 5))
+    figure = plot_elbow(select_k(four_groups, settings, 5)[0])
     assert isinstance(figure, Figure)
     labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
     assert labels == ["knee (Kneedle): 4", "chosen k: 5"]

@@ -36,18 +36,27 @@ NOISE = -1
 
 
 def fit_segmentation(
-    customer_features: pd.DataFrame, k_selection: pd.DataFrame, params: dict[str, Any]
+    customer_features: pd.DataFrame,
+    k_selection: pd.DataFrame,
+    params: dict[str, Any],
+    sweep_centres: pd.DataFrame | None = None,
 ) -> tuple[StandardScaler, KMeans, pd.DataFrame]:
     """Fit the scaler and K-Means on all customers and assign every customer a segment.
 
     Rows are ordered by ``ID`` before fitting, so the input order does not matter; segments
     are numbered by mean ``Total_Spending``, highest first (segment 0).
 
+    With ``params["init"]`` ``sweep``, K-Means starts from the sweep's centres for k
+    (``sweep_centres``: the best of ``n_init`` k-means++ starts on the sweep's sample) and
+    runs on all rows until it converges; otherwise, or when the sweep has no centres for k,
+    it makes ``n_init`` k-means++ starts on all rows.
+
     Args:
         customer_features: needs ``ID``, ``Total_Spending``, ``Income`` and
             ``params["features"]``.
         k_selection: the sweep; its knee is used when ``n_clusters`` is ``auto``.
         params: ``clustering`` parameters.
+        sweep_centres: ``select_k``'s centres per k, in the features' units.
 
     Returns:
         ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``segment``,
@@ -64,14 +73,53 @@ def fit_segmentation(
     scaler = StandardScaler().fit(values)
     scaled = scaler.transform(values)
     del values
-    model = fit_kmeans(k, params, pd.DataFrame(scaled, columns=columns))
+    start = _sweep_start(sweep_centres, k, columns) if params.get("init") == "sweep" else None
+    model = fit_kmeans(
+        k,
+        params,
+        pd.DataFrame(scaled, columns=columns),
+        init=None if start is None else scaler.transform(start),
+    )
     renumber_by_spending(
         model, features["Total_Spending"].to_numpy(), features["Income"].to_numpy()
     )
     # The scaled rows are those score_customers would scale again: measure them directly.
     segments = segments_of(features[schema.ID].to_numpy(), scaled, model.cluster_centers_)
-    logger.info("Fitted %s with k=%d on %d customers", type(model).__name__, k, len(features))
+    logger.info(
+        "Fitted %s with k=%d on %d customers, starting from %s",
+        type(model).__name__,
+        k,
+        len(features),
+        describe_start(model),
+    )
     return scaler, model, segments
+
+
+def _sweep_start(
+    sweep_centres: pd.DataFrame | None, k: int, columns: list[str]
+) -> pd.DataFrame | None:
+    """The sweep's centres for ``k`` (features' units), or ``None`` if it has none for k."""
+    if sweep_centres is None:
+        return None
+    missing = [c for c in columns if c not in sweep_centres.columns]
+    if missing:
+        raise ValueError(
+            f"sweep_centres has no column {', '.join(missing)}: the sweep used other features "
+            "than clustering.features; give model_selection.features the same columns, or set "
+            "clustering.init to k-means++"
+        )
+    found = sweep_centres.loc[sweep_centres["k"] == k].sort_values("centre")
+    if found.empty:
+        logger.info("The sweep has no centres for k=%d; K-Means starts with k-means++", k)
+        return None
+    return found[columns].astype("float64")
+
+
+def describe_start(model: KMeans) -> str:
+    """How the fitted model was started, in words (for the log and the model card)."""
+    if isinstance(model.init, np.ndarray):
+        return "the k sweep's centres for this k"
+    return f"the best of {model.n_init} k-means++ starts"
 
 
 def build_model_card(  # noqa: PLR0913
@@ -111,6 +159,7 @@ def build_model_card(  # noqa: PLR0913
         "partner_statuses": feature_info["partner_statuses"],
         "training_rows": len(features),
         "inertia": float(kmeans_model.inertia_),
+        "initialisation": describe_start(kmeans_model),
         # ``scaled`` holds the sampled rows already: all of them (size None) are measured.
         "silhouette": silhouette_on_sample(scaled, labels[keep], None, seed),
         "silhouette_rows": len(keep),

@@ -11,7 +11,12 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 fit_segmentation,
-                inputs=["customer_model_input", "k_selection", "params:clustering"],
+                inputs=[
+                    "customer_model_input",
+                    "k_selection",
+                    "params:clustering",
+                    "sweep_centres",
+                ],
                 outputs=["scaler", "kmeans_model", "customer_segments"],
                 name="fit_segmentation",
             ),

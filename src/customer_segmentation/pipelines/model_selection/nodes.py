@@ -34,7 +34,7 @@ def resolve_k(n_clusters: int | str, knee: int | None) -> int:
 
 def select_k(
     customer_features: pd.DataFrame, params: dict[str, Any], n_clusters: int | str
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Sweep k and record every criterion, the knee, each criterion's pick and the chosen k.
 
     Args:
@@ -44,14 +44,17 @@ def select_k(
 
     Returns:
         ``k_selection``: one row per k with the criteria, ``is_knee``, ``is_chosen``,
-        ``preferred_by`` (the criteria whose best value is at this k) and the sample sizes.
+        ``preferred_by`` (the criteria whose best value is at this k) and the sample sizes;
+        ``sweep_centres``: each k's fitted centres in the features' own units (``k``,
+        ``centre``, the features), where ``fit_segmentation`` can start.
     """
     seed = int(params["random_state"])
     keep = sample_positions(len(customer_features), params["sample_size"], seed)
     # Only the sampled rows are converted.
-    values = customer_features[list(params["features"])].iloc[keep].to_numpy(dtype="float64")
-    scaled = StandardScaler().fit_transform(values)
-    table = sweep(scaled, params)
+    columns = list(params["features"])
+    values = customer_features[columns].iloc[keep].to_numpy(dtype="float64")
+    scaler = StandardScaler().fit(values)
+    table, centres = sweep(scaler.transform(values), params)
 
     knee = find_knee(table["k"].tolist(), table["inertia"].tolist())
     chosen = resolve_k(n_clusters, knee)
@@ -68,7 +71,20 @@ def select_k(
     table["silhouette_rows"] = min(len(keep), int(params["silhouette_sample_size"]))
     table["stability_rows"] = min(len(keep), int(params["stability_sample_size"]))
     logger.info("Knee at k=%s; chosen k=%d; preferred: %s", knee, chosen, preferred)
-    return table
+    return table, _centre_table(centres, scaler, columns)
+
+
+def _centre_table(
+    centres: dict[int, np.ndarray], scaler: StandardScaler, columns: list[str]
+) -> pd.DataFrame:
+    """The sweep's centres per k, unscaled to the features' units (``k``, ``centre``, ...)."""
+    parts = [
+        pd.DataFrame(scaler.inverse_transform(found), columns=columns).assign(
+            k=k, centre=np.arange(len(found))
+        )
+        for k, found in centres.items()
+    ]
+    return pd.concat(parts, ignore_index=True)[["k", "centre", *columns]]
 
 
 def plot_elbow(k_selection: pd.DataFrame) -> Figure:

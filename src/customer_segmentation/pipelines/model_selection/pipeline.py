@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:model_selection",
                     "params:clustering.n_clusters",
                 ],
-                outputs="k_selection",
+                outputs=["k_selection", "sweep_centres"],
                 name="select_k",
             ),
             Node(plot_elbow, inputs="k_selection", outputs="elbow_plot", name="plot_elbow"),
