@@ -44,7 +44,7 @@ def test_report_is_self_contained_with_every_section_and_the_run_stamp(demo_proj
         "every figure must be embedded (viewable offline)"
     )
     assert "http://" not in text and "https://" not in text, "report links outside the file"
-    for name in ("Affluent", ">action</th>", ">description</th>", "DBSCAN finds"):
+    for name in ("Affluent", ">action</th>", ">description</th>", "DBSCAN finds", "centres for"):
         assert name in text, f"report lacks {name!r}"
 
 

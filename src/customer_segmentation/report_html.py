@@ -224,6 +224,7 @@ def render_report(parts: dict[str, Any]) -> str:  # noqa: PLR0915
                 [
                     ("k (segments)", card["k"]),
                     ("algorithm", card["algorithm"]),
+                    ("started from", card.get("initialisation", "")),
                     ("features", ", ".join(card["features"])),
                     ("reference date (age, tenure)", card["reference_date"]),
                     ("training rows", card["training_rows"]),
