@@ -21,6 +21,7 @@ from customer_segmentation.modeling import (
     positions_of,
     silhouette,
     silhouette_on_sample,
+    silhouettes,
     sweep,
 )
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
@@ -66,6 +67,22 @@ def test_silhouette_equals_scikit_learns(labels, block_rows):
     # scikit-learn takes distances from dot products, which round at about 1e-8 of the
     # squared norms; the silhouettes agree to well below the 3 decimals reported.
     assert got == pytest.approx(expected, abs=1e-9), (got, expected)
+
+
+def test_silhouettes_of_several_labellings_equal_scikit_learns():
+    """The sweep measures all its k in one pass over the distances."""
+    points = np.random.default_rng(0).normal(size=(300, 4))
+    labellings = [
+        np.random.default_rng(1).integers(0, 5, 300),
+        np.r_[np.full(150, 7), np.full(149, 3), [11]],
+        (points[:, 0] > 0).astype(int),
+    ]
+
+    got = silhouettes(points, labellings, block_rows=64)
+
+    expected = [silhouette_score(points, labels) for labels in labellings]
+    assert got == pytest.approx(expected, abs=1e-9), (got, expected)
+    assert silhouettes(points, []) == []
 
 
 def test_silhouette_needs_two_clusters():

@@ -201,7 +201,8 @@ class ReleaseMemoryHook:
         """``resident``: the process's resident memory in bytes (default: psutil's RSS)."""
         self._malloc_trim = _find_malloc_trim()
         self._above = above_mb * 2**20
-        self._resident = resident or _rss_of(psutil.Process())
+        process = psutil.Process()
+        self._resident = resident or (lambda: process.memory_info().rss)
 
     def release(self) -> bool:
         """Return unused pages of pyarrow's pool and of the C heap to the system, if the
@@ -235,10 +236,6 @@ class ReleaseMemoryHook:
     def after_dataset_saved(self) -> None:
         """Release what writing the dataset (e.g. Arrow's copy for Parquet) freed."""
         self.release()
-
-
-def _rss_of(process: psutil.Process) -> Callable[[], int]:
-    return lambda: process.memory_info().rss
 
 
 def _find_malloc_trim() -> Any:

@@ -393,6 +393,7 @@ def sweep(scaled: np.ndarray, params: dict[str, Any]) -> tuple[pd.DataFrame, dic
             {
                 "k": k,
                 "inertia": float(model.inertia_),
+                "silhouette": float("nan"),  # below, for every k at once
                 "davies_bouldin": float(davies_bouldin_score(scaled, labels)),
                 "calinski_harabasz": float(calinski_harabasz_score(scaled, labels)),
                 "stability_ari_mean": mean_ari,
@@ -404,11 +405,11 @@ def sweep(scaled: np.ndarray, params: dict[str, Any]) -> tuple[pd.DataFrame, dic
     measurable = [len(np.unique(labels)) >= 2 for labels in labellings]  # noqa: PLR2004
     scores = iter(silhouettes(scaled[silhouette_rows], list(compress(labellings, measurable))))
     for row, ok in zip(rows, measurable, strict=True):
-        row["silhouette"] = next(scores) if ok else float("nan")
+        if ok:
+            row["silhouette"] = next(scores)
     logger.info(
         "Silhouette on %d sampled rows: %s",
         len(silhouette_rows),
         ", ".join(f"k={row['k']} {row['silhouette']:.3f}" for row in rows),
     )
-    columns = ["k", "inertia", "silhouette", "davies_bouldin", "calinski_harabasz"]
-    return pd.DataFrame(rows)[[*columns, "stability_ari_mean", "stability_ari_min"]], centres
+    return pd.DataFrame(rows), centres

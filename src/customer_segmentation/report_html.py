@@ -54,10 +54,10 @@ class FigureDataset(MatplotlibDataset):
 
     def _save_to_fs(self, full_key_path: str, plot: Figure) -> None:
         """Write ``plot`` as :func:`png` draws it, or by ``savefig`` for other save arguments."""
-        if set(self._save_args) - {"dpi"} or not full_key_path.lower().endswith(".png"):
+        if set(self._save_args) != {"dpi"} or not full_key_path.lower().endswith(".png"):
             super()._save_to_fs(full_key_path, plot)
             return
-        data = png(plot, dpi=self._save_args.get("dpi", matplotlib.rcParams["figure.dpi"]))
+        data = png(plot, dpi=self._save_args["dpi"])
         with self._fs.open(full_key_path, **self._fs_open_args_save) as file:
             file.write(data)
 
@@ -84,7 +84,7 @@ def png(image: bytes | Figure, dpi: float = 100) -> bytes:
     """PNG bytes of a figure at ``dpi`` (bytes pass through).
 
     The pixels are those of ``image.savefig(format="png", dpi=dpi)``
-    (``tests/test_report_html.py``), but the figure is drawn once: ``savefig`` draws a figure
+    (``tests/test_report.py``), but the figure is drawn once: ``savefig`` draws a figure
     with a layout engine (constrained layout) a first time without rendering, then again.
     """
     if isinstance(image, bytes):
