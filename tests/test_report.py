@@ -95,6 +95,7 @@ def test_figures_are_saved_with_the_pixels_savefig_draws(tmp_path: Path):
     figure.savefig(expected, format="png", dpi=90)
     dataset = FigureDataset(filepath=str(tmp_path / "figure.png"), save_args={"dpi": 90})
 
+    canvas = figure.canvas
     dataset.save(figure)
 
     saved = dataset.load()
@@ -103,3 +104,4 @@ def test_figures_are_saved_with_the_pixels_savefig_draws(tmp_path: Path):
         "the saved PNG differs from savefig's"
     )
     assert Image.open(io.BytesIO(saved)).info["dpi"] == pytest.approx((90, 90), abs=0.01)
+    assert figure.canvas is canvas and figure.dpi == 100, "saving changed the figure"

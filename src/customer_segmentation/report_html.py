@@ -89,14 +89,15 @@ def png(image: bytes | Figure, dpi: float = 100) -> bytes:
     """
     if isinstance(image, bytes):
         return image
-    original = image.dpi
+    dpi_before, canvas_before = image.dpi, image.canvas
     canvas = FigureCanvasAgg(image)
     image.set_dpi(dpi)
     try:
         canvas.draw()
         pixels = Image.fromarray(np.asarray(canvas.buffer_rgba()))
-    finally:
-        image.set_dpi(original)
+    finally:  # as savefig: the figure keeps its own dpi and canvas
+        image.set_dpi(dpi_before)
+        image.set_canvas(canvas_before)
     info = PngInfo()
     info.add_text(
         "Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"

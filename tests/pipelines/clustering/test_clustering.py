@@ -122,6 +122,13 @@ def test_a_k_outside_the_sweep_starts_with_kmeans_plus_plus(demo_features, sampl
     assert model.n_clusters == 4 and describe_start(model).endswith("k-means++ starts")
 
 
+def test_an_unknown_start_is_an_error(demo_features, sampled_sweep, params):
+    k_selection, centres = sampled_sweep
+    settings = {**params["clustering"], "init": "random"}
+    with pytest.raises(ValueError, match="clustering.init must be one of sweep, k-means"):
+        fit_segmentation(demo_features, k_selection, settings, centres)
+
+
 def test_sweep_centres_of_other_features_are_an_error(demo_features, sampled_sweep, params):
     k_selection, centres = sampled_sweep
     settings = {**params["clustering"], "init": "sweep"}

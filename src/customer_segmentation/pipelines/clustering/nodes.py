@@ -33,6 +33,8 @@ from customer_segmentation.segments import NAMING_COLUMNS, profile_and_name
 logger = logging.getLogger(__name__)
 
 NOISE = -1
+# Where the final K-Means starts: the sweep's centres for k, or k-means++ on all rows.
+INITS = ("sweep", "k-means++")
 
 
 def fit_segmentation(
@@ -73,7 +75,10 @@ def fit_segmentation(
     scaler = StandardScaler().fit(values)
     scaled = scaler.transform(values)
     del values
-    start = _sweep_start(sweep_centres, k, columns) if params.get("init") == "sweep" else None
+    init = params.get("init", "k-means++")
+    if init not in INITS:
+        raise ValueError(f"clustering.init must be one of {', '.join(INITS)}, not {init!r}")
+    start = _sweep_start(sweep_centres, k, columns) if init == "sweep" else None
     model = fit_kmeans(
         k,
         params,
