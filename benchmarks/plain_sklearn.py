@@ -4,11 +4,11 @@ Written as a careful data scientist would write it for a large table, without Ke
 engine (pyarrow), vectorised cleaning and features, and seeded samples wherever the maths is
 quadratic or a sample answers the question as well (silhouette, DBSCAN, the 2-D map, the elbow
 sweep). The final K-Means is fitted on all rows, with scikit-learn's default threads (the
-project holds BLAS to one thread; see ``benchmarks/README.md``). Settings default to the
-project's parameters; ``benchmarks/run.py`` passes the project's current values so the two sides
-do the same work.
+project holds BLAS to one thread; see ``benchmarks/README.md``). Every setting comes from the
+project's parameters: ``benchmarks/run.py`` passes them, so the two sides do the same work. Only
+the column names are the project's (``schema``); every rule is the script's own.
 
-    python benchmarks/plain_sklearn.py customers.csv --out /tmp/plain
+    python benchmarks/plain_sklearn.py customers.csv --out /tmp/plain --settings '{...}'
 """
 
 from __future__ import annotations
@@ -31,46 +31,35 @@ from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from customer_segmentation.schema import SPEND_COLUMNS
+
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 
 logger = logging.getLogger("plain_sklearn")
 
-SPEND = [
-    "MntWines",
-    "MntFruits",
-    "MntMeatProducts",
-    "MntFishProducts",
-    "MntSweetProducts",
-    "MntGoldProds",
-]
-FEATURES = [
-    "Age",
-    "Income",
-    "Total_Spending",
-    "NumStorePurchases",
-    "NumWebPurchases",
-    "NumWebVisitsMonth",
-    "Recency",
-]
-DEFAULTS: dict[str, Any] = {
-    "seed": 42,
-    "k_min": 2,
-    "k_max": 10,
-    "n_clusters": 6,
-    "n_init": 10,
-    "sweep_n_init": 10,
-    "sweep_algorithm": "kmeans",
-    "algorithm": "kmeans",
-    "batch_size": 4096,
-    "sweep_sample": 50_000,
-    "silhouette_sample": 5_000,
-    "dbscan_sample": 5_000,
-    "min_samples": 14,
-    "map_sample": 5_000,
-    "min_birth_year": 1901,
-    "max_income": 200_000,
-}
+SPEND = list(SPEND_COLUMNS)
+# Every setting (features, k, samples, seeds, bounds) comes from the project's parameters:
+# benchmarks/run.py passes them as --settings (``run.plain_settings``).
+SETTINGS = (
+    "features",
+    "seed",
+    "k_min",
+    "k_max",
+    "n_clusters",
+    "n_init",
+    "sweep_n_init",
+    "sweep_algorithm",
+    "algorithm",
+    "batch_size",
+    "sweep_sample",
+    "silhouette_sample",
+    "dbscan_sample",
+    "min_samples",
+    "map_sample",
+    "min_birth_year",
+    "max_income",
+)
 
 
 def sample_rows(n_rows: int, size: int, seed: int) -> np.ndarray:
@@ -172,8 +161,9 @@ def run(path: Path, out: Path, settings: dict[str, Any]) -> dict[str, Any]:
     table = load_and_clean(path, settings)
     lap("read_and_clean")
     table = add_features(table)
-    scaler = StandardScaler().fit(table[FEATURES])
-    scaled = scaler.transform(table[FEATURES])
+    features = list(settings["features"])
+    scaler = StandardScaler().fit(table[features])
+    scaled = scaler.transform(table[features])
     lap("features_and_scaling")
     sweep = elbow_sweep(scaled, settings)
     knee = KneeLocator(sweep["k"], sweep["inertia"], curve="convex", direction="decreasing").knee
@@ -212,15 +202,18 @@ def run(path: Path, out: Path, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Command line: ``plain_sklearn.py CSV --out DIR [--settings JSON]``."""
+    """Command line: ``plain_sklearn.py CSV --out DIR --settings JSON``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
-        "--settings", default="{}", help="JSON object overriding DEFAULTS (run.py passes them)"
+        "--settings", required=True, help="JSON object with every key of SETTINGS (run.py)"
     )
     args = parser.parse_args(argv)
-    settings = {**DEFAULTS, **json.loads(args.settings)}
+    settings = json.loads(args.settings)
+    missing = [key for key in SETTINGS if key not in settings]
+    if missing:
+        parser.error(f"--settings lacks {', '.join(missing)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     figures = run(args.csv, args.out, settings)
     print(

@@ -8,8 +8,10 @@ For every ``--rows N``:
    process, and record its wall time, peak memory and the time of every node
    (``customer_segmentation.hooks.NodeTimingHook``);
 3. run ``benchmarks/plain_sklearn.py`` on the same file with the same settings, the same way;
-4. optionally (``--scoring``) time ``build_features`` + ``score_customers`` on all N rows
-   with the model of step 2, and one warm single-customer prediction;
+4. optionally (``--scoring``) time the app's batch scoring (``app_logic.model_features_of`` +
+   ``score_customers``) on all N rows with the model of step 2, and one warm single-customer
+   prediction through the app's own path (``app_logic.predict_customer``: the data contract,
+   features, scoring, explanation);
 5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``.
 
 Peak memory is the larger of the child's own peak (``ru_maxrss`` from ``wait4``) and the sum
@@ -38,10 +40,10 @@ from typing import Any
 import pandas as pd
 import psutil
 from kedro.config import OmegaConfigLoader
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
 
-from customer_segmentation.features import build_features, features_from_raw
+from customer_segmentation import app_logic, schema
+from customer_segmentation.model_store import ModelVersion
+from customer_segmentation.params import validate
 from customer_segmentation.scoring import score_customers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -174,7 +176,9 @@ def parse_overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def project_parameters(overrides: dict[str, str]) -> dict[str, Any]:
-    """The project's parameters with the run's overrides applied (dotted keys)."""
+    """The project's parameters with the run's overrides applied (dotted keys), validated as
+    ``kedro run`` validates them (``params.validate``).
+    """
     loader = OmegaConfigLoader(str(REPO / "conf"), base_env="base", default_run_env="local")
     params = json.loads(json.dumps(loader["parameters"], default=str))
     for key, value in overrides.items():
@@ -183,7 +187,7 @@ def project_parameters(overrides: dict[str, str]) -> dict[str, Any]:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = json.loads(value) if _is_json(value) else value
-    return params
+    return validate(params)
 
 
 def _is_json(value: str) -> bool:
@@ -194,29 +198,31 @@ def _is_json(value: str) -> bool:
     return True
 
 
-def plain_settings(params: dict[str, Any]) -> dict[str, Any]:
+def plain_settings(params: dict[str, Any], k: int) -> dict[str, Any]:
     """The plain script's settings taken from the project's parameters, so both sides do the
-    same work (same samples, k range, n_init, k, DBSCAN settings, cleaning bounds).
+    same work (same samples, k range, n_init, DBSCAN settings, cleaning bounds), and the k the
+    Kedro run chose (its model card): with ``clustering.n_clusters: auto`` only the run knows it.
     """
     selection, clustering = params["model_selection"], params["clustering"]
-    n_clusters = clustering["n_clusters"]
+    processing = params["data_processing"]
     return {
-        "seed": int(selection["random_state"]),
-        "k_min": int(selection["k_min"]),
-        "k_max": int(selection["k_max"]),
-        "n_clusters": 6 if str(n_clusters) == "auto" else int(n_clusters),
-        "n_init": int(clustering["n_init"]),
-        "sweep_n_init": int(selection["n_init"]),
-        "sweep_algorithm": selection.get("algorithm", "kmeans"),
-        "algorithm": clustering.get("algorithm", "kmeans"),
-        "batch_size": int(clustering.get("batch_size", 4096)),
-        "sweep_sample": int(selection["sample_size"]),
-        "silhouette_sample": int(clustering["silhouette_sample_size"]),
-        "dbscan_sample": int(clustering["dbscan"]["sample_size"]),
-        "min_samples": int(clustering["dbscan"]["min_samples"]),
-        "map_sample": int(params["reporting"]["map_sample_size"]),
-        "min_birth_year": int(params["data_processing"]["min_birth_year"]),
-        "max_income": float(params["data_processing"]["max_income"]),
+        "features": list(clustering.features),
+        "seed": selection.random_state,
+        "k_min": selection.k_min,
+        "k_max": selection.k_max,
+        "n_clusters": int(k),
+        "n_init": clustering.n_init,
+        "sweep_n_init": selection.n_init,
+        "sweep_algorithm": selection.algorithm,
+        "algorithm": clustering.algorithm,
+        "batch_size": clustering.batch_size,
+        "sweep_sample": selection.sample_size,
+        "silhouette_sample": clustering.silhouette_sample_size,
+        "dbscan_sample": clustering.dbscan.sample_size,
+        "min_samples": clustering.dbscan.min_samples,
+        "map_sample": params["reporting"].map_sample_size,
+        "min_birth_year": processing.min_birth_year,
+        "max_income": processing.max_income,
     }
 
 
@@ -252,15 +258,19 @@ def run_plain(
     return {**result, "figures": json.loads((out / "figures.json").read_text())}
 
 
-def same_answer(project: Path, plain: dict[str, Any]) -> dict[str, Any]:
+def model_card(project: Path) -> dict[str, Any]:
+    """The model card the Kedro run saved (its only model version)."""
+    cards = sorted(
+        (project / "data" / "07_model_output" / "model_card.json").glob("*/model_card.json")
+    )
+    return json.loads(cards[-1].read_text())
+
+
+def same_answer(card: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
     """What both sides found: clean rows, k, the final K-Means inertia on all clean rows (the
     objective both minimise) and the sampled silhouette. The Kedro side is read from the model
     card the run saved.
     """
-    cards = sorted(
-        (project / "data" / "07_model_output" / "model_card.json").glob("*/model_card.json")
-    )
-    card = json.loads(cards[-1].read_text())
     kedro = {
         "rows_in_clean": card["training_rows"],
         "k": card["k"],
@@ -277,33 +287,27 @@ def same_answer(project: Path, plain: dict[str, Any]) -> dict[str, Any]:
 
 
 def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
-    """Batch scoring (features + segments of every clean customer) and one warm prediction,
-    with the scaler and model the Kedro run saved (loaded through its catalog).
+    """The app's scoring with the model the Kedro run saved, loaded through its catalog
+    (``model_store.ModelVersion``): batch (features and segments of every clean customer, as
+    the Score page does after parsing) and one warm single prediction of the Predict page
+    (``app_logic.predict_customer``: contract, features, scoring, explanation, margin rank).
     """
-    bootstrap_project(project)
-    cwd = Path.cwd()
-    os.chdir(project)
-    try:
-        with KedroSession.create(project_path=project) as session:
-            context = session.load_context()
-            catalog = context.catalog
-            scaler, model = catalog.load("scaler"), catalog.load("kmeans_model")
-            info = catalog.load("feature_info")
-            params = context.params["feature_engineering"]
-    finally:
-        os.chdir(cwd)
+    model = ModelVersion(project_store(project))
+    bundle = model.bundle
+    data_params = model.store.params["data_processing"]
     clean = pd.read_parquet(project / "data" / "03_primary" / "customers.parquet")
-    ref = pd.Timestamp(info["reference_date"])
     started = time.perf_counter()
-    features = build_features(clean, ref, params)
+    features = app_logic.model_features_of(clean, bundle)
     built = time.perf_counter()
-    segments = score_customers(features, scaler, model)
+    segments = score_customers(features, bundle.scaler, bundle.model)
     batch = time.perf_counter() - started
-    one = clean.iloc[0].to_dict()
+    one = {c: clean.iloc[0][c] for c in schema.KAGGLE_COLUMNS if c != schema.ID}
+    margins = model.training_margins()
+    app_logic.predict_customer(one, bundle, data_params, margins)  # warm
     single = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        score_customers(features_from_raw(one, ref), scaler, model)
+        app_logic.predict_customer(one, bundle, data_params, margins)
         single.append(time.perf_counter() - t0)
     single.sort()
     return {
@@ -316,6 +320,18 @@ def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
         "single_prediction_ms_p95": 1000 * single[int(0.95 * (len(single) - 1))],
         "single_prediction_repeats": repeats,
     }
+
+
+def project_store(project: Path) -> Any:
+    """The project copy's model store, opened from inside it (relative catalog paths)."""
+    from customer_segmentation.model_store import ModelStore  # noqa: PLC0415
+
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        return ModelStore(project)
+    finally:
+        os.chdir(cwd)
 
 
 # --------------------------------------------------------------------------------------
@@ -421,12 +437,14 @@ def machine() -> dict[str, Any]:
 def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Every step for one table size."""
     overrides = parse_overrides(args.params)
-    settings = plain_settings(project_parameters(overrides))
+    params = project_parameters(overrides)
     print(f"[{rows:,} rows] generating customers (seed {args.seed}) in {work}", flush=True)
     csv, generated = generate(rows, args.seed, work, args.sample_interval)
     print(f"[{rows:,} rows] kedro run ...", flush=True)
     kedro, nodes, project = run_kedro(csv, work, rows, overrides, args.sample_interval)
     print(f"[{rows:,} rows] kedro run: {kedro['wall_seconds']:.1f} s; plain script ...", flush=True)
+    card = model_card(project)
+    settings = plain_settings(params, card["k"])
     plain = run_plain(csv, work, rows, settings, args.sample_interval)
     result: dict[str, Any] = {
         "rows": rows,
@@ -441,7 +459,7 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
         "nodes": nodes,
         "ratio_wall": kedro["wall_seconds"] / plain["wall_seconds"],
         "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
-        "same_answer": same_answer(project, plain),
+        "same_answer": same_answer(card, plain),
     }
     if args.scoring:
         print(f"[{rows:,} rows] scoring ...", flush=True)

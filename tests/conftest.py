@@ -20,6 +20,7 @@ from kedro.framework.startup import bootstrap_project
 
 from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
 from customer_segmentation.features import build_features, reference_date
+from customer_segmentation.params import PipelineParams, validate
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -68,17 +69,18 @@ def nested(params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def run_project(
-    project: Path, pipeline: str | None = None, params: dict[str, Any] | None = None
+    project: Path, pipeline: str | list[str] | None = None, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``kedro run`` (optionally ``--pipeline``/``--params``, dotted keys allowed) on a project
-    copy, in-process."""
+    """``kedro run`` (optionally ``--pipeline`` one or several, ``--params`` with dotted keys) on
+    a project copy, in-process."""
     params = nested(params)
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)  # relative paths in the catalog resolve against the project
     try:
         with KedroSession.create(project_path=project, runtime_params=params or {}) as session:
-            return session.run(pipeline_names=[pipeline] if pipeline else None)
+            names = [pipeline] if isinstance(pipeline, str) else pipeline
+            return session.run(pipeline_names=names)
     finally:
         os.chdir(cwd)
 
@@ -96,15 +98,27 @@ def load_catalog(project: Path, params: dict[str, Any] | None = None):
         os.chdir(cwd)
 
 
-def project_params() -> dict[str, Any]:
-    """The parameters in ``conf/base`` as the pipelines get them (``params:<pipeline>``)."""
+def raw_params() -> dict[str, Any]:
+    """The parameters in ``conf/base`` as the configuration holds them (plain dicts)."""
     loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), base_env="base", default_run_env="local")
     return loader["parameters"]
 
 
+def project_params() -> dict[str, Any]:
+    """The parameters in ``conf/base`` as the pipelines get them (``params:<pipeline>``: each
+    pipeline's block validated into its model, as Kedro does before a run).
+    """
+    return validate(raw_params())
+
+
+def changed(params: PipelineParams, **changes: Any) -> PipelineParams:
+    """``params`` with some fields changed, validated again (as ``--params`` would be)."""
+    return type(params).model_validate({**params.model_dump(), **changes})
+
+
 @pytest.fixture(scope="session")
 def params() -> dict[str, Any]:
-    """``project_params()`` once per session (treat as read-only)."""
+    """``project_params()`` once per session (the models are frozen)."""
     return project_params()
 
 
@@ -115,7 +129,10 @@ def demo_features(params: dict[str, Any]) -> pd.DataFrame:
     clean = prepare_customers(
         RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
     ).clean
-    return build_features(clean, reference_date(clean, {}), params["feature_engineering"])
+    settings = params["feature_engineering"]
+    return build_features(
+        clean, reference_date(clean, settings.reference_date), settings.partner_statuses
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,23 +7,21 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import changed
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
-from customer_segmentation.modeling import (
-    dbscan_scan,
-    find_knee,
-    fit_kmeans,
+from customer_segmentation.modeling.dbscan import dbscan_scan
+from customer_segmentation.modeling.kmeans import fit_kmeans
+from customer_segmentation.modeling.metrics import silhouette, silhouette_on_sample, silhouettes
+from customer_segmentation.modeling.sampling import (
     id_order,
     in_id_order,
     matched_positions,
     positions_of,
-    silhouette,
-    silhouette_on_sample,
-    silhouettes,
-    sweep,
 )
+from customer_segmentation.modeling.selection import choose_k, find_knee, sweep
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 
 # Four points on a line, two obvious pairs: every criterion can be worked out by hand.
@@ -90,29 +88,30 @@ def test_silhouette_needs_two_clusters():
         silhouette(LINE, np.zeros(4, dtype=int))
 
 
-def test_fit_kmeans_is_the_estimators_own_fit():
+def test_fit_kmeans_is_the_estimators_own_fit(params):
     points = np.random.default_rng(3).normal(size=(2_000, 3))
-    params = {"n_init": 3, "random_state": 7}
+    settings = changed(params["model_selection"], n_init=3, random_state=7)
 
-    fitted = fit_kmeans(4, params, points)
+    fitted = fit_kmeans(4, settings, points)
 
     plain = KMeans(4, n_init=3, random_state=7).fit(points)
     np.testing.assert_allclose(fitted.cluster_centers_, plain.cluster_centers_)
     np.testing.assert_array_equal(fitted.labels_, plain.labels_)
 
 
-def test_sweep_criteria_match_hand_computation():
-    params = {
-        "k_min": 2,
-        "k_max": 2,
-        "n_init": 5,
-        "random_state": 0,
-        "silhouette_sample_size": 10,
-        "stability_sample_size": 10,
-        "stability_resamples": 3,
-    }
+def test_sweep_criteria_match_hand_computation(params):
+    settings = changed(
+        params["model_selection"],
+        k_min=2,
+        k_max=2,
+        n_init=5,
+        random_state=0,
+        silhouette_sample_size=10,
+        stability_sample_size=10,
+        stability_resamples=3,
+    )
 
-    table, centres = sweep(LINE, params)
+    table, centres = sweep(LINE, settings)
     row = table.iloc[0]
 
     # Inertia: 4 points each 0.5 from their centroid. Between-group SS: 4 * 5^2 = 100, so
@@ -141,8 +140,11 @@ def test_knee_needs_three_points_and_a_bend():
 
 
 def _segment_by_id(features: pd.DataFrame, params) -> pd.Series:
-    k_selection = pd.DataFrame({"k": [6], "is_knee": [True]})
-    _, _, segments = fit_segmentation(features, k_selection, params["clustering"])
+    k_selection = choose_k(pd.DataFrame({"k": [6], "is_knee": [True], "preferred_by": [""]}), 6)
+    settings = changed(params["clustering"], init="k-means++")
+    _, _, segments = fit_segmentation(
+        features, k_selection, settings, pd.DataFrame(columns=["k", "centre"])
+    )
     return segments.set_index("ID")["segment"].sort_index()
 
 

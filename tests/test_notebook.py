@@ -32,6 +32,8 @@ def test_walkthrough_notebook_runs_on_a_project_copy(demo_project: Path, monkeyp
     text = "\n".join(outputs)
     assert f"project: {demo_project.resolve()}" in text, "notebook did not use the project copy"
     assert "Action:" in text, "notebook printed no segment actions"
+    stamp = sorted(p.name for p in (demo_project / "data/06_models/kmeans_model.skops").iterdir())
+    assert f"model version: {stamp[-1]}" in text, "one model version, picked once"
     images = sum(
         "image/png" in output.get("data", {})
         for cell in notebook.cells

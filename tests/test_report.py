@@ -12,12 +12,10 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from customer_segmentation.report_html import (
-    RUN_STAMP,
-    SECTIONS,
-    FigureDataset,
-    k_selection_verdict,
-)
+from customer_segmentation.datasets import FigureDataset
+from customer_segmentation.modeling.selection import verdict
+from customer_segmentation.report import RUN_STAMP
+from customer_segmentation.report.report import FIGURES, SECTIONS
 
 
 def _only_version(folder: Path) -> str:
@@ -39,13 +37,15 @@ def test_report_is_self_contained_with_every_section_and_the_run_stamp(demo_proj
     )
     assert RUN_STAMP not in text, "the run-stamp placeholder was left in the report"
     images = re.findall(r'<img [^>]*src="([^"]*)"', text)
-    assert len(images) >= 10, f"expected at least 10 figures, found {len(images)}"
+    assert len(images) == len(FIGURES), f"expected {len(FIGURES)} figures, found {len(images)}"
     assert all(src.startswith("data:image/png;base64,") for src in images), (
         "every figure must be embedded (viewable offline)"
     )
     assert "http://" not in text and "https://" not in text, "report links outside the file"
     for name in ("Affluent", ">action</th>", ">description</th>", "DBSCAN finds", "centres for"):
         assert name in text, f"report lacks {name!r}"
+    assert "<title>Customer segmentation report: 6 segments</title>" in text
+    assert "6 segments, numbered by mean total spending" in text
 
 
 def _k_table(preferred: dict[int, str], chosen: int) -> pd.DataFrame:
@@ -54,6 +54,7 @@ def _k_table(preferred: dict[int, str], chosen: int) -> pd.DataFrame:
         {
             "k": ks,
             "is_chosen": [k == chosen for k in ks],
+            "chosen_by": ["parameter clustering.n_clusters" if k == chosen else "" for k in ks],
             "preferred_by": [preferred.get(k, "") for k in ks],
         }
     )
@@ -62,18 +63,19 @@ def _k_table(preferred: dict[int, str], chosen: int) -> pd.DataFrame:
 def test_verdict_says_plainly_when_criteria_disagree():
     table = _k_table({2: "silhouette, davies_bouldin", 5: "elbow", 6: "stability"}, chosen=6)
 
-    agree, sentence = k_selection_verdict(table)
+    agree, sentence = verdict(table)
 
     assert not agree, "criteria preferring 2, 5 and 6 do not agree"
     assert sentence.startswith("The criteria disagree"), sentence
     assert "k=2: silhouette, davies_bouldin" in sentence and "k=5: elbow" in sentence, sentence
     assert "only stability prefers it" in sentence, sentence
+    assert "uses k=6 (chosen by the parameter clustering.n_clusters)" in sentence, sentence
 
 
 def test_verdict_when_criteria_agree():
     table = _k_table({4: "elbow, silhouette, stability"}, chosen=4)
 
-    agree, sentence = k_selection_verdict(table)
+    agree, sentence = verdict(table)
 
     assert agree, sentence
     assert "prefer the chosen k=4" in sentence, sentence

@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_segmentation.segments import NAMING_COLUMNS, name_segments, profile_segments
+from customer_segmentation.params import ClusteringParams, ParameterError
+from customer_segmentation.schema import BEHAVIOURS, NAMING_COLUMNS
+from customer_segmentation.segments import name_segments, profile_segments
 
 
 @pytest.fixture
 def naming(params):
-    return params["clustering"]["naming"]
+    return params["clustering"].naming
 
 
 def _profile(**z: float) -> dict:
@@ -54,7 +56,7 @@ def test_thresholds_come_from_parameters(naming):
     row = _profile(Total_Spending=0.6, NumWebPurchases=0.1, NumStorePurchases=0.1)
     assert _names([dict(row)], naming) == ["Multi-Channel Spenders"]
 
-    stricter = {**naming, "high_z": 0.7, "low_z": -0.7}
+    stricter = naming.model_copy(update={"high_z": 0.7, "low_z": -0.7})
     assert _names([dict(row)], stricter) == ["Mainstream Customers"], (
         "raising high_z above the segment's spending z should drop the spender label"
     )
@@ -73,10 +75,22 @@ def test_shared_names_are_told_apart_by_their_most_different_trait(naming):
 
 
 def test_every_behaviour_has_a_label_and_an_action(naming):
-    for key, text in naming["behaviours"].items():
-        assert text.get("label") and text.get("action"), f"behaviour {key} lacks label or action"
+    assert set(naming.behaviours) == set(BEHAVIOURS), "every rule's behaviour, and only those"
+    for key, text in naming.behaviours.items():
+        assert text.label and text.action, f"behaviour {key} lacks label or action"
     for column in NAMING_COLUMNS:
-        assert column in naming["qualifiers"], f"no qualifier words for {column}"
+        assert naming.qualifiers[column].high and naming.qualifiers[column].low, column
+
+
+def test_naming_words_are_checked_before_the_run(params):
+    raw = params["clustering"].model_dump()
+    raw["naming"]["behaviours"].pop("lapsing")
+    with pytest.raises(ParameterError, match="clustering.naming: behaviours lacks lapsing"):
+        ClusteringParams.model_validate(raw)
+    raw = params["clustering"].model_dump()
+    raw["naming"]["qualifiers"]["Age"] = {"high": "older"}
+    with pytest.raises(ParameterError, match="a high and a low word for Age"):
+        ClusteringParams.model_validate(raw)
 
 
 def test_profile_z_scores_and_shares():

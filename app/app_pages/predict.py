@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import app_state
-import pandas as pd
 import streamlit as st
 
-from customer_segmentation import app_logic, schema
+from customer_segmentation import app_logic, maps, schema
 
 st.title("Predict a customer's segment")
-store, bundle = app_state.require_model()
+store, model = app_state.require_model()
+bundle = model.bundle
 card = bundle.card
 ref_date = bundle.reference_date
-defaults = app_logic.form_defaults(app_state.table(store, "customers"), ref_date)
-data_rules = app_state.params(store, "data_processing")
+defaults = app_logic.form_defaults(card)
+data_rules = store.params["data_processing"]
 used = set(card["features"])
+LABELS = app_logic.FIELD_LABELS
 
 
 def _help(*columns: str) -> str:
@@ -23,18 +24,11 @@ def _help(*columns: str) -> str:
 
 
 st.caption(
-    f"Model `{bundle.version}` (k = {card['k']}). Ages and tenure are measured at the model's "
-    f"reference date, {ref_date.date()}. Start values are the medians of the training customers."
+    f"Model `{model.version}` (k = {card['k']}). Ages and tenure are measured at the model's "
+    f"reference date, {ref_date.date()}. Start values are those of the model's typical "
+    "training customer (medians). The answer goes through the same data contract as a file."
 )
 spend_columns = set(schema.SPEND_COLUMNS)
-SPEND_TITLES = {
-    "MntWines": "Wine",
-    "MntFruits": "Fruit",
-    "MntMeatProducts": "Meat",
-    "MntFishProducts": "Fish",
-    "MntSweetProducts": "Sweets",
-    "MntGoldProds": "Gold",
-}
 left, right = st.columns(2)
 age_mode = left.radio("Age given as", ["Age", "Birth year"], horizontal=True, key="age_mode")
 spend_modes = ["Per product category", "Total"]
@@ -43,120 +37,70 @@ if used & spend_columns:  # a per-category feature: the total alone would not do
 spend_mode = right.radio("Spending given as", spend_modes, horizontal=True, key="spend_mode")
 
 values: dict[str, object] = {}
+
+
+def field(place, column: str, step: float, *used_by: str, label: str | None = None) -> None:
+    """A number input for ``column``, starting at the typical customer's value; whole numbers
+    unless ``step`` is a float.
+    """
+    values[column] = place.number_input(
+        label or LABELS[column],
+        value=type(step)(defaults[column]),
+        step=step,
+        key=column,
+        help=_help(*(used_by or (column,))),
+    )
+
+
 with st.form("customer"):
     st.subheader("Who")
     c1, c2, c3 = st.columns(3)
     if age_mode == "Age":
-        values["Age"] = c1.number_input(
-            f"Age (at {ref_date.date()})",
-            min_value=0,
-            value=int(defaults["Age"]),
-            step=1,
-            key="Age",
-            help=_help("Age"),
-        )
+        field(c1, "Age", 1, label=f"Age (at {ref_date.date()})")
     else:
-        values["Year_Birth"] = c1.number_input(
-            "Birth year",
-            min_value=int(data_rules["min_birth_year"]),
-            value=int(defaults["Year_Birth"]),
-            step=1,
-            key="Year_Birth",
-            help=_help("Age"),
-        )
-    values["Income"] = c2.number_input(
-        "Yearly household income",
-        min_value=0.0,
-        value=float(defaults["Income"]),
-        step=1000.0,
-        key="Income",
-        help=_help("Income"),
-    )
-    values["Recency"] = c3.number_input(
-        "Days since the last purchase",
-        min_value=0,
-        value=int(defaults["Recency"]),
-        step=1,
-        key="Recency",
-        help=_help("Recency"),
-    )
+        field(c1, "Year_Birth", 1, "Age")
+    field(c2, "Income", 1000.0)
+    field(c3, "Recency", 1)
 
     st.subheader("Spending (last two years)")
     if spend_mode == "Total":
-        values["Total_Spending"] = st.number_input(
-            "Total spending on all products",
-            min_value=0.0,
-            value=float(defaults["Total_Spending"]),
-            step=10.0,
-            key="Total_Spending",
-            help=_help("Total_Spending", "Avg_Spend_Per_Purchase"),
-        )
+        field(st, "Total_Spending", 10, "Total_Spending", "Avg_Spend_Per_Purchase")
     else:
-        spend_cols = st.columns(len(schema.SPEND_COLUMNS))
-        for column, place in zip(schema.SPEND_COLUMNS, spend_cols, strict=True):
-            values[column] = place.number_input(
-                SPEND_TITLES[column],
-                min_value=0.0,
-                value=float(defaults[column]),
-                step=10.0,
-                key=column,
-                help=_help(column, "Total_Spending"),
-            )
+        for column, place in zip(
+            schema.SPEND_COLUMNS, st.columns(len(schema.SPEND_COLUMNS)), strict=True
+        ):
+            field(place, column, 10, column, "Total_Spending")
 
     st.subheader("Purchases and visits")
     counts = [*schema.PURCHASE_COLUMNS, "NumWebVisitsMonth"]
-    titles = {
-        "NumDealsPurchases": "Purchases with a discount",
-        "NumWebPurchases": "Web purchases",
-        "NumCatalogPurchases": "Catalogue purchases",
-        "NumStorePurchases": "Store purchases",
-        "NumWebVisitsMonth": "Web visits per month",
-    }
     for column, place in zip(counts, st.columns(len(counts)), strict=True):
-        values[column] = place.number_input(
-            titles[column],
-            min_value=0,
-            value=int(defaults[column]),
-            step=1,
-            key=column,
-            help=_help(column),
-        )
+        field(place, column, 1)
 
     with st.expander("Household, education, tenure and campaigns"):
         h1, h2, h3, h4 = st.columns(4)
-        values["Kidhome"] = h1.number_input(
-            "Children at home", min_value=0, value=int(defaults["Kidhome"]), key="Kidhome"
-        )
-        values["Teenhome"] = h2.number_input(
-            "Teenagers at home", min_value=0, value=int(defaults["Teenhome"]), key="Teenhome"
-        )
-        values["Marital_Status"] = h3.selectbox(
-            "Marital status",
-            schema.MARITAL_STATUSES,
-            index=schema.MARITAL_STATUSES.index(defaults["Marital_Status"])
-            if defaults["Marital_Status"] in schema.MARITAL_STATUSES
-            else 0,
-            key="Marital_Status",
-        )
-        values["Education"] = h4.selectbox(
-            "Education",
-            schema.EDUCATION_LEVELS,
-            index=schema.EDUCATION_LEVELS.index(defaults["Education"])
-            if defaults["Education"] in schema.EDUCATION_LEVELS
-            else 0,
-            key="Education",
-        )
+        field(h1, "Kidhome", 1)
+        field(h2, "Teenhome", 1)
+        for column, place, choices in (
+            ("Marital_Status", h3, schema.MARITAL_STATUSES),
+            ("Education", h4, schema.EDUCATION_LEVELS),
+        ):
+            values[column] = place.selectbox(
+                LABELS[column],
+                choices,
+                index=choices.index(defaults[column]) if defaults[column] in choices else 0,
+                key=column,
+            )
         values[schema.DATE_COLUMN] = st.date_input(
-            "Customer since",
+            LABELS[schema.DATE_COLUMN],
             value=defaults[schema.DATE_COLUMN],
-            min_value=pd.Timestamp(data_rules["min_customer_date"]).date(),
+            min_value=data_rules.min_customer_date,
             max_value=ref_date.date(),
             key=schema.DATE_COLUMN,
         )
         accepted = st.multiselect(
             "Campaigns accepted",
             schema.CAMPAIGN_COLUMNS,
-            format_func=lambda c: f"Campaign {c.removeprefix('AcceptedCmp')}",
+            format_func=LABELS.get,
             key="campaigns",
         )
         values.update({c: int(c in accepted) for c in schema.CAMPAIGN_COLUMNS})
@@ -165,15 +109,16 @@ with st.form("customer"):
 if submitted:
     try:
         prediction = app_logic.predict_customer(
-            values, bundle, app_state.table(store, "customer_segments")
+            values, bundle, data_rules, model.training_margins()
         )
-    except ValueError as error:
-        st.error(f"Cannot predict: {error}")
+    except app_logic.FormRejected as error:
+        st.session_state.pop("prediction", None)
+        st.error(f"The data contract refuses this customer: {error}", icon=":material/block:")
         st.stop()
-    st.session_state["prediction"] = (bundle.version, prediction)
+    st.session_state["prediction"] = (model.version, prediction)
 
 stored = st.session_state.get("prediction")
-if stored is None or stored[0] != bundle.version:
+if stored is None or stored[0] != model.version:
     st.info("Fill in the form and press **Predict segment**.")
     st.stop()
 prediction: app_logic.Prediction = stored[1]
@@ -203,14 +148,10 @@ m2.metric(
     help=prediction.runner_up_name,
 )
 m3.metric("Runner-up is farther by", f"{prediction.margin:.0%}")
-clarity = (
-    f" More clear-cut than {prediction.margin_percentile:.0%} of the training customers."
-    if prediction.margin_percentile is not None
-    else ""
-)
 st.caption(
     f"Distances in standardised feature units. The runner-up is {prediction.runner_up_name}. "
-    f"A margin near 0% means the customer sits on the border between the two.{clarity}"
+    "A margin near 0% means the customer sits on the border between the two. More clear-cut "
+    f"than {prediction.margin_percentile:.0%} of the training customers."
 )
 
 st.subheader("What pulled the customer into this segment")
@@ -230,17 +171,18 @@ st.dataframe(
 )
 
 st.subheader("Where the customer sits on the segment map")
-population = app_state.table(store, "customer_features")
-if population is None:
-    st.info("The map needs `customer_features`; run `kedro run` to draw it.")
-else:
-    reporting = app_state.params(store, "reporting")
-    st.pyplot(
-        app_logic.segment_map(
-            population,
-            bundle,
-            int(reporting.get("map_sample_size", len(population))),
-            int(reporting.get("random_state", card.get("random_state", 0))),
-            prediction.features,
-        )
-    )
+projection = model.dataset("segment_map_projection")
+st.altair_chart(
+    app_logic.map_chart(
+        model.dataset("segment_map_points"),
+        bundle.segment_names(),
+        maps.axis_labels(projection),
+        app_logic.map_position(projection, bundle, prediction.features),
+    ),
+    width="stretch",
+    key="segment_map",
+)
+st.caption(
+    "The model version's PCA map (the report's): sampled training customers, the centroids (+) "
+    "and this customer (diamond). Hover for details; scroll to zoom."
+)

@@ -9,7 +9,8 @@ from customer_segmentation import app_logic
 from customer_segmentation.data_contract import CustomerDataError
 
 st.title("Score a customer file")
-store, bundle = app_state.require_model()
+store, model = app_state.require_model()
+bundle = model.bundle
 limit_mb = float(st.get_option("server.maxUploadSize"))
 st.markdown(
     "Upload an export in the layout of the Kaggle customer-personality table (comma, tab, "
@@ -18,6 +19,20 @@ st.markdown(
     f"selected model (`{bundle.version}`) assigns every valid customer a segment. Rejected rows "
     f"are listed with their reason. Files up to {limit_mb:,.0f} MB."
 )
+
+
+def download(what: str, table, suffix: str, key: str) -> None:
+    """A CSV download of ``table``, named after the uploaded file."""
+    st.download_button(
+        f"Download {what} (CSV)",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name=f"{upload.name.rsplit('.', 1)[0]}_{suffix}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key=key,
+    )
+
+
 upload = st.file_uploader("Customer table", type=["csv", "tsv", "txt"], key="upload")
 if upload is None:
     st.stop()
@@ -31,7 +46,7 @@ if cached is None or cached[0] != key:
                 upload.getvalue(),
                 upload.name,
                 bundle,
-                app_state.params(store, "data_processing"),
+                store.params["data_processing"],
                 limit_mb,
             )
     except CustomerDataError as error:
@@ -62,14 +77,7 @@ else:
     )
     st.subheader("Scored customers")
     st.dataframe(result.scored, hide_index=True, key="scored_table")
-    st.download_button(
-        "Download the scored table (CSV)",
-        result.scored.to_csv(index=False).encode("utf-8"),
-        file_name=f"{upload.name.rsplit('.', 1)[0]}_segments_{bundle.version}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="download",
-    )
+    download("the scored table", result.scored, f"segments_{bundle.version}", "download")
 
 if len(result.rejected):
     st.subheader(f"Rejected rows ({len(result.rejected):,})")
@@ -80,13 +88,6 @@ if len(result.rejected):
     shown = ["source_row", "ID", "reason_code", "reason"]
     rest = [c for c in result.rejected.columns if c not in shown]
     st.dataframe(result.rejected[shown + rest], hide_index=True, key="rejected_table")
-    st.download_button(
-        "Download the rejected rows (CSV)",
-        result.rejected.to_csv(index=False).encode("utf-8"),
-        file_name=f"{upload.name.rsplit('.', 1)[0]}_rejected.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="download_rejected",
-    )
+    download("the rejected rows", result.rejected, "rejected", "download_rejected")
 with st.expander("Data quality report"):
     st.json(report)

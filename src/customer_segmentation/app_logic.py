@@ -1,12 +1,14 @@
 """What the Streamlit app computes, kept out of its pages so tests can call it.
 
-Two paths, both ending in the pipeline's own code:
+Two paths, both the pipeline's own code from end to end:
 
-* a form (one customer's raw fields) -> :func:`raw_customer` (a clean one-row table in the Kaggle
-  layout) -> ``features.build_features`` -> ``scoring.score_customers`` / ``scoring.explain``:
-  :func:`predict_customer`;
-* an uploaded export (bytes) -> ``data_contract.prepare_customers`` (the pipeline's parsing and
-  validation) -> ``features.build_features`` -> ``scoring.score_customers``: :func:`score_upload`.
+* a form (one customer's fields) -> :func:`form_table` (one row of text in the Kaggle layout)
+  -> ``data_contract.clean_customers`` (the same rules and messages as a file row) ->
+  ``features.build_features`` -> ``scoring.score_customers`` / ``scoring.explain``:
+  :func:`predict_customer`. A row the contract rejects raises :class:`FormRejected` with the
+  contract's reason in the form's words.
+* an uploaded export (bytes) -> ``data_contract.prepare_customers`` ->
+  ``features.build_features`` -> ``scoring.score_customers``: :func:`score_upload`.
 
 Features are always built with the model card's ``reference_date`` and ``partner_statuses``, so a
 customer gets the features the model was trained on. Values outside the training range (the
@@ -16,26 +18,28 @@ card's ``feature_ranges``) are flagged, never clipped.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import altair as alt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 
-from customer_segmentation import schema
+from customer_segmentation import figures, maps, schema
 from customer_segmentation.data_contract import (
-    CleanResult,
     CustomerDataError,
     RawCustomerFile,
+    clean_customers,
     prepare_customers,
 )
 from customer_segmentation.features import build_features
 from customer_segmentation.model_store import ModelBundle
-from customer_segmentation.modeling import sample_positions
-from customer_segmentation.scoring import explain, score_customers
+from customer_segmentation.params import DataProcessingParams
+from customer_segmentation.scoring import explain, scale_features, score_customers
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +48,49 @@ _BYTES_PER_MB = 1024 * 1024
 AGE = "Age"
 TOTAL_SPENDING = "Total_Spending"
 FORM_ID = 0  # the ID given to the one customer of a form
-LEGEND_MARKER_SIZE = 30  # points² of every marker in the map's legend
+FORM_SOURCE = "the form"
 
-# Raw fields of a customer that the form asks for, beyond age and spending.
-FORM_COUNT_FIELDS: tuple[str, ...] = (
-    "Recency",
-    "NumWebVisitsMonth",
-    *schema.PURCHASE_COLUMNS,
-    "Kidhome",
-    "Teenhome",
-)
+# What the form calls each field (the pages' labels and the rejection messages).
+FIELD_LABELS: dict[str, str] = {
+    "Year_Birth": "Birth year",
+    AGE: "Age",
+    "Income": "Yearly household income",
+    "Recency": "Days since the last purchase",
+    TOTAL_SPENDING: "Total spending on all products",
+    "MntWines": "Wine",
+    "MntFruits": "Fruit",
+    "MntMeatProducts": "Meat",
+    "MntFishProducts": "Fish",
+    "MntSweetProducts": "Sweets",
+    "MntGoldProds": "Gold",
+    "NumDealsPurchases": "Purchases with a discount",
+    "NumWebPurchases": "Web purchases",
+    "NumCatalogPurchases": "Catalogue purchases",
+    "NumStorePurchases": "Store purchases",
+    "NumWebVisitsMonth": "Web visits per month",
+    "Kidhome": "Children at home",
+    "Teenhome": "Teenagers at home",
+    "Marital_Status": "Marital status",
+    "Education": "Education",
+    schema.DATE_COLUMN: "Customer since",
+    **{c: f"Campaign {c.removeprefix('AcceptedCmp')}" for c in schema.CAMPAIGN_COLUMNS},
+}
+# The form's fields in the Kaggle layout: every required column and the campaign flags.
+FORM_COLUMNS: tuple[str, ...] = (*schema.REQUIRED_COLUMNS, *schema.CAMPAIGN_COLUMNS)
 
 
 class UploadTooLargeError(CustomerDataError):
     """An uploaded file is larger than the app accepts."""
+
+
+class FormRejected(ValueError):
+    """The data contract rejects the customer typed into the form; the message says which
+    rule, in the form's words.
+    """
+
+    def __init__(self, message: str, reason_code: str) -> None:
+        super().__init__(message)
+        self.reason_code = reason_code
 
 
 @dataclass(frozen=True)
@@ -67,7 +100,7 @@ class Prediction:
     ``explanation`` is :func:`scoring.explain`'s table; ``out_of_range`` lists the model features
     whose value lies outside the training range (``feature``, ``value``, ``min``, ``max``);
     ``margin_percentile`` is the share of training customers that belong less clearly (``None``
-    when the training segments are not available).
+    when the training margins are not given).
     """
 
     segment: int
@@ -107,18 +140,10 @@ class ScoredUpload:
 
 
 def model_features_of(clean: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
-    """Features of clean customers as the model of ``bundle`` was trained on them.
-
-    Args:
-        clean: a clean customer table (see ``features.build_features`` for its columns).
-        bundle: gives the reference date and the partner statuses (model card).
-
-    Returns:
-        ``features.build_features``' table (``ID`` and every feature).
+    """Features of clean customers as the model of ``bundle`` was trained on them
+    (the card's reference date and partner statuses).
     """
-    return build_features(
-        clean, bundle.reference_date, {"partner_statuses": list(bundle.card["partner_statuses"])}
-    )
+    return build_features(clean, bundle.reference_date, bundle.card["partner_statuses"])
 
 
 def outside_training_range(features: pd.DataFrame, card: Mapping[str, Any]) -> pd.DataFrame:
@@ -132,11 +157,9 @@ def outside_training_range(features: pd.DataFrame, card: Mapping[str, Any]) -> p
         One row per flagged value: ``ID``, ``feature``, ``value``, ``min``, ``max``.
     """
     rows = []
-    ranges = card.get("feature_ranges", {})
     for feature in card["features"]:
-        if feature not in ranges:
-            continue
-        low, high = float(ranges[feature]["min"]), float(ranges[feature]["max"])
+        low = float(card["feature_ranges"][feature]["min"])
+        high = float(card["feature_ranges"][feature]["max"])
         values = features[feature].astype("float64")
         outside = (values < low) | (values > high)
         rows.append(
@@ -160,87 +183,125 @@ def outside_training_range(features: pd.DataFrame, card: Mapping[str, Any]) -> p
 # --------------------------------------------------------------------------------------
 
 
-def raw_customer(values: Mapping[str, Any], ref_date: pd.Timestamp) -> pd.DataFrame:
-    """One customer's raw fields as a one-row clean table in the Kaggle layout.
+def _text(value: Any) -> str:
+    """A form value as an export would write it (missing: empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def spread_spending(total: int) -> dict[str, int]:
+    """A whole total split over the product categories in whole amounts (the total is what
+    the features read; the categories' split is unknown, so it is as even as whole numbers
+    allow).
+    """
+    base, extra = divmod(int(total), len(schema.SPEND_COLUMNS))
+    return {c: base + (i < extra) for i, c in enumerate(schema.SPEND_COLUMNS)}
+
+
+def form_table(values: Mapping[str, Any], ref_date: pd.Timestamp) -> pd.DataFrame:
+    """One customer's form fields as one row of text in the Kaggle layout, as a file row
+    arrives at the data contract.
 
     Args:
-        values: ``Income``, ``Recency``, ``NumWebVisitsMonth``, the four ``Num*Purchases``;
-            ``Year_Birth`` or ``Age`` (at ``ref_date``); the six ``Mnt*`` or ``Total_Spending``
-            (then spread evenly over the categories, as only their sum is known);
-            optional: ``Kidhome``, ``Teenhome`` (0), ``Education`` (``Graduation``),
-            ``Marital_Status`` (``Single``), ``Dt_Customer`` (``ref_date``), the campaign
-            flags, ``Complain`` and ``Response`` (0).
+        values: the Kaggle fields; ``Year_Birth`` may be given as ``Age`` (at ``ref_date``),
+            the six ``Mnt*`` as ``Total_Spending`` (a whole number, spread by
+            :func:`spread_spending`). ``Dt_Customer`` defaults to ``ref_date``, the campaign
+            flags to 0. A field left out is missing, and the contract says so.
         ref_date: the model's reference date (model card).
 
     Returns:
-        ``schema.KAGGLE_COLUMNS`` for one customer with ``ID`` 0.
+        ``source_row`` and :data:`FORM_COLUMNS`, every value a string; ``ID`` is
+        :data:`FORM_ID`.
+    """
+    row: dict[str, Any] = {c: values.get(c) for c in FORM_COLUMNS}
+    row[schema.ID] = FORM_ID
+    if row["Year_Birth"] is None and values.get(AGE) is not None:
+        row["Year_Birth"] = ref_date.year - int(values[AGE])
+    if all(row[c] is None for c in schema.SPEND_COLUMNS) and values.get(TOTAL_SPENDING) is not None:
+        row.update(spread_spending(values[TOTAL_SPENDING]))
+    if row[schema.DATE_COLUMN] is None:
+        row[schema.DATE_COLUMN] = ref_date
+    for column in schema.CAMPAIGN_COLUMNS:
+        row[column] = row[column] or 0
+    table = pd.DataFrame([{c: _text(v) for c, v in row.items()}], dtype=str)
+    table.insert(0, "source_row", np.int64(1))
+    return table
+
+
+def in_form_words(reason: str, values: Mapping[str, Any]) -> str:
+    """A rejection reason of the data contract with the form's labels for its column names
+    (``Year_Birth '1890' is before 1901`` -> ``Birth year 1890 is before 1901``); a birth year
+    that came from an age says so.
+    """
+    parts = []
+    for part in reason.split("; "):
+        column = part.split(" ", 1)[0]
+        label = FIELD_LABELS.get(column, column)
+        rest = part[len(column) :]
+        rest = re.sub(r"^ '([^']*)'", r" \1", rest)
+        if column == "Year_Birth" and values.get("Year_Birth") is None and AGE in values:
+            label = f"Birth year (from age {values[AGE]})"
+        parts.append(label + rest)
+    return "; ".join(parts)
+
+
+def check_form(
+    values: Mapping[str, Any], bundle: ModelBundle, data_params: DataProcessingParams
+) -> pd.DataFrame:
+    """The form's customer through the data contract: its clean row, or a refusal.
 
     Raises:
-        ValueError: a required field is missing, or a count or amount is negative.
+        FormRejected: a rule of the contract rejects the row (message in the form's words).
     """
-    row: dict[str, Any] = {schema.ID: FORM_ID}
-    if values.get("Year_Birth") is not None:
-        row["Year_Birth"] = int(values["Year_Birth"])
-    elif values.get(AGE) is not None:
-        row["Year_Birth"] = int(ref_date.year - int(values[AGE]))
-    if all(values.get(c) is not None for c in schema.SPEND_COLUMNS):
-        row.update({c: float(values[c]) for c in schema.SPEND_COLUMNS})
-    elif values.get(TOTAL_SPENDING) is not None:
-        share = float(values[TOTAL_SPENDING]) / len(schema.SPEND_COLUMNS)
-        row.update(dict.fromkeys(schema.SPEND_COLUMNS, share))
-    for column in ("Income", "Recency", "NumWebVisitsMonth", *schema.PURCHASE_COLUMNS):
-        if values.get(column) is not None:
-            row[column] = float(values[column])
-    missing = [
-        c
-        for c in ("Year_Birth", "Income", *schema.SPEND_COLUMNS, "Recency", "NumWebVisitsMonth")
-        + schema.PURCHASE_COLUMNS
-        if c not in row
-    ]
-    if missing:
-        raise ValueError(f"missing field(s) for a prediction: {', '.join(missing)}")
-    row["Kidhome"] = int(values.get("Kidhome") or 0)
-    row["Teenhome"] = int(values.get("Teenhome") or 0)
-    row["Education"] = str(values.get("Education") or "Graduation")
-    row["Marital_Status"] = str(values.get("Marital_Status") or "Single")
-    since = values.get(schema.DATE_COLUMN)
-    row[schema.DATE_COLUMN] = pd.Timestamp(since) if since is not None else ref_date
-    for column in (*schema.FLAG_COLUMNS, *schema.CONSTANT_COLUMNS):
-        row[column] = int(values.get(column) or 0)
-    negative = [
-        c
-        for c in row
-        if c not in (schema.DATE_COLUMN, *schema.CATEGORY_COLUMNS) and float(row[c]) < 0
-    ]
-    if negative:
-        raise ValueError(f"field(s) cannot be negative: {', '.join(negative)}")
-    return pd.DataFrame([row])[list(schema.KAGGLE_COLUMNS)]
+    table = form_table(values, bundle.reference_date)
+    clean, rejected, _ = clean_customers(
+        table, {"source": FORM_SOURCE}, data_params, log_level=logging.DEBUG
+    )
+    if len(rejected):
+        reason = str(rejected["reason"].iloc[0])
+        code = str(rejected["reason_code"].iloc[0])
+        raise FormRejected(f"{in_form_words(reason, values)} (data contract rule {code})", code)
+    return clean
 
 
 def predict_customer(
     values: Mapping[str, Any],
     bundle: ModelBundle,
-    training_segments: pd.DataFrame | None = None,
+    data_params: DataProcessingParams,
+    training_margins: np.ndarray | None = None,
 ) -> Prediction:
     """Segment, name, action and explanation for one customer typed into the form.
 
     Args:
-        values: see :func:`raw_customer`.
+        values: see :func:`form_table`.
         bundle: the model version to use.
-        training_segments: ``customer_segments`` of the training run (needs ``margin``), to
-            say how the customer's margin compares; optional.
+        data_params: the ``data_processing`` parameters (the contract's rules).
+        training_margins: the training customers' margins, sorted ascending (the model
+            version's ``customer_segments``), to say how clearly this customer belongs
+            compared with them; optional.
 
-    Returns:
-        A :class:`Prediction`.
+    Raises:
+        FormRejected: the data contract rejects the customer.
     """
-    clean = raw_customer(values, bundle.reference_date)
+    clean = check_form(values, bundle, data_params)
     features = model_features_of(clean, bundle)
     scored = score_customers(features, bundle.scaler, bundle.model).iloc[0]
     segments = bundle.segment_table().set_index("segment")
     own, runner = int(scored["segment"]), int(scored["runner_up"])
     percentile = None
-    if training_segments is not None and len(training_segments):
-        percentile = float((training_segments["margin"] < scored["margin"]).mean())
+    if training_margins is not None and len(training_margins):
+        below = np.searchsorted(training_margins, scored["margin"], side="left")
+        percentile = float(below / len(training_margins))
     return Prediction(
         segment=own,
         name=str(segments.loc[own, "name"]),
@@ -258,38 +319,24 @@ def predict_customer(
     )
 
 
-def form_defaults(customers: pd.DataFrame | None, ref_date: pd.Timestamp) -> dict[str, Any]:
-    """Starting values for the form: the medians (and most common categories) of the clean
-    training customers, or zeros when they are not available.
-
-    Args:
-        customers: the clean table (``customers``) or ``None``.
-        ref_date: the model's reference date, for ``Age`` and ``Dt_Customer``.
-
-    Returns:
-        Every field :func:`raw_customer` reads, plus ``Age`` and ``Total_Spending``.
+def form_defaults(card: Mapping[str, Any]) -> dict[str, Any]:
+    """Starting values for the form: the model version's typical training customer (the median
+    of each field, the most common categories), plus ``Age`` and ``Total_Spending``.
     """
-    numeric = ("Year_Birth", "Income", *schema.SPEND_COLUMNS, *FORM_COUNT_FIELDS)
-    if customers is None or customers.empty:
-        defaults: dict[str, Any] = dict.fromkeys(numeric, 0)
-        defaults.update(
-            {
-                "Year_Birth": int(ref_date.year),
-                "Education": schema.EDUCATION_LEVELS[0],
-                "Marital_Status": schema.MARITAL_STATUSES[0],
-                schema.DATE_COLUMN: ref_date.date(),
-            }
-        )
-    else:
-        medians = customers[list(numeric)].median()
-        defaults = {c: round(float(medians[c])) for c in numeric}
-        defaults["Education"] = str(customers["Education"].mode().iloc[0])
-        defaults["Marital_Status"] = str(customers["Marital_Status"].mode().iloc[0])
-        middle = customers[schema.DATE_COLUMN].quantile(0.5)
-        defaults[schema.DATE_COLUMN] = pd.Timestamp(middle).date()
+    ref_date = pd.Timestamp(card["reference_date"])
+    defaults = dict(card["typical_customer"])
+    defaults[schema.DATE_COLUMN] = pd.Timestamp(defaults[schema.DATE_COLUMN]).date()
     defaults[AGE] = int(ref_date.year - defaults["Year_Birth"])
     defaults[TOTAL_SPENDING] = int(sum(defaults[c] for c in schema.SPEND_COLUMNS))
     return defaults
+
+
+def map_position(
+    projection: PCA, bundle: ModelBundle, features: pd.DataFrame
+) -> tuple[float, float]:
+    """Where a customer lands on the model version's PCA segment map."""
+    point = projection.transform(scale_features(features, bundle.scaler, bundle.model))
+    return float(point[0, 0]), float(point[0, 1])
 
 
 # --------------------------------------------------------------------------------------
@@ -315,7 +362,7 @@ def score_upload(
     content: bytes,
     name: str,
     bundle: ModelBundle,
-    data_params: dict[str, Any],
+    data_params: DataProcessingParams,
     max_megabytes: float,
 ) -> ScoredUpload:
     """Parse, validate, featurise and score an uploaded customer table.
@@ -324,7 +371,7 @@ def score_upload(
         content: the file's bytes (a text table: CSV/TSV in the Kaggle layout).
         name: the file's name, used in messages.
         bundle: the model version to use.
-        data_params: ``params:data_processing`` (the pipeline's validation rules).
+        data_params: the ``data_processing`` parameters (the pipeline's validation rules).
         max_megabytes: the largest file accepted.
 
     Returns:
@@ -335,9 +382,7 @@ def score_upload(
         CustomerDataError: the file is not a customer table (the message says why).
     """
     check_upload_size(len(content), max_megabytes, name)
-    result: CleanResult = prepare_customers(
-        RawCustomerFile(name=name, content=content), data_params
-    )
+    result = prepare_customers(RawCustomerFile(name=name, content=content), data_params)
     names = bundle.segment_names()
     feature_names = list(bundle.card["features"])
     if result.clean.empty:
@@ -385,74 +430,45 @@ def score_upload(
 
 
 # --------------------------------------------------------------------------------------
-# The segment map
+# The segment map, drawn in the browser
 # --------------------------------------------------------------------------------------
 
 
-def segment_map(
-    population: pd.DataFrame,
-    bundle: ModelBundle,
-    sample_size: int,
-    seed: int,
-    customer: pd.DataFrame | None = None,
-) -> Figure:
-    """PCA map of the scaled model features, coloured by the bundle's segments, with the
-    centroids and (optionally) one customer marked.
-
-    Args:
-        population: features of the training customers (``customer_features``); labelled here
-            with the bundle's model, so colours match the selected version.
-        bundle: the model version.
-        sample_size: customers drawn (seeded) for the background.
-        seed: the sample's and PCA's seed.
-        customer: features of the customer to mark (``ID`` and the model features).
-
-    Returns:
-        A matplotlib figure.
+def map_chart(
+    points: pd.DataFrame,
+    names: Mapping[int, str],
+    axis_titles: tuple[str, str],
+    customer: tuple[float, float] | None = None,
+) -> alt.LayerChart:
+    """The model version's PCA map as an interactive Vega-Lite chart (hover, zoom): the sampled
+    training customers and the centroids (``segment_map_points``), in the colours of the
+    report's figures, and the customer when given.
     """
-    keep = sample_positions(len(population), sample_size, seed)
-    sample = population.iloc[keep]
-    names = list(bundle.card["features"])
-    scaled = np.asarray(bundle.scaler.transform(sample[names].astype("float64")))
-    labels = score_customers(sample, bundle.scaler, bundle.model)["segment"].to_numpy()
-    pca = PCA(n_components=2, random_state=seed).fit(scaled)
-    coords = pca.transform(scaled)
-    centres = pca.transform(bundle.model.cluster_centers_)
-    fig = Figure(figsize=(8, 5.5), layout="constrained")
-    ax = fig.subplots()
-    for segment, label in sorted(bundle.segment_names().items()):
-        mine = labels == segment
-        ax.scatter(
-            coords[mine, 0],
-            coords[mine, 1],
-            s=6,
-            alpha=0.35,
-            color=f"C{segment}",
-            label=f"{segment}: {label}",
-        )
-        ax.scatter(*centres[segment], s=120, marker="X", color=f"C{segment}", edgecolor="black")
-    if customer is not None:
-        point = pca.transform(
-            np.asarray(bundle.scaler.transform(customer[names].astype("float64")))
-        )
-        ax.scatter(
-            point[:, 0],
-            point[:, 1],
-            s=320,
-            marker="*",
-            color="gold",
-            edgecolor="black",
-            linewidth=1.2,
-            label="this customer",
-            zorder=5,
-        )
-    ratio = pca.explained_variance_ratio_
-    ax.set(
-        xlabel=f"PC1 ({ratio[0]:.0%} of variance)",
-        ylabel=f"PC2 ({ratio[1]:.0%} of variance)",
-        title=f"Segments of model {bundle.version} ({len(sample):,} customers; X = centroid)",
+    labels = {int(s): f"{s}: {name}" for s, name in names.items()}
+    order = [labels[s] for s in sorted(labels)]
+    colours = alt.Scale(
+        domain=order, range=[to_hex(figures.segment_colour(s)) for s in sorted(labels)]
     )
-    legend = ax.legend(fontsize=7, loc="best")
-    for handle in legend.legend_handles:
-        handle.set_sizes([LEGEND_MARKER_SIZE])
-    return fig
+    data = points.assign(label=points["segment"].map(labels))
+    x = alt.X("x:Q", title=axis_titles[0])
+    y = alt.Y("y:Q", title=axis_titles[1])
+    colour = alt.Color("label:N", scale=colours, title="segment")
+    customers = (
+        alt.Chart(data[data["kind"] == maps.CUSTOMER])
+        .mark_circle(opacity=0.45)
+        .encode(x, y, colour, size=alt.value(14), tooltip=["label:N", f"{schema.ID}:Q"])
+    )
+    centroids = (
+        alt.Chart(data[data["kind"] == maps.CENTROID])
+        .mark_point(shape="cross", filled=True, stroke="black", strokeWidth=1)
+        .encode(x, y, colour, size=alt.value(260), tooltip=["label:N"])
+    )
+    layers = [customers, centroids]
+    if customer is not None:
+        here = pd.DataFrame({"x": [customer[0]], "y": [customer[1]], "label": ["this customer"]})
+        layers.append(
+            alt.Chart(here)
+            .mark_point(shape="diamond", filled=True, color="gold", stroke="black", size=420)
+            .encode(x, y, tooltip=["label:N"])
+        )
+    return alt.layer(*layers).interactive()

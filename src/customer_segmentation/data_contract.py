@@ -53,6 +53,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from customer_segmentation import schema
+from customer_segmentation.params import DataProcessingParams
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ _TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?$"
 _EARLIER_ROWS = "values above 12 in earlier rows of the file"
 _UNDECIDED = ("ambiguous column", "no day/month-number dates")
 _STREAM_BLOCK_BYTES = 16 << 20  # bytes the streaming reader parses at a time
-_DEFAULT_CHUNK_ROWS = 1_000_000
 _HEAD_BYTES = 1 << 20  # what the reader inspects before streaming
 _HEADER_SHOWN = 12  # header fields quoted in a "missing columns" message
 # Whole numbers above this cannot be held exactly by the float64 the parser reads them into.
@@ -522,8 +522,8 @@ def _two_digit_year(year: pd.Series, pivot: int) -> pd.Series:
 
 def parse_dates(
     text: pd.Series,
-    ambiguous_order: str = "day_first",
-    two_digit_year_pivot: int = 70,
+    ambiguous_order: str,
+    two_digit_year_pivot: int,
     known_order: str | None = None,
 ) -> tuple[pd.Series, dict[str, Any]]:
     """Parse ``Dt_Customer`` values written in any of the shapes found in exports.
@@ -539,11 +539,6 @@ def parse_dates(
     Returns:
         Timestamps (NaT where a value is not a date) and a dict describing the inference.
     """
-    if ambiguous_order not in ("day_first", "month_first"):
-        raise CustomerDataError(
-            "parameter ambiguous_date_order must be 'day_first' or 'month_first', "
-            f"not {ambiguous_order!r}"
-        )
     codes, uniques = pd.factorize(text)
     # A time of day after the date (spreadsheet exports write "04/09/2012 00:00") is dropped.
     values = pd.Series(uniques, dtype=str).str.replace(_TIME_OF_DAY, "", regex=True)
@@ -673,7 +668,7 @@ class _Problems:
 class _Accumulator:
     """What the chunks of one file share: seen IDs, the date order, the parts, the counts."""
 
-    params: dict[str, Any]
+    params: DataProcessingParams
     source: str
     read_info: dict[str, Any]
     seen_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype="int64"))
@@ -688,6 +683,8 @@ class _Accumulator:
     problems_by_rule: Counter = field(default_factory=Counter)
     excel_serial_dates: int = 0
     rows_in: int = 0
+    # The accounting line's level: INFO for a file, DEBUG for one form row at a time.
+    log_level: int = logging.INFO
 
     def earlier_ids(self, ids: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which ``ids`` earlier chunks had, and the row where each was first seen; then
@@ -708,23 +705,26 @@ class _Accumulator:
 
 
 def clean_customers(
-    table: pd.DataFrame, read_info: dict[str, Any], params: dict[str, Any]
+    table: pd.DataFrame,
+    read_info: dict[str, Any],
+    params: DataProcessingParams,
+    log_level: int = logging.INFO,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Check every row of a table from :func:`read_customer_table`, repair or reject it.
+    """Check every row of a table of strings, repair or reject it: the contract for rows that
+    did not come from a file (the app's form), as :func:`prepare_customers` checks a file's.
 
     Args:
         table: string table with canonical columns and ``source_row``.
-        read_info: what the reader detected (kept in the report).
-        params: ``data_processing`` parameters: ``missing_income`` (``drop`` or
-            ``impute_median``), ``min_birth_year``, ``max_income``, ``min_customer_date``,
-            ``max_customer_date``, ``ambiguous_date_order``, ``two_digit_year_pivot``.
+        read_info: what the reader detected, or where the rows came from (kept in the report).
+        params: the ``data_processing`` parameters.
+        log_level: of the accounting line (the app checks one form row at a time: DEBUG).
 
     Returns:
         ``clean``: typed rows in the Kaggle column order, ``Dt_Customer`` as datetime;
         ``rejected``: the original strings of every refused row with ``source_row``,
         ``reason_code`` and ``reason``; ``report``: the data quality report.
     """
-    state = _Accumulator(params, read_info.get("source", "input"), read_info)
+    state = _Accumulator(params, str(read_info["source"]), read_info, log_level=log_level)
     _clean_chunk(table, state)
     return _finish(state)
 
@@ -780,15 +780,10 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
     income_text = text["Income"]
     income = _check_number(text, "Income", problems, repaired, whole=False, required=False)
     missing_income = income.isna() & _is_missing(income_text)
-    policy = params.get("missing_income", "drop")
-    if policy == "drop":
+    if params.missing_income == "drop":
         problems.add(missing_income, "missing_income", "Income is missing (missing_income: drop)")
-    elif policy == "impute_median":
+    else:  # impute_median
         state.known_incomes.append(income[~missing_income].dropna().to_numpy())
-    else:
-        raise CustomerDataError(
-            f"parameter missing_income must be 'drop' or 'impute_median', not {policy!r}"
-        )
     out["Income"] = income
 
     # optional 0/1 flags and constants
@@ -818,8 +813,8 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
     date_text = text[schema.DATE_COLUMN]
     dates, date_info = parse_dates(
         date_text,
-        params.get("ambiguous_date_order", "day_first"),
-        int(params.get("two_digit_year_pivot", 70)),
+        params.ambiguous_date_order,
+        params.two_digit_year_pivot,
         known_order=state.date_order,
     )
     state.excel_serial_dates += int(date_info.pop("excel_serial_dates", 0))
@@ -829,7 +824,7 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
     elif not state.date_info:
         state.date_info = date_info
     problems.add(dates.isna(), "bad_date", _message(date_text, schema.DATE_COLUMN, "is not a date"))
-    low, high = pd.Timestamp(params["min_customer_date"]), pd.Timestamp(params["max_customer_date"])
+    low, high = pd.Timestamp(params.min_customer_date), pd.Timestamp(params.max_customer_date)
     problems.add(
         dates.notna() & ~dates.between(low, high),
         "date_out_of_range",
@@ -839,7 +834,7 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
 
     # plausibility: birth year, income outliers
     year = out["Year_Birth"]
-    min_year = int(params["min_birth_year"])
+    min_year = params.min_birth_year
     too_old = year.notna() & (year < min_year)
     born_later = year.notna() & dates.notna() & (year > dates.dt.year)
     problems.add(
@@ -852,7 +847,7 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
         "birth_year_out_of_range",
         _message(text["Year_Birth"], "Year_Birth", "is after the customer's first purchase"),
     )
-    max_income = float(params["max_income"])
+    max_income = params.max_income
     problems.add(
         income > max_income,
         "income_outlier",
@@ -887,7 +882,7 @@ def _clean_chunk(table: pd.DataFrame, state: _Accumulator) -> None:  # noqa: PLR
 def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Join the chunks' parts, impute incomes if asked, check the contract, write the report."""
     params = state.params
-    policy = params.get("missing_income", "drop")
+    policy = params.missing_income
     columns: dict[str, Any] = {}
     for column in schema.KAGGLE_COLUMNS:
         pieces = [part.pop(column) for part in state.clean_parts]
@@ -925,7 +920,8 @@ def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     }
     if report["rows_in"] != report["rows_clean"] + report["rows_rejected"]:  # pragma: no cover
         raise AssertionError("row accounting broken")
-    logger.info(
+    logger.log(
+        state.log_level,
         "%s: %d rows in, %d clean, %d rejected %s",
         state.source,
         report["rows_in"],
@@ -936,7 +932,7 @@ def _finish(state: _Accumulator) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     return clean, rejected, report
 
 
-def _check_contract(clean: pd.DataFrame, params: dict[str, Any], source: str) -> None:
+def _check_contract(clean: pd.DataFrame, params: DataProcessingParams, source: str) -> None:
     """:func:`clean_schema` on every row, and ``ID`` unique across the whole table.
 
     ``inplace=True`` spares pandera's copy of the table: the schema coerces nothing, so
@@ -1008,7 +1004,7 @@ def _check_number(
     return numbers
 
 
-def clean_schema(params: dict[str, Any]) -> pda.DataFrameSchema:
+def clean_schema(params: DataProcessingParams) -> pda.DataFrameSchema:
     """The contract every clean table meets (checked at the end of :func:`clean_customers`).
 
     Columns ``schema.KAGGLE_COLUMNS`` in that order: ``ID`` unique, whole numbers ``int64`` and
@@ -1016,15 +1012,13 @@ def clean_schema(params: dict[str, Any]) -> pda.DataFrameSchema:
     datetime within ``min_customer_date..max_customer_date``, ``Year_Birth`` from
     ``min_birth_year``, categories trimmed, non-empty strings.
     """
-    low, high = pd.Timestamp(params["min_customer_date"]), pd.Timestamp(params["max_customer_date"])
+    low, high = pd.Timestamp(params.min_customer_date), pd.Timestamp(params.max_customer_date)
     columns: dict[str, pda.Column] = {}
     for column in schema.KAGGLE_COLUMNS:
         if column == schema.ID:
             columns[column] = pda.Column("int64", unique=True)
         elif column == "Income":
-            columns[column] = pda.Column(
-                "float64", pda.Check.in_range(0, float(params["max_income"]))
-            )
+            columns[column] = pda.Column("float64", pda.Check.in_range(0, params.max_income))
         elif column == schema.DATE_COLUMN:
             columns[column] = pda.Column("datetime64[ns]", pda.Check.in_range(low, high))
         elif column in schema.CATEGORY_COLUMNS:
@@ -1032,14 +1026,14 @@ def clean_schema(params: dict[str, Any]) -> pda.DataFrameSchema:
         elif column in schema.FLAG_COLUMNS:
             columns[column] = pda.Column("int64", pda.Check.isin([0, 1]))
         elif column == "Year_Birth":
-            columns[column] = pda.Column("int64", pda.Check.ge(int(params["min_birth_year"])))
+            columns[column] = pda.Column("int64", pda.Check.ge(params.min_birth_year))
         else:
             columns[column] = pda.Column("int64", pda.Check.ge(0))
     return pda.DataFrameSchema(columns, strict=True, ordered=True, coerce=False)
 
 
-def prepare_customers(raw: RawCustomerFile, params: dict[str, Any]) -> CleanResult:
-    """Read and clean one export, ``params["chunk_rows"]`` rows at a time (default 1,000,000).
+def prepare_customers(raw: RawCustomerFile, params: DataProcessingParams) -> CleanResult:
+    """Read and clean one export, ``params.chunk_rows`` rows at a time.
 
     Rows are checked chunk by chunk (memory holds one chunk of strings, not the whole file);
     duplicate IDs are found across chunks, the median for ``impute_median`` is the whole
@@ -1047,9 +1041,7 @@ def prepare_customers(raw: RawCustomerFile, params: dict[str, Any]) -> CleanResu
     irregular line, another encoding) is read whole by :func:`read_customer_table`, whose
     messages say what is wrong.
     """
-    chunk_rows = int(params.get("chunk_rows", _DEFAULT_CHUNK_ROWS))
-    if chunk_rows < 1:
-        raise CustomerDataError(f"parameter chunk_rows must be at least 1, not {chunk_rows}")
+    chunk_rows = params.chunk_rows
     try:
         state: _Accumulator | None = None
         for table, info in iter_customer_tables(raw, chunk_rows):

@@ -1,5 +1,11 @@
 """Kedro datasets of the project.
 
+* :class:`FigureDataset` saves a matplotlib figure as PNG (versioned like
+  ``matplotlib.MatplotlibDataset``, so ``kedro viz`` previews it) and loads the PNG bytes back,
+  so the report and the app show figures other nodes drew, without drawing them again.
+* :class:`HtmlReportDataset` saves the report text and writes the save version (the model
+  version's stamp, shared by every dataset of the model) where the report holds
+  ``report.RUN_STAMP``.
 * :class:`RawCustomerFileDataset` hands the raw export to the pipeline (a local file by its
   path, streamed by the reader; a remote one as bytes), so that the pipeline and the app's
   upload page parse it with the same code (``data_contract``).
@@ -10,11 +16,14 @@
 
 from __future__ import annotations
 
+import io
 from copy import deepcopy
 from pathlib import PurePosixPath
 from typing import Any
 
 import fsspec
+import matplotlib
+import numpy as np
 import skops.io as sio
 from kedro.io.core import (
     AbstractDataset,
@@ -24,8 +33,17 @@ from kedro.io.core import (
     get_filepath_str,
     get_protocol_and_path,
 )
+from kedro_datasets.matplotlib import MatplotlibDataset
+from kedro_datasets.text import TextDataset
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from customer_segmentation.data_contract import RawCustomerFile
+from customer_segmentation.report import RUN_STAMP
+
+UNVERSIONED = "unversioned"
 
 
 class ArtifactError(DatasetError):
@@ -163,3 +181,62 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
     def _release(self) -> None:
         super()._release()
         self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+
+class FigureDataset(MatplotlibDataset):
+    """``matplotlib.MatplotlibDataset`` that can also be loaded: returns the PNG bytes.
+
+    A PNG whose only save argument is ``dpi`` is drawn once (:func:`png`), not twice.
+    """
+
+    def _save_to_fs(self, full_key_path: str, plot: Figure) -> None:
+        """Write ``plot`` as :func:`png` draws it, or by ``savefig`` for other save arguments."""
+        if set(self._save_args) != {"dpi"} or not full_key_path.lower().endswith(".png"):
+            super()._save_to_fs(full_key_path, plot)
+            return
+        data = png(plot, dpi=self._save_args["dpi"])
+        with self._fs.open(full_key_path, **self._fs_open_args_save) as file:
+            file.write(data)
+
+    def load(self) -> bytes:  # type: ignore[override]
+        """The saved image's bytes (the version asked for, or the latest)."""
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        with self._fs.open(load_path, mode="rb") as file:
+            return file.read()
+
+
+class HtmlReportDataset(TextDataset):
+    """``text.TextDataset`` that replaces ``RUN_STAMP`` by the save version."""
+
+    def save(self, data: str) -> None:
+        """Write ``data`` with the stamp filled in (``unversioned`` when not versioned)."""
+        stamp = self.resolve_save_version() if self._version is not None else None
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        with self._fs.open(save_path, **self._fs_open_args_save) as file:
+            file.write(data.replace(RUN_STAMP, stamp or UNVERSIONED))
+        self._invalidate_cache()
+
+
+def png(figure: Figure, dpi: float) -> bytes:
+    """PNG bytes of a figure at ``dpi``.
+
+    The pixels are those of ``figure.savefig(format="png", dpi=dpi)``
+    (``tests/test_report.py``), but the figure is drawn once: ``savefig`` draws a figure
+    with a layout engine (constrained layout) a first time without rendering, then again.
+    """
+    dpi_before, canvas_before = figure.dpi, figure.canvas
+    canvas = FigureCanvasAgg(figure)
+    figure.set_dpi(dpi)
+    try:
+        canvas.draw()
+        pixels = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+    finally:  # as savefig: the figure keeps its own dpi and canvas
+        figure.set_dpi(dpi_before)
+        figure.set_canvas(canvas_before)
+    info = PngInfo()
+    info.add_text(
+        "Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
+    )
+    buffer = io.BytesIO()
+    pixels.save(buffer, format="png", dpi=(dpi, dpi), pnginfo=info)
+    return buffer.getvalue()

@@ -1,13 +1,13 @@
-"""Exploratory analysis: tables and figures of the clean customers, their features and what
+"""Exploratory analysis: tables of the clean customers, their features and what
 cleaning removed.
 
 Pure functions (no file I/O); the ``reporting`` pipeline saves their results through the
-catalog and the report and the notebook show them.
+catalog, ``figures`` draws them, and the report and the notebook show them.
 
 Every table and figure here is exact on all rows and linear in rows: a numeric column is
 reduced once to its distinct values and their counts (:class:`Distribution`, a ``bincount``
 for whole-number columns), and counts, moments, quantiles, histograms and Spearman ranks are
-read from that. No figure draws one mark per customer, so nothing needs sampling.
+read from that. No figure of them draws one mark per customer, so nothing needs sampling.
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from customer_segmentation import schema
 
 logger = logging.getLogger(__name__)
 
-GRID_COLUMNS = 4
 # Whole-number columns spanning at most this many values (or twice their rows) are counted
 # with ``np.bincount``; others go through a hash table.
 DENSE_SPAN = 1 << 16
 # Rows ranked at a time for the Spearman correlations (bounds the extra memory).
 RANK_CHUNK_ROWS = 1 << 17
-# Distinct rejected values listed in a title of the removed-values figure (all are drawn).
-LISTED_VALUES = 8
 
 
 @dataclass(frozen=True)
@@ -314,9 +310,9 @@ def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataF
         ``reason_code``, ``rows``, ``share_of_rows``, ``reason`` (the first message), and
         ``examples``: up to five ``ID`` with their ``Income``/``Year_Birth`` values.
     """
-    rows_in = int(report.get("rows_in", len(rejected))) or 1
+    rows_in = int(report["rows_in"]) or 1
     rows = []
-    for code, count in sorted(report.get("rejected_by_reason", {}).items()):
+    for code, count in sorted(report["rejected_by_reason"].items()):
         mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
         examples = "; ".join(
             f"ID {r[schema.ID]}: Income={r.get('Income', '') or 'missing'}, "
@@ -335,125 +331,3 @@ def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataF
     return pd.DataFrame(
         rows, columns=["reason_code", "rows", "share_of_rows", "reason", "examples"]
     )
-
-
-def _draw_histogram(ax: Any, counts: np.ndarray, edges: np.ndarray, color: str) -> None:
-    """Precomputed bin counts as one filled outline: looks as ``ax.hist`` of the raw values
-    (adjacent bars, no edges) at a fraction of the drawing cost.
-    """
-    ax.stairs(counts, edges, fill=True, color=color)
-
-
-def plot_distributions(
-    features: pd.DataFrame,
-    raw_columns: list[str],
-    engineered_columns: list[str],
-    bins: int,
-    counted: Mapping[str, Distribution] | None = None,
-) -> Figure:
-    """Histogram of every raw (blue) and engineered (orange) column, on all rows.
-
-    ``counted``: :func:`distributions` of these columns, if already computed.
-    """
-    columns = [*raw_columns, *engineered_columns]
-    counted = counted or {}
-    rows = int(np.ceil(len(columns) / GRID_COLUMNS))
-    height = 2.2 * rows
-    fig = Figure(figsize=(3.2 * GRID_COLUMNS, height))
-    # A fixed grid: matplotlib's constrained layout costs seconds on 28 panels at every save.
-    fig.subplots_adjust(
-        left=0.06, right=0.99, bottom=0.35 / height, top=1 - 0.7 / height, wspace=0.45, hspace=0.6
-    )
-    axes = np.atleast_1d(fig.subplots(rows, GRID_COLUMNS)).ravel()
-    for ax, column in zip(axes, columns, strict=False):
-        color = "tab:blue" if column in raw_columns else "tab:orange"
-        found = counted.get(column) or Distribution.of(features[column])
-        _draw_histogram(ax, *found.histogram(bins), color)
-        ax.set_title(column, fontsize=9)
-        ax.tick_params(labelsize=7)
-    for ax in axes[len(columns) :]:
-        ax.set_visible(False)
-    fig.suptitle("Distributions: raw columns (blue) and engineered features (orange)")
-    return fig
-
-
-def plot_correlations(matrix: pd.DataFrame) -> Figure:
-    """Heat map of a correlation table from :func:`correlations`."""
-    values = matrix.set_index("column")
-    fig = Figure(figsize=(9, 7.5), layout="constrained")
-    ax = fig.subplots()
-    image = ax.imshow(values.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(np.arange(len(values.columns)), values.columns, rotation=90, fontsize=7)
-    ax.set_yticks(np.arange(len(values.index)), values.index, fontsize=7)
-    fig.colorbar(image, ax=ax, label="Spearman correlation")
-    ax.set_title("Correlations between features")
-    return fig
-
-
-def _listed(values: pd.Series) -> str:
-    """The rejected values for a title: ``": 1,893, 1,899"`` when each value is distinct and
-    there are at most :data:`LISTED_VALUES`; otherwise, on a new line, the most common
-    distinct values with their counts (``"666,666 (x446)"``) and how many more there are.
-    """
-    if values.empty:
-        return ""
-    counts = values.value_counts(sort=False).reindex(pd.unique(values))
-    if len(counts) == len(values) <= LISTED_VALUES:
-        return ": " + ", ".join(f"{value:,.0f}" for value in values)
-    common = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")]
-    shown = [f"{value:,.0f} (x{count:,})" for value, count in common.head(LISTED_VALUES).items()]
-    if len(common) > LISTED_VALUES:
-        shown.append(f"and {len(common) - LISTED_VALUES:,} more values")
-    return ":\n" + ", ".join(shown)
-
-
-def plot_removed(
-    customers: pd.DataFrame, rejected: pd.DataFrame, reasons: dict[str, str], bins: int
-) -> Figure:
-    """For each ``column -> reason_code`` of ``reasons``: a histogram of the column among the
-    kept customers (all rows), with the values rejected for that reason marked in red: one
-    line per distinct value, however many rows hold it; the title gives the number of rows
-    removed and lists the values (see :func:`_listed`).
-
-    Args:
-        customers: clean ``customers`` (needs the columns of ``reasons``).
-        rejected: ``rejected_customers`` (``reason_code`` and the same columns, as text).
-        reasons: e.g. ``{"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}``.
-        bins: histogram bins.
-    """
-    fig = Figure(figsize=(5.5 * len(reasons), 3.8), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(reasons)))
-    for ax, (column, code) in zip(axes, reasons.items(), strict=True):
-        mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
-        flagged = pd.to_numeric(mine.get(column, pd.Series(dtype=str)), errors="coerce").dropna()
-        _draw_histogram(ax, *Distribution.of(customers[column]).histogram(bins), "tab:blue")
-        if len(flagged):
-            ax.vlines(
-                pd.unique(flagged),
-                0,
-                1,
-                transform=ax.get_xaxis_transform(),
-                color="tab:red",
-                linewidth=1.5,
-            )
-        ax.set(
-            xlabel=column,
-            ylabel="customers kept",
-            title=f"{column}: {len(flagged):,} removed ({code})" + _listed(flagged),
-        )
-        ax.title.set_fontsize(9)
-    return fig
-
-
-__all__ = [
-    "Distribution",
-    "category_counts",
-    "correlations",
-    "distributions",
-    "feature_summary",
-    "missing_values",
-    "plot_correlations",
-    "plot_distributions",
-    "plot_removed",
-    "removed_outliers",
-]

@@ -1,12 +1,15 @@
-"""Engineered customer features, shared by the pipeline and the app.
+"""Engineered customer features: one home for every formula, used by the pipeline, the app's
+form and upload pages and the benchmark.
 
-Everything here is a pure function of a clean customer table (the output of
-``data_contract.clean_customers``) and parameters.
+Everything here is a pure function of a clean customer table (the output of the data contract,
+``data_contract``) and explicit settings.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -16,23 +19,49 @@ from customer_segmentation import schema
 
 logger = logging.getLogger(__name__)
 
+# Days in an average month, for Tenure_Months.
+DAYS_PER_MONTH = 365.25 / 12
 
-def reference_date(clean: pd.DataFrame, params: dict[str, Any]) -> pd.Timestamp:
+
+def reference_date(clean: pd.DataFrame, configured: date | None) -> pd.Timestamp:
     """The date that "age" and "tenure" are measured at.
 
-    ``params["reference_date"]`` when set, otherwise the latest ``Dt_Customer`` in the data;
-    never today's date, so that a rerun gives the same features.
+    ``configured`` (``feature_engineering.reference_date``) when set, otherwise the latest
+    ``Dt_Customer`` in the data; never today's date, so that a rerun gives the same features.
     """
-    configured = params.get("reference_date")
-    if configured:
+    if configured is not None:
         return pd.Timestamp(configured)
     if clean.empty:
         raise ValueError("cannot derive a reference date from an empty customer table")
     return pd.Timestamp(clean[schema.DATE_COLUMN].max()).normalize()
 
 
+def total_purchases(table: pd.DataFrame) -> pd.Series:
+    """Purchases through the three channels (web, catalogue, store). Deal purchases are a
+    subset of these, not a fourth channel.
+    """
+    return table[list(schema.CHANNEL_COLUMNS)].sum(axis=1)
+
+
+def deal_share(deals: pd.Series | np.ndarray, purchases: pd.Series | np.ndarray) -> np.ndarray:
+    """Share of purchases made with a discount: ``NumDealsPurchases / Total_Purchases``,
+    capped at 1 (exports hold a few customers with more deals than purchases), 0 without
+    purchases. Per customer, or per segment from the sums of both columns.
+    """
+    deals = np.asarray(deals, dtype="float64")
+    purchases = np.asarray(purchases, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(purchases > 0, deals / purchases, 0.0)
+    return np.minimum(share, 1.0)
+
+
+def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """``part / whole`` with 0 where ``whole`` is 0."""
+    return (part / whole.where(whole > 0, np.nan)).fillna(0.0)
+
+
 def build_features(
-    clean: pd.DataFrame, ref_date: pd.Timestamp, params: dict[str, Any]
+    clean: pd.DataFrame, ref_date: pd.Timestamp, partner_statuses: Sequence[str]
 ) -> pd.DataFrame:
     """Compute the engineered features of each customer.
 
@@ -41,18 +70,15 @@ def build_features(
             ``Kidhome``, ``Teenhome``, ``Dt_Customer``, ``Recency``, the six ``Mnt*``, the four
             ``Num*Purchases``, ``NumWebVisitsMonth``; campaign flags if present.
         ref_date: see :func:`reference_date`.
-        params: ``partner_statuses``: marital statuses that mean two adults at home.
+        partner_statuses: marital statuses that mean two adults at home.
 
     Returns:
-        One row per customer: ``ID``, the raw numeric columns the analysis uses, and every
-        column of ``schema.ENGINEERED_FEATURES``.
+        One row per customer: ``ID`` and every column of ``schema.FEATURE_COLUMNS``.
     """
-    partner = set(params.get("partner_statuses", ["Married", "Together"]))
     spend = clean[list(schema.SPEND_COLUMNS)].sum(axis=1)
-    channel_total = clean[list(schema.CHANNEL_COLUMNS)].sum(axis=1)
-    safe_total = channel_total.where(channel_total > 0, np.nan)
+    purchases = total_purchases(clean)
     children = clean["Kidhome"] + clean["Teenhome"]
-    adults = np.where(clean["Marital_Status"].isin(partner), 2, 1)
+    adults = np.where(clean["Marital_Status"].isin(set(partner_statuses)), 2, 1)
     tenure_days = (ref_date - clean[schema.DATE_COLUMN]).dt.days
     campaigns = [c for c in schema.CAMPAIGN_COLUMNS if c in clean.columns]
     education_rank = {level: i for i, level in enumerate(schema.EDUCATION_LEVELS)}
@@ -61,26 +87,21 @@ def build_features(
         {
             schema.ID: clean[schema.ID].astype("int64"),
             "Income": clean["Income"].astype("float64"),
-            "Recency": clean["Recency"],
-            **{c: clean[c] for c in schema.SPEND_COLUMNS},
-            **{c: clean[c] for c in schema.PURCHASE_COLUMNS},
-            "NumWebVisitsMonth": clean["NumWebVisitsMonth"],
-            "Kidhome": clean["Kidhome"],
-            "Teenhome": clean["Teenhome"],
+            **{c: clean[c] for c in schema.RAW_FEATURE_COLUMNS if c != "Income"},
             "Age": ref_date.year - clean["Year_Birth"],
             "Total_Spending": spend,
             "Tenure_Days": tenure_days,
-            "Tenure_Months": tenure_days / (365.25 / 12),
+            "Tenure_Months": tenure_days / DAYS_PER_MONTH,
             "Children": children,
             "Is_Parent": (children > 0).astype("int64"),
             "Adults": adults,
             "Family_Size": adults + children,
-            "Total_Purchases": channel_total,
-            "Avg_Spend_Per_Purchase": (spend / safe_total).fillna(0.0),
-            "Web_Share": (clean["NumWebPurchases"] / safe_total).fillna(0.0),
-            "Store_Share": (clean["NumStorePurchases"] / safe_total).fillna(0.0),
-            "Catalog_Share": (clean["NumCatalogPurchases"] / safe_total).fillna(0.0),
-            "Deal_Share": (clean["NumDealsPurchases"] / safe_total).fillna(0.0).clip(upper=1.0),
+            "Total_Purchases": purchases,
+            "Avg_Spend_Per_Purchase": _share(spend, purchases),
+            "Web_Share": _share(clean["NumWebPurchases"], purchases),
+            "Store_Share": _share(clean["NumStorePurchases"], purchases),
+            "Catalog_Share": _share(clean["NumCatalogPurchases"], purchases),
+            "Deal_Share": deal_share(clean["NumDealsPurchases"], purchases),
             "Total_Campaigns_Accepted": clean[campaigns].sum(axis=1) if campaigns else 0,
             "Education_Level": clean["Education"].map(education_rank).fillna(-1).astype("int64"),
         },
@@ -90,29 +111,20 @@ def build_features(
     return features.reset_index(drop=True)
 
 
-def features_from_raw(
-    raw: dict[str, Any] | pd.DataFrame,
-    ref_date: pd.Timestamp,
-    params: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Features of customers given as raw fields (a form or a table), for scoring.
+def typical_customer(clean: pd.DataFrame) -> dict[str, Any]:
+    """The median training customer, field by field: what the app's form starts from.
 
-    Args:
-        raw: one customer as a dict, or a table, with the raw Kaggle columns.
-        ref_date: the reference date the model was trained with (model card).
-        params: the feature parameters of that model (``partner_statuses``).
-
-    Missing ``ID``, ``Dt_Customer`` or category fields are filled (ID by position, the date
-    with ``ref_date``, categories empty); every numeric field the features need must be
-    present, otherwise a ``KeyError`` names it.
+    Returns:
+        The median of every whole-number and money field of the export (``Year_Birth``,
+        ``Income``, ``Mnt*``, ``Num*``, ``Recency``, ``Kidhome``, ``Teenhome``), the most common
+        ``Education`` and ``Marital_Status``, and the median ``Dt_Customer`` (ISO date).
     """
-    frame = pd.DataFrame([raw]) if isinstance(raw, dict) else raw.copy()
-    if schema.ID not in frame:
-        frame[schema.ID] = np.arange(len(frame))
-    if schema.DATE_COLUMN not in frame:
-        frame[schema.DATE_COLUMN] = ref_date
-    frame[schema.DATE_COLUMN] = pd.to_datetime(frame[schema.DATE_COLUMN])
-    for column in ("Education", "Marital_Status"):
-        if column not in frame:
-            frame[column] = ""
-    return build_features(frame, ref_date, params or {})
+    numeric = ["Year_Birth", *schema.RAW_FEATURE_COLUMNS]
+    medians = clean[numeric].median()
+    typical: dict[str, Any] = {c: round(float(medians[c])) for c in numeric}
+    for column in schema.CATEGORY_COLUMNS:
+        typical[column] = str(clean[column].mode().iloc[0])
+    typical[schema.DATE_COLUMN] = (
+        pd.Timestamp(clean[schema.DATE_COLUMN].median()).date().isoformat()
+    )
+    return typical

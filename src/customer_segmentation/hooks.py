@@ -193,8 +193,7 @@ class ReleaseMemoryHook:
     for reuse (pyarrow's mimalloc pool, glibc's heap), so the process would hold the largest
     node's tables for the rest of the run. With 10 million customers that is gigabytes that the
     next nodes cannot use. Below ``above_mb`` the pages are kept: the next node would only
-    fault them in again (measured at 1,000,000 customers: ``check_customers`` 4.4 s with its
-    memory warm, 4.8-4.9 s after a release).
+    fault them in again (measured in the README's performance section).
     """
 
     def __init__(self, above_mb: float = 2048, resident: Callable[[], int] | None = None) -> None:

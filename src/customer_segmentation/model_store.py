@@ -1,13 +1,17 @@
-"""The trained model as the app sees it: scaler, K-Means and model card from the Kedro catalog.
+"""A model version as the app and notebooks see it: loaded through the Kedro catalog, by stamp.
 
 The app never opens a model file by its path. :class:`ModelStore` starts a Kedro session on
-the project (``bootstrap_project`` + ``KedroSession.create``), keeps its catalog, and loads the
-versioned ``scaler``, ``kmeans_model`` and ``model_card`` of one run stamp together:
+the project (``bootstrap_project`` + ``KedroSession.create``), keeps its catalog, and reads one
+*model version* (``customer_segmentation.versioning``): every dataset the ``clustering`` and
+``reporting`` pipelines wrote for one fitted model, under one stamp.
 
-* :meth:`ModelStore.versions` lists every stamp any of the three has, newest first, saying which
-  artifacts each stamp holds (a run that failed halfway may leave a scaler but no model);
-* :meth:`ModelStore.load` loads one stamp (default: the newest *complete* one) and refuses a stamp
-  that lacks an artifact, or whose three artifacts disagree (k, features), with a message.
+* :meth:`ModelStore.versions` lists every stamp any model dataset has, newest first, saying
+  which datasets each holds (a run that failed halfway leaves an incomplete stamp);
+* :meth:`ModelStore.load` loads the scaler, model and model card of one *complete* stamp
+  (default: the newest) and refuses an incomplete stamp, or one whose artifacts disagree;
+* :meth:`ModelStore.load_versioned` reads any other table or figure of a stamp, so a page that
+  shows an older model shows that model's profiles, segments and figures, never the newest
+  run's.
 
 Errors a user can act on: :class:`ProjectNotFoundError` (wrong project folder),
 :class:`NoModelError` (nothing trained yet: run ``kedro run``), :class:`VersionMismatchError`
@@ -18,19 +22,23 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from customer_segmentation import segments, versioning
 from customer_segmentation.datasets import ArtifactError
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ENV_VAR = "CUSTOMER_SEGMENTATION_PROJECT"
-# The three datasets written together by one run of ``clustering``.
-MODEL_DATASETS: tuple[str, ...] = ("scaler", "kmeans_model", "model_card")
+# The model itself: what predicting needs, checked to belong together.
+MODEL_ARTIFACTS: tuple[str, ...] = ("scaler", "kmeans_model", "model_card")
 TRAIN_COMMAND = "kedro run"
 
 
@@ -48,25 +56,26 @@ class VersionMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One run stamp and which of ``MODEL_DATASETS`` it holds."""
+    """One model version's stamp, the datasets a complete version has and those it holds."""
 
     stamp: str
     present: tuple[str, ...]
+    required: tuple[str, ...] = field(repr=False)
 
     @property
     def complete(self) -> bool:
-        """True when the scaler, the model and the model card all exist for this stamp."""
-        return set(MODEL_DATASETS) <= set(self.present)
+        """True when every model dataset exists under this stamp."""
+        return set(self.required) <= set(self.present)
 
     @property
     def missing(self) -> tuple[str, ...]:
         """The model datasets this stamp lacks."""
-        return tuple(name for name in MODEL_DATASETS if name not in self.present)
+        return tuple(name for name in self.required if name not in self.present)
 
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """Scaler, model and model card of one run stamp."""
+    """Scaler, model and model card of one model version."""
 
     version: str
     scaler: Any
@@ -78,11 +87,16 @@ class ModelBundle:
         """The date the model's ages and tenures were measured at (from the model card)."""
         return pd.Timestamp(self.card["reference_date"])
 
+    @property
+    def k(self) -> int:
+        """The number of segments."""
+        return int(self.card["k"])
+
     def segment_table(self) -> pd.DataFrame:
         """The card's segments: ``segment``, ``name``, ``behaviour``, ``description``,
         ``action``, ``size``, ``share``.
         """
-        return pd.DataFrame(self.card["segments"])
+        return segments.segment_table(self.card)
 
     def segment_names(self) -> dict[int, str]:
         """Segment number -> name."""
@@ -111,7 +125,8 @@ class ModelStore:
     """The catalog and parameters of one project, and the model versions it holds."""
 
     def __init__(self, project: Path | str) -> None:
-        """Start a Kedro session on ``project`` and keep its catalog and parameters.
+        """Start a Kedro session on ``project`` and keep its catalog, parameters and the names
+        of the model datasets.
 
         Telemetry is switched off before Kedro starts. Relative paths in the catalog resolve
         against the project (Kedro makes them absolute), so the working directory does not
@@ -127,48 +142,62 @@ class ModelStore:
             context = session.load_context()
             self.catalog = context.catalog
             self.params: dict[str, Any] = dict(context.params)
+        self.model_datasets: tuple[str, ...] = tuple(sorted(versioning.model_datasets()))
         logger.info("Model store opened on project %s", self.project)
 
     # ---------------------------------------------------------------- versions
 
     def _stamps(self, name: str) -> list[str]:
-        dataset = self.catalog.get(name)
-        if dataset is None:
-            raise VersionMismatchError(f"the catalog of {self.project} has no dataset {name!r}")
         try:
-            return list(dataset.list_versions(full_path=False))
-        except Exception as error:  # noqa: BLE001 - any listing failure means no versions
-            logger.warning("Cannot list versions of %s: %s", name, error)
-            return []
+            return versioning.stamps(self.catalog, name)
+        except versioning.ModelVersionError as error:
+            raise VersionMismatchError(f"the catalog of {self.project}: {error}") from error
 
     def versions(self) -> list[VersionInfo]:
-        """Every run stamp of ``scaler``, ``kmeans_model`` or ``model_card``, newest first."""
-        held = {name: set(self._stamps(name)) for name in MODEL_DATASETS}
+        """Every stamp any model dataset has, newest first, with the datasets it holds."""
+        held = {name: set(self._stamps(name)) for name in self.model_datasets}
         stamps = sorted(set().union(*held.values()), reverse=True)
         return [
-            VersionInfo(stamp, tuple(n for n in MODEL_DATASETS if stamp in held[n]))
+            VersionInfo(
+                stamp,
+                tuple(n for n in self.model_datasets if stamp in held[n]),
+                self.model_datasets,
+            )
             for stamp in stamps
         ]
 
     def latest_complete(self) -> str | None:
-        """The newest stamp with all three artifacts, or ``None``."""
+        """The newest complete stamp, or ``None``."""
         return next((v.stamp for v in self.versions() if v.complete), None)
 
     # ------------------------------------------------------------------ models
 
-    def _load_versioned(self, name: str, stamp: str) -> Any:
+    def load_versioned(self, name: str, stamp: str) -> Any:
+        """Dataset ``name`` of model version ``stamp`` (a table, a figure's PNG bytes, ...).
+
+        Raises:
+            VersionMismatchError: ``name`` is not a model dataset.
+            ArtifactError: it is missing or unreadable under ``stamp``.
+        """
         from kedro.io import Version  # noqa: PLC0415
 
+        if name not in self.model_datasets:
+            raise VersionMismatchError(
+                f"{name} is not a dataset of a model version; those are: "
+                f"{', '.join(self.model_datasets)}"
+            )
         dataset = self.catalog.get(name, version=Version(stamp, None))
         try:
             return dataset.load()
         except ArtifactError:
             raise
         except Exception as error:  # noqa: BLE001 - JSON errors etc. get the same treatment
-            raise ArtifactError(f"{name} of run {stamp} is unreadable: {error}") from error
+            raise ArtifactError(
+                f"{name} of model version {stamp} is unreadable: {error}"
+            ) from error
 
     def load(self, version: str | None = None) -> ModelBundle:
-        """Scaler, model and model card of one run stamp.
+        """Scaler, model and model card of one complete model version.
 
         Args:
             version: a stamp from :meth:`versions`; ``None`` means the newest complete one.
@@ -197,55 +226,22 @@ class ModelStore:
         if not info.complete:
             raise VersionMismatchError(
                 f"version {version} is incomplete (no {', '.join(info.missing)}): that run did "
-                "not finish, so its scaler, model and model card cannot be used together"
+                "not finish, so its datasets cannot be used together; finish it with "
+                f"`kedro run --pipeline reporting --params model_version={version}` or pick "
+                "another version"
             )
-        scaler = self._load_versioned("scaler", version)
-        model = self._load_versioned("kmeans_model", version)
-        card = self._load_versioned("model_card", version)
+        scaler, model, card = (self.load_versioned(name, version) for name in MODEL_ARTIFACTS)
         check_consistent(version, scaler, model, card)
-        logger.info("Loaded model version %s (k=%s)", version, card.get("k"))
+        logger.info("Loaded model version %s (k=%s)", version, card["k"])
         return ModelBundle(version=version, scaler=scaler, model=model, card=card)
 
-    # ------------------------------------------------------- tables and figures
-
-    def has(self, name: str) -> bool:
-        """True when the catalog has ``name`` and it has been written."""
-        return name in self.catalog and self.catalog.exists(name)
-
-    def load_table(self, name: str) -> pd.DataFrame | None:
-        """A non-versioned table of the latest run (``None`` when absent or not written)."""
-        if not self.has(name):
-            return None
-        return self.catalog.load(name)
-
     def figure_names(self) -> list[str]:
-        """Every figure dataset (``report_html.FigureDataset``) in the catalog."""
+        """Every figure dataset (``datasets.FigureDataset``) of a model version."""
         return [
             name
-            for name in self.catalog.keys()
+            for name in self.model_datasets
             if str(self.catalog.get_type(name) or "").endswith("FigureDataset")
         ]
-
-    def figure_png(self, name: str, version: str | None = None) -> tuple[bytes, str | None] | None:
-        """The PNG bytes of a figure dataset, for the run ``version`` when that run drew it,
-        else its latest version.
-
-        Returns:
-            The bytes and the stamp they come from (``None`` for an unversioned figure), or
-            ``None`` when the figure has not been drawn.
-        """
-        from kedro.io import AbstractVersionedDataset  # noqa: PLC0415
-
-        dataset = self.catalog.get(name)
-        if dataset is None or not self.catalog.exists(name):
-            return None
-        stamp: str | None = None
-        if isinstance(dataset, AbstractVersionedDataset):
-            available = list(dataset.list_versions(full_path=False))
-            if not available:
-                return None
-            stamp = version if version in available else available[0]
-        return self.catalog.load(name, version=stamp), stamp
 
 
 def check_consistent(version: str, scaler: Any, model: Any, card: dict[str, Any]) -> None:
@@ -255,13 +251,13 @@ def check_consistent(version: str, scaler: Any, model: Any, card: dict[str, Any]
         VersionMismatchError: the card's ``k`` or ``features`` differ from the model's, or the
             scaler was fitted on other features.
     """
-    features = [str(f) for f in card.get("features", [])]
-    model_features = [str(f) for f in getattr(model, "feature_names_in_", [])]
-    scaler_features = [str(f) for f in getattr(scaler, "feature_names_in_", features)]
+    features = [str(f) for f in card["features"]]
+    model_features = [str(f) for f in model.feature_names_in_]
+    scaler_features = [str(f) for f in scaler.feature_names_in_]
     problems = []
-    if int(card.get("k", -1)) != int(getattr(model, "n_clusters", -2)):
-        problems.append(f"the card says k={card.get('k')}, the model has {model.n_clusters}")
-    if len(card.get("segments", [])) != int(getattr(model, "n_clusters", -2)):
+    if int(card["k"]) != int(model.n_clusters):
+        problems.append(f"the card says k={card['k']}, the model has {model.n_clusters}")
+    if len(card["segments"]) != int(model.n_clusters):
         problems.append("the card describes another number of segments than the model has")
     if model_features != features:
         problems.append(f"the model was fitted on {model_features}, the card lists {features}")
@@ -272,4 +268,37 @@ def check_consistent(version: str, scaler: Any, model: Any, card: dict[str, Any]
             f"version {version}: scaler, model and model card do not belong together ("
             + "; ".join(problems)
             + ")"
+        )
+
+
+class ModelVersion:
+    """One complete model version and its tables, each read once (thread-safe) and kept.
+
+    The app keeps one per version it shows, so every page of a version reads that version's
+    profiles, segments, map and figures, never another run's.
+    """
+
+    def __init__(self, store: ModelStore, version: str | None = None) -> None:
+        """Load the scaler, model and card of ``version`` (default: the newest complete)."""
+        self.store = store
+        self.bundle = store.load(version)
+        self.version = self.bundle.version
+        self._kept: dict[str, Any] = {}
+        self._lock = threading.RLock()
+
+    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = compute()
+            return self._kept[key]
+
+    def dataset(self, name: str) -> Any:
+        """Model dataset ``name`` of this version (read on first use)."""
+        return self._once(name, lambda: self.store.load_versioned(name, self.version))
+
+    def training_margins(self) -> np.ndarray:
+        """The training customers' margins (``customer_segments``), sorted ascending."""
+        return self._once(
+            "training_margins",
+            lambda: np.sort(self.dataset("customer_segments")["margin"].to_numpy()),
         )

@@ -68,20 +68,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 # Present in the Kaggle export, used when there, assumed 0 (and reported) when absent.
 OPTIONAL_COLUMNS: tuple[str, ...] = (*FLAG_COLUMNS, *CONSTANT_COLUMNS)
 
-# The 29 columns of the Kaggle export, in its order.
+# The 29 columns of the Kaggle export, in its order: the required ones first.
 KAGGLE_COLUMNS: tuple[str, ...] = (
-    ID,
-    "Year_Birth",
-    "Education",
-    "Marital_Status",
-    "Income",
-    "Kidhome",
-    "Teenhome",
-    DATE_COLUMN,
-    "Recency",
-    *SPEND_COLUMNS,
-    *PURCHASE_COLUMNS,
-    "NumWebVisitsMonth",
+    *REQUIRED_COLUMNS,
     "AcceptedCmp3",
     "AcceptedCmp4",
     "AcceptedCmp5",
@@ -104,6 +93,17 @@ MARITAL_STATUSES: tuple[str, ...] = (
     "YOLO",
 )
 
+# Columns of the export that customer_features carries as they are.
+RAW_FEATURE_COLUMNS: tuple[str, ...] = (
+    "Income",
+    "Recency",
+    *SPEND_COLUMNS,
+    *PURCHASE_COLUMNS,
+    "NumWebVisitsMonth",
+    "Kidhome",
+    "Teenhome",
+)
+
 # Engineered features (see customer_segmentation.features).
 ENGINEERED_FEATURES: tuple[str, ...] = (
     "Age",
@@ -122,4 +122,35 @@ ENGINEERED_FEATURES: tuple[str, ...] = (
     "Deal_Share",
     "Total_Campaigns_Accepted",
     "Education_Level",
+)
+
+# Every column of customer_features but ID: what parameters may name as a feature.
+FEATURE_COLUMNS: tuple[str, ...] = (*RAW_FEATURE_COLUMNS, *ENGINEERED_FEATURES)
+
+# Columns the segment-naming rules read (their z-scores must be in the profile).
+NAMING_COLUMNS: tuple[str, ...] = (
+    "Income",
+    "Total_Spending",
+    "Age",
+    "Recency",
+    "NumWebPurchases",
+    "NumStorePurchases",
+    "NumWebVisitsMonth",
+    "NumDealsPurchases",
+    "Children",
+)
+
+# What the naming rules can call a segment's behaviour (segments.behaviour); each needs a label
+# and an action in clustering.naming.behaviours.
+BEHAVIOURS: tuple[str, ...] = (
+    "multi_channel_spenders",
+    "store_loyal_spenders",
+    "online_spenders",
+    "low_activity",
+    "lapsing",
+    "web_browsers",
+    "online_shoppers",
+    "store_shoppers",
+    "low_spenders",
+    "mainstream",
 )

@@ -8,25 +8,20 @@ keyed by cluster number, so a retrain that moves a segment to another number kee
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-SEGMENT = "segment"
+from customer_segmentation import schema
+from customer_segmentation.features import deal_share
+from customer_segmentation.modeling.sampling import segmented_rows
 
-# Columns the naming rules read (their z-scores must be in the profile).
-NAMING_COLUMNS: tuple[str, ...] = (
-    "Income",
-    "Total_Spending",
-    "Age",
-    "Recency",
-    "NumWebPurchases",
-    "NumStorePurchases",
-    "NumWebVisitsMonth",
-    "NumDealsPurchases",
-    "Children",
-)
+if TYPE_CHECKING:
+    from customer_segmentation.params import NamingParams, Words
+
+SEGMENT = "segment"
 
 
 def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray) -> np.ndarray:
@@ -147,7 +142,10 @@ def profile_segments(
     return profile.reset_index().sort_values(SEGMENT).reset_index(drop=True)
 
 
-def _behaviour(z: pd.Series, high: float, low: float) -> str:
+def behaviour(z: pd.Series, high: float, low: float) -> str:
+    """The behaviour a segment's z-scores show (one of ``schema.BEHAVIOURS``), by rules in
+    order: spending first, then recency, web visits and channels.
+    """
     spend, recency = z["z_Total_Spending"], z["z_Recency"]
     web, store, visits = z["z_NumWebPurchases"], z["z_NumStorePurchases"], z["z_NumWebVisitsMonth"]
     if spend >= high:
@@ -169,30 +167,28 @@ def _behaviour(z: pd.Series, high: float, low: float) -> str:
     return "mainstream"
 
 
-def _prefixes(
-    z: pd.Series, high: float, low: float, prefixes: dict[str, dict[str, str]]
-) -> list[str]:
+def _prefixes(z: pd.Series, high: float, low: float, prefixes: Mapping[str, Words]) -> list[str]:
     """Words put before the behaviour label, in the order of ``prefixes`` (column ->
     ``high``/``low`` word; a missing side adds no word).
     """
     words = []
     for column, word in prefixes.items():
         value = z[f"z_{column}"]
-        if value >= high and word.get("high"):
-            words.append(word["high"])
-        elif value <= low and word.get("low"):
-            words.append(word["low"])
+        if value >= high and word.high:
+            words.append(word.high)
+        elif value <= low and word.low:
+            words.append(word.low)
     return words
 
 
-def name_segments(profile: pd.DataFrame, naming: dict[str, Any]) -> pd.DataFrame:
+def name_segments(profile: pd.DataFrame, naming: NamingParams) -> pd.DataFrame:
     """Name, describe and suggest an action for every segment of a profile.
 
     Args:
         profile: from :func:`profile_segments`, with the ``z_``/``median_`` columns of
-            ``NAMING_COLUMNS``.
+            ``schema.NAMING_COLUMNS``.
         naming: ``high_z`` and ``low_z`` thresholds; ``behaviours``: for each behaviour key
-            a ``label`` and an ``action``; ``prefixes``: per column (of ``NAMING_COLUMNS``) the
+            a ``label`` and an ``action``; ``prefixes``: per column (of ``schema.NAMING_COLUMNS``) the
             word put before the label when the segment is high or low on it (e.g. Age ->
             Senior); ``qualifiers``: words that tell apart segments that would otherwise
             share a name.
@@ -200,33 +196,33 @@ def name_segments(profile: pd.DataFrame, naming: dict[str, Any]) -> pd.DataFrame
     Returns:
         ``segment``, ``name``, ``behaviour``, ``description``, ``action``; names are unique.
     """
-    high, low = float(naming["high_z"]), float(naming["low_z"])
-    behaviours = naming["behaviours"]
+    high, low = naming.high_z, naming.low_z
+    behaviours = naming.behaviours
     rows = []
     for _, seg in profile.iterrows():
-        key = _behaviour(seg, high, low)
-        words = _prefixes(seg, high, low, naming["prefixes"])
-        name = " ".join([*words, behaviours[key]["label"]])
+        key = behaviour(seg, high, low)
+        words = _prefixes(seg, high, low, naming.prefixes)
+        name = " ".join([*words, behaviours[key].label])
         rows.append(
             {
                 SEGMENT: int(seg[SEGMENT]),
                 "name": name,
                 "behaviour": key,
                 "description": describe(seg),
-                "action": behaviours[key]["action"],
+                "action": behaviours[key].action,
             }
         )
     named = pd.DataFrame(rows)
-    named["name"] = _disambiguate(named, profile, naming["qualifiers"])
+    named["name"] = _disambiguate(named, profile, naming.qualifiers)
     return named
 
 
 def _disambiguate(
-    named: pd.DataFrame, profile: pd.DataFrame, qualifiers: dict[str, dict[str, str]]
+    named: pd.DataFrame, profile: pd.DataFrame, qualifiers: Mapping[str, Words]
 ) -> pd.Series:
     """Add a qualifier to names shared by several segments, from their most distinct trait."""
     names = named["name"].copy()
-    z = profile.set_index(SEGMENT)[[f"z_{c}" for c in NAMING_COLUMNS]]
+    z = profile.set_index(SEGMENT)[[f"z_{c}" for c in schema.NAMING_COLUMNS]]
     for name, group in named.groupby("name"):
         if len(group) < 2:
             continue
@@ -235,7 +231,7 @@ def _disambiguate(
         for row_index, seg in zip(group.index, ids, strict=True):
             column = diff.loc[seg].abs().idxmax()
             sign = "high" if diff.loc[seg, column] >= 0 else "low"
-            names[row_index] = f"{name} ({qualifiers[column.removeprefix('z_')][sign]})"
+            names[row_index] = f"{name} ({getattr(qualifiers[column.removeprefix('z_')], sign)})"
     counts = names.groupby(names).cumcount()
     return names.where(counts == 0, names + " #" + (counts + 1).astype(str))
 
@@ -257,21 +253,81 @@ def profile_and_name(
     features: pd.DataFrame,
     segments: pd.Series,
     columns: list[str] | tuple[str, ...],
-    naming: dict[str, Any],
+    naming: NamingParams,
 ) -> pd.DataFrame:
     """:func:`profile_segments` joined with :func:`name_segments` (names first)."""
-    wanted = list(dict.fromkeys([*NAMING_COLUMNS, *columns]))
+    wanted = list(dict.fromkeys([*schema.NAMING_COLUMNS, *columns]))
     profile = profile_segments(features, segments, wanted)
     named = name_segments(profile, naming)
     return named.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
 
 
-__all__ = [
-    "NAMING_COLUMNS",
-    "SEGMENT",
-    "describe",
-    "name_segments",
-    "order_segments",
-    "profile_and_name",
-    "profile_segments",
-]
+def segment_table(card: Mapping[str, Any]) -> pd.DataFrame:
+    """The model card's segments: ``segment``, ``name``, ``behaviour``, ``description``,
+    ``action``, ``size``, ``share``.
+    """
+    return pd.DataFrame(card["segments"])
+
+
+def segment_profiles(
+    features: pd.DataFrame,
+    segments: pd.DataFrame,
+    card: Mapping[str, Any],
+    columns: list[str],
+) -> pd.DataFrame:
+    """One row per segment: name, behaviour, description, action (from the model card), size,
+    share, and the mean, median and z-score (against all customers) of every ``columns``.
+
+    Args:
+        features: ``customer_features`` (``ID`` and ``columns``).
+        segments: ``customer_segments`` (``ID``, ``segment``).
+        card: the model card of the same model.
+        columns: the columns to describe (``reporting.profile_columns``).
+    """
+    rows, labels = segmented_rows(features, segments, schema.ID)
+    data = features[columns] if rows is None else features[columns].iloc[rows]
+    profile = profile_segments(data.reset_index(drop=True), pd.Series(labels), columns)
+    names = segment_table(card)[[SEGMENT, "name", "behaviour", "description", "action"]]
+    return names.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
+
+
+def spending_mix(
+    features: pd.DataFrame, segments: pd.DataFrame, card: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Share of each product category in the segment's spending and of each channel in its
+    purchases.
+
+    Args:
+        features: needs the ``Mnt*`` columns, the four ``Num*Purchases``, ``Total_Purchases``
+            and ``Total_Spending``.
+        segments: ``customer_segments``.
+        card: the model card (segment names).
+
+    Returns:
+        ``segment``, ``name``, ``spend_<category>`` (shares summing to 1),
+        ``channel_<channel>`` (shares of web/catalogue/store purchases summing to 1),
+        ``deal_share`` (``features.deal_share`` of the segment's sums) and ``mean_spending``.
+    """
+    summed = list(
+        dict.fromkeys([*schema.SPEND_COLUMNS, *schema.PURCHASE_COLUMNS, "Total_Purchases"])
+    )
+    rows, labels = segmented_rows(features, segments, schema.ID)
+    data = features[[*summed, "Total_Spending"]]
+    data = data if rows is None else data.iloc[rows].reset_index(drop=True)
+    grouped = data.groupby(pd.Index(labels, name=SEGMENT))
+    sums = grouped[summed].sum()  # one pass over the rows for every summed column
+    spend = sums[list(schema.SPEND_COLUMNS)]
+    channels = sums[list(schema.CHANNEL_COLUMNS)]
+    spend_share = spend.div(spend.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    channel_share = channels.div(channels.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    spend_share.columns = [f"spend_{c.removeprefix('Mnt')}" for c in spend_share.columns]
+    channel_share.columns = [
+        f"channel_{c.removeprefix('Num').removesuffix('Purchases')}" for c in channel_share.columns
+    ]
+    table = pd.concat([spend_share, channel_share], axis=1)
+    table["deal_share"] = deal_share(sums["NumDealsPurchases"], sums["Total_Purchases"])
+    table["mean_spending"] = grouped["Total_Spending"].mean()
+    table = table.reset_index()
+    names = {int(s["segment"]): str(s["name"]) for s in card["segments"]}
+    table.insert(1, "name", table[SEGMENT].map(names))
+    return table

@@ -3,11 +3,13 @@
 from kedro.config import OmegaConfigLoader
 
 from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook
+from customer_segmentation.versioning import ModelVersionHook
 
-# Times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
+# ModelVersionHook: every dataset of a model version is read and written under one stamp.
+# NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
-# Returns freed memory to the system after every node and save (large tables).
-HOOKS = (NodeTimingHook(), ReleaseMemoryHook())
+# ReleaseMemoryHook: returns freed memory to the system after nodes and saves (large tables).
+HOOKS = (ModelVersionHook(), NodeTimingHook(), ReleaseMemoryHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import app_projects
+import model_projects
 import pytest
-from app_projects import (
+from conftest import PROJECT_ROOT
+from model_projects import (
     HALF_RUN_STAMP,
     NEWER_K,
     OLDER_K,
     model_stamps,
 )
-from conftest import PROJECT_ROOT
 
 from customer_segmentation.datasets import ArtifactError
 from customer_segmentation.model_store import (
     PROJECT_ENV_VAR,
     ModelStore,
+    ModelVersion,
     NoModelError,
     ProjectNotFoundError,
     VersionMismatchError,
@@ -27,9 +28,9 @@ from customer_segmentation.model_store import (
 )
 
 # Shared project fixtures (session-scoped, built once for all modules).
-half_run_project = app_projects.half_run_project
-truncated_model_project = app_projects.truncated_model_project
-two_versions_project = app_projects.two_versions_project
+half_run_project = model_projects.half_run_project
+truncated_model_project = model_projects.truncated_model_project
+two_versions_project = model_projects.two_versions_project
 
 
 def test_default_is_the_newest_version_and_older_ones_load(two_versions_project: Path):
@@ -46,15 +47,38 @@ def test_default_is_the_newest_version_and_older_ones_load(two_versions_project:
     assert previous.card["k"] == previous.model.n_clusters == OLDER_K, "older stamp, older model"
 
 
+def test_a_model_version_reads_every_table_from_its_own_stamp(two_versions_project: Path):
+    store = ModelStore(two_versions_project)
+    newer, older = model_stamps(two_versions_project)
+    for stamp, k in ((older, OLDER_K), (newer, NEWER_K)):
+        version = ModelVersion(store, stamp)
+        assert version.version == stamp and version.bundle.k == k
+        assert len(version.dataset("segment_profiles")) == k
+        assert version.dataset("customer_segments")["segment"].nunique() == k
+        points = version.dataset("segment_map_points")
+        assert points.loc[points["kind"] == "centroid", "segment"].tolist() == list(range(k))
+        assert version.dataset("k_selection").query("is_chosen")["k"].item() == k
+        margins = version.training_margins()
+        assert len(margins) == version.bundle.card["training_rows"]
+        assert (margins[1:] >= margins[:-1]).all(), "sorted, for the percentile lookup"
+    assert version.dataset("segment_profiles") is version.dataset("segment_profiles"), "read once"
+    with pytest.raises(VersionMismatchError, match="not a dataset of a model version"):
+        store.load_versioned("customer_features", older)
+
+
 def test_a_half_finished_run_is_skipped_by_default_and_refused_when_picked(half_run_project):
     store = ModelStore(half_run_project)
     stamps = [v.stamp for v in store.versions()]
     assert stamps[0] == HALF_RUN_STAMP, f"the half run must be listed: {stamps}"
-    assert store.versions()[0].missing == ("kmeans_model", "model_card")
+    missing = store.versions()[0].missing
+    assert {"kmeans_model", "model_card", "segment_profiles", "segmentation_report"} <= set(
+        missing
+    ), missing
+    assert "scaler" not in missing
 
     bundle = store.load()
     assert bundle.version == stamps[1], "the default must be the newest COMPLETE stamp"
-    with pytest.raises(VersionMismatchError, match="incomplete.*kmeans_model, model_card"):
+    with pytest.raises(VersionMismatchError, match=r"incomplete \(no .*kmeans_model"):
         store.load(HALF_RUN_STAMP)
 
 

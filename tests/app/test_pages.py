@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import app_projects
+import model_projects
 import pandas as pd
 import pytest
-from app_projects import (
+from conftest import PROJECT_ROOT, REAL_FILES, real_file
+from model_projects import (
     HALF_RUN_STAMP,
     NEWER_K,
     OLDER_K,
     model_stamps,
     pipeline_tables,
 )
-from conftest import PROJECT_ROOT, REAL_FILES, real_file
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
@@ -26,9 +26,9 @@ TIMEOUT = 120  # seconds for one script run (the first opens a Kedro session)
 CUSTOMER_ROW = 17
 
 # Shared project fixtures (session-scoped, built once for all modules).
-half_run_project = app_projects.half_run_project
-truncated_model_project = app_projects.truncated_model_project
-two_versions_project = app_projects.two_versions_project
+half_run_project = model_projects.half_run_project
+truncated_model_project = model_projects.truncated_model_project
+two_versions_project = model_projects.two_versions_project
 
 
 def open_app(project: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
@@ -57,7 +57,8 @@ def test_predict_page_gives_the_pipeline_segment_of_a_real_customer(real_project
     customer = tables["customers"].iloc[CUSTOMER_ROW]
     expected = tables["customer_segments"].set_index(schema.ID).loc[customer[schema.ID]]
     card = ModelStore(real_project).load().card
-    name = {s["segment"]: s["name"] for s in card["segments"]}[int(expected["segment"])]
+    segment_names = [s["name"] for s in card["segments"]]
+    name = segment_names[int(expected["segment"])]
 
     app = open_app(real_project, monkeypatch)
     assert "Fill in the form" in texts(app.info)
@@ -81,6 +82,32 @@ def test_predict_page_gives_the_pipeline_segment_of_a_real_customer(real_project
     explanation = frame_with(app, "feature", "pull")
     assert set(explanation["feature"]) == set(card["features"])
     assert "Where the customer sits on the segment map" in texts(app.subheader)
+    charts = [c.proto.spec for c in app.get("vega_lite_chart")]
+    maps = [spec for spec in charts if '"shape": "diamond"' in spec]  # the customer's mark
+    assert len(maps) == 1, "the map is a chart drawn in the browser, with the customer on it"
+    assert all(f"{s}: {n}" in maps[0] for s, n in enumerate(name for name in segment_names))
+    assert not app.get("image"), "no server-drawn image on the Predict page"
+
+
+def test_a_form_the_data_contract_rejects_gets_its_message(real_project, monkeypatch):
+    """The form goes through the data contract: a birth year of 1890 is refused as a file row
+    with it would be, in the form's words, and no segment is shown.
+    """
+    app = open_app(real_project, monkeypatch)
+    app.radio(key="age_mode").set_value("Birth year").run()
+    app.number_input(key="Year_Birth").set_value(1890)
+    app.button[0].click().run()
+    assert not app.exception, [e.message for e in app.exception]
+
+    message = texts(app.error)
+    assert "Birth year 1890 is before 1901" in message, message
+    assert "birth_year_out_of_range" in message, message
+    assert not [h for h in texts(app.subheader).splitlines() if h.startswith("Segment ")]
+
+    app.number_input(key="Year_Birth").set_value(1960)
+    app.number_input(key="Income").set_value(5_000_000.0)
+    app.button[0].click().run()
+    assert "Yearly household income 5000000 is above max_income 200,000" in texts(app.error)
 
 
 def test_score_page_reproduces_customer_segments_through_the_upload(real_project, monkeypatch):
@@ -146,12 +173,13 @@ def test_explore_page_shows_tables_and_figures_from_the_catalog(real_project, mo
         "kmeans",
         "dbscan",
     }
-    drawn = [n for n in store.figure_names() if store.figure_png(n) is not None]
     images = app.get("image")
-    assert len(images) == len(drawn) >= 4, f"{len(images)} images for figures {drawn}"
+    assert len(images) == len(store.figure_names()) >= 10, (
+        f"{len(images)} images for figures {store.figure_names()}"
+    )
 
 
-def test_picking_an_older_version_changes_the_model_card(two_versions_project, monkeypatch):
+def test_an_older_version_shows_its_own_segments_on_every_page(two_versions_project, monkeypatch):
     newer, older = model_stamps(two_versions_project)
     app = open_app(two_versions_project, monkeypatch, "explore")
     card_text = texts(app.sidebar.markdown)
@@ -163,7 +191,25 @@ def test_picking_an_older_version_changes_the_model_card(two_versions_project, m
     card_text = texts(app.sidebar.markdown)
     assert older in card_text and f"k = {OLDER_K}" in card_text, card_text
     assert f"The {OLDER_K} segments" in texts(app.subheader)
-    assert "older model" in texts(app.info)
+    assert len(frame_with(app, "segment", "name", "action", "size")) == OLDER_K
+    assert len(frame_with(app, "segment", "name", "mean_Income")) == OLDER_K, "its profiles"
+    chosen = frame_with(app, "k", "inertia", "is_chosen")
+    assert chosen.loc[chosen["is_chosen"], "k"].tolist() == [OLDER_K], "its k record"
+    assert len(frame_with(app, "method", "clusters")) == 2
+
+    app.switch_page("app_pages/predict.py").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.selectbox(key="model_version").value == older, "the choice holds across pages"
+    app.button[0].click().run()
+    heading = next(h for h in texts(app.subheader).splitlines() if h.startswith("Segment "))
+    number = int(heading.split(":")[0].removeprefix("Segment "))
+    names = ModelStore(two_versions_project).load(older).segment_names()
+    assert heading == f"Segment {number}: {names[number]}", "a name of the older model"
+    (shown_map,) = [
+        c.proto.spec for c in app.get("vega_lite_chart") if '"shape": "diamond"' in c.proto.spec
+    ]
+    assert all(f"{s}: {n}" in shown_map for s, n in names.items()), "the older model's map"
+    assert f"{OLDER_K}: " not in shown_map, "no segment beyond the older model's k"
 
 
 def test_a_half_finished_run_is_not_the_default_and_is_refused(half_run_project, monkeypatch):

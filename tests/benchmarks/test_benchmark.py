@@ -17,6 +17,7 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import changed
 from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.framework.project import configure_project
 from kedro.io import DataCatalog, MemoryDataset
@@ -26,7 +27,9 @@ from kedro.runner import SequentialRunner
 from customer_segmentation import settings
 from customer_segmentation.demo_data import generate_customers, write_customers
 from customer_segmentation.hooks import TIMINGS_ENV_VAR, NodeTimingHook
-from customer_segmentation.modeling import sample_positions, silhouette_on_sample, sweep
+from customer_segmentation.modeling.metrics import silhouette_on_sample
+from customer_segmentation.modeling.sampling import sample_positions
+from customer_segmentation.modeling.selection import sweep
 from customer_segmentation.pipeline_registry import register_pipelines
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,7 +140,7 @@ def test_work_dir_inside_repo_is_refused() -> None:
 def test_params_overrides_reach_the_plain_settings() -> None:
     run = _module("run")
     overrides = run.parse_overrides(["clustering.algorithm=minibatch,model_selection.k_min=3"])
-    settings = run.plain_settings(run.project_parameters(overrides))
+    settings = run.plain_settings(run.project_parameters(overrides), k=4)
     assert settings["algorithm"] == "minibatch", "clustering.algorithm did not reach the script"
     assert settings["k_min"] == 3, "model_selection.k_min did not reach the plain script"
     with pytest.raises(SystemExit):
@@ -251,30 +254,31 @@ def test_sample_positions_depend_on_the_seed_only() -> None:
     )
 
 
-def test_sampled_metrics_are_stable(scaled: np.ndarray) -> None:
+def test_sampled_metrics_are_stable(scaled: np.ndarray, params) -> None:
     labels = (scaled[:, 0] > 0).astype(int) + (scaled[:, 1] > 0).astype(int)
     one = silhouette_on_sample(scaled, labels, 500, seed=11)
     assert one == silhouette_on_sample(scaled, labels, 500, seed=11), "silhouette not seeded"
-    params = {
-        "k_min": 2,
-        "k_max": 3,
-        "n_init": 2,
-        "random_state": 5,
-        "algorithm": "kmeans",
-        "silhouette_sample_size": 400,
-        "stability_sample_size": 300,
-        "stability_resamples": 2,
-    }
-    pd.testing.assert_frame_equal(sweep(scaled, params)[0], sweep(scaled, params)[0])
+    settings = changed(
+        params["model_selection"],
+        k_min=2,
+        k_max=3,
+        n_init=2,
+        random_state=5,
+        silhouette_sample_size=400,
+        stability_sample_size=300,
+        stability_resamples=2,
+    )
+    pd.testing.assert_frame_equal(sweep(scaled, settings)[0], sweep(scaled, settings)[0])
 
 
 def test_plain_script_metrics_are_seeded(tmp_path: Path) -> None:
+    run = _module("run")
     plain = _module("plain_sklearn")
     table, _ = generate_customers(1500, seed=1)
     csv = tmp_path / "customers.csv"
     write_customers(table, csv)
     settings = {
-        **plain.DEFAULTS,
+        **run.plain_settings(run.project_parameters({}), k=6),
         "k_max": 3,
         "n_init": 2,
         "sweep_sample": 800,

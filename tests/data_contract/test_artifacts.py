@@ -208,7 +208,7 @@ def test_run_failing_halfway_leaves_the_previous_version_loadable(trained, monke
         raise RuntimeError("disk full while writing the model card")
 
     monkeypatch.setattr(
-        "customer_segmentation.pipelines.clustering.pipeline.build_model_card", broken_model_card
+        "customer_segmentation.pipelines.clustering.pipeline.model_card", broken_model_card
     )
     with pytest.raises(RuntimeError, match="disk full"):
         run_project(trained, pipeline="clustering", params={"clustering.n_clusters": 3})

@@ -11,14 +11,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, real_file
+from conftest import REAL_FILES, changed, real_file
 
 from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
+from customer_segmentation.params import ParameterError
 
 
 def prepare(content: bytes, params: dict[str, Any], **overrides: Any):
     return prepare_customers(
-        RawCustomerFile("big.csv", content), {**params["data_processing"], **overrides}
+        RawCustomerFile("big.csv", content), changed(params["data_processing"], **overrides)
     )
 
 
@@ -92,14 +93,14 @@ def test_a_chunk_without_telling_dates_follows_the_order_shown_before(params) ->
 
 
 def test_chunk_rows_must_be_positive(params) -> None:
-    with pytest.raises(ValueError, match="chunk_rows must be at least 1"):
+    with pytest.raises(ParameterError, match="data_processing.chunk_rows = 0"):
         prepare(b"ID\n1\n", params, chunk_rows=0)
 
 
 @pytest.mark.parametrize("name", REAL_FILES)
 def test_a_file_streamed_from_disk_gives_what_its_bytes_give(name, params) -> None:
     path = real_file(name)
-    settings = {**params["data_processing"], "chunk_rows": 700}
+    settings = changed(params["data_processing"], chunk_rows=700)
     from_disk = prepare_customers(RawCustomerFile(path.name, path=path), settings)
     from_bytes = prepare_customers(RawCustomerFile(path.name, path.read_bytes()), settings)
     assert_same(from_disk, from_bytes)

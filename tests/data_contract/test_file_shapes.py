@@ -44,6 +44,7 @@ def canonical(real_project: Path) -> dict[str, Any]:
             "data_quality_report",
             "customer_features",
             "k_selection",
+            "sweep_centres",
             "customer_segments",
         )
     }
@@ -139,10 +140,12 @@ SHAPES: dict[str, tuple[Callable[[pd.DataFrame], bytes], dict[str, Any]]] = {
 }
 
 
-def _segments_of(raw: RawCustomerFile, params: dict[str, Any], k_selection: pd.DataFrame):
+def _segments_of(raw: RawCustomerFile, params: dict[str, Any], canonical: dict[str, Any]):
     customers, rejected, report = check_customers(raw, params["data_processing"])
-    features, _, _ = engineer_features(customers, params["feature_engineering"])
-    _, _, segments = fit_segmentation(features, k_selection, params["clustering"])
+    _, model_input, _ = engineer_features(customers, params["feature_engineering"])
+    _, _, segments = fit_segmentation(
+        model_input, canonical["k_selection"], params["clustering"], canonical["sweep_centres"]
+    )
     return customers, rejected, report, segments
 
 
@@ -178,7 +181,7 @@ def test_shape_gives_the_canonical_customers_and_segments(
     path.write_bytes(write(canonical_text))
     raw = RawCustomerFile(path.name, path.read_bytes())
 
-    customers, rejected, report, segments = _segments_of(raw, params, canonical["k_selection"])
+    customers, rejected, report, segments = _segments_of(raw, params, canonical)
 
     for key, value in expected_detection.items():
         assert report.get(key) == value, f"{shape}: report[{key!r}] is {report.get(key)!r}"

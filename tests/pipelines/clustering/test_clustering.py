@@ -1,37 +1,72 @@
-"""``clustering``: stable numbering, the model card, the pipeline on an in-memory catalog."""
+"""``clustering``: k decided once, stable numbering, the model card, DBSCAN, the pipeline on an
+in-memory catalog.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import changed
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from customer_segmentation.modeling import dbscan_scan, sample_positions
-from customer_segmentation.pipelines.clustering import create_pipeline
-from customer_segmentation.pipelines.clustering.nodes import (
-    _dbscan_verdict,
-    _eps_scan,
-    _k_distance_eps,
-    build_model_card,
-    compare_with_dbscan,
-    describe_start,
-    fit_segmentation,
+from customer_segmentation.modeling.card import model_card as build_model_card
+from customer_segmentation.modeling.dbscan import (
+    dbscan_scan,
+    dbscan_verdict,
+    eps_scan,
+    k_distance_eps,
 )
+from customer_segmentation.modeling.kmeans import describe_start
+from customer_segmentation.modeling.sampling import sample_positions
+from customer_segmentation.modeling.selection import choose_k
+from customer_segmentation.params import ParameterError
+from customer_segmentation.pipelines.clustering import create_pipeline
+from customer_segmentation.pipelines.clustering.nodes import compare_with_dbscan, fit_segmentation
 from customer_segmentation.pipelines.model_selection.nodes import select_k
 from customer_segmentation.scoring import score_customers
+
+NO_CENTRES = pd.DataFrame(columns=["k", "centre"])
+
+
+class Kept(MemoryDataset):
+    """A MemoryDataset the runner cannot release: the test reads intermediate outputs."""
+
+    def _release(self) -> None:
+        pass
+
+
+INFO = {
+    "reference_date": "2014-06-29",
+    "partner_statuses": ["Married", "Together"],
+    "typical_customer": {"Income": 50_000},
+}
+SWEEP = pd.DataFrame(
+    {"k": [5, 6, 7], "is_knee": [True, False, False], "preferred_by": ["elbow", "", ""]}
+)
 
 
 @pytest.fixture
 def k_selection() -> pd.DataFrame:
-    return pd.DataFrame({"k": [5, 6, 7], "is_knee": [True, False, False]})
+    """k=6 decided by the parameter; the knee is at 5."""
+    return choose_k(SWEEP, 6)
 
 
-def test_segments_are_numbered_by_spending_highest_first(demo_features, k_selection, params):
-    _, model, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
+@pytest.fixture
+def kmeanspp(params):
+    """The clustering parameters with ten k-means++ starts on all rows."""
+    return changed(params["clustering"], init="k-means++")
+
+
+def fit(features, k_selection, settings, centres=NO_CENTRES):
+    return fit_segmentation(features, k_selection, settings, centres)
+
+
+def test_segments_are_numbered_by_spending_highest_first(demo_features, k_selection, kmeanspp):
+    _, model, segments = fit(demo_features, k_selection, kmeanspp)
 
     merged = demo_features.merge(segments, on="ID")
     spending = merged.groupby("segment")["Total_Spending"].mean()
@@ -39,72 +74,73 @@ def test_segments_are_numbered_by_spending_highest_first(demo_features, k_select
     assert sorted(segments["segment"].unique()) == list(range(6))
     assert len(segments) == len(demo_features) and segments["ID"].is_unique
     predicted = model.predict(
-        pd.DataFrame(
-            _scaled(demo_features.sort_values("ID"), params),
-            columns=params["clustering"]["features"],
-        )
+        pd.DataFrame(_scaled(demo_features.sort_values("ID"), kmeanspp), columns=kmeanspp.features)
     )
     assert (predicted == segments["segment"].to_numpy()).all(), "predict must give stable numbers"
 
 
-def _scaled(features: pd.DataFrame, params) -> np.ndarray:
-    columns = params["clustering"]["features"]
-    values = features[columns].astype(float)
+def _scaled(features: pd.DataFrame, settings) -> np.ndarray:
+    values = features[list(settings.features)].astype(float)
     return ((values - values.mean()) / values.std(ddof=0)).to_numpy()
 
 
-def test_shuffled_input_gives_the_same_segments(demo_features, k_selection, params):
-    _, _, first = fit_segmentation(demo_features, k_selection, params["clustering"])
+def test_shuffled_input_gives_the_same_segments(demo_features, k_selection, kmeanspp):
+    _, _, first = fit(demo_features, k_selection, kmeanspp)
     shuffled = demo_features.sample(frac=1.0, random_state=7)
-    _, _, second = fit_segmentation(shuffled, k_selection, params["clustering"])
+    _, _, second = fit(shuffled, k_selection, kmeanspp)
     pd.testing.assert_frame_equal(first, second)
 
 
-def test_auto_uses_the_knee(demo_features, k_selection, params):
-    settings = {**params["clustering"], "n_clusters": "auto"}
-    _, model, _ = fit_segmentation(demo_features, k_selection, settings)
-    assert model.n_clusters == 5
+def test_the_fit_uses_the_k_decided_in_k_selection(demo_features, kmeanspp):
+    """k is decided once (choose_k); the fit reads it, whatever the knee says."""
+    auto = choose_k(SWEEP, "auto")
+    _, model, _ = fit(demo_features, auto, changed(kmeanspp, n_clusters="auto"))
+    assert model.n_clusters == 5, "auto: the knee"
+    _, model, _ = fit(demo_features, choose_k(SWEEP, 7), kmeanspp)
+    assert model.n_clusters == 7, "the k in k_selection, not clustering.n_clusters (6)"
 
 
-def test_minibatch_kmeans_agrees_with_kmeans(demo_features, k_selection, params):
-    _, _, full = fit_segmentation(demo_features, k_selection, params["clustering"])
-    settings = {**params["clustering"], "algorithm": "minibatch"}
-    _, model, mini = fit_segmentation(demo_features, k_selection, settings)
+def test_minibatch_kmeans_agrees_with_kmeans(demo_features, k_selection, kmeanspp):
+    _, _, full = fit(demo_features, k_selection, kmeanspp)
+    _, model, mini = fit(demo_features, k_selection, changed(kmeanspp, algorithm="minibatch"))
     assert type(model).__name__ == "MiniBatchKMeans"
     assert adjusted_rand_score(full["segment"], mini["segment"]) > 0.8
 
 
-def test_unknown_algorithm_and_too_few_customers_are_errors(demo_features, k_selection, params):
-    with pytest.raises(ValueError, match="'kmeans' or 'minibatch'"):
-        fit_segmentation(demo_features, k_selection, {**params["clustering"], "algorithm": "x"})
+def test_unknown_settings_and_too_few_customers_are_errors(demo_features, k_selection, params):
+    with pytest.raises(ParameterError, match=r"clustering.algorithm = 'x'"):
+        changed(params["clustering"], algorithm="x")
+    with pytest.raises(ParameterError, match=r"clustering.init = 'random'"):
+        changed(params["clustering"], init="random")
+    with pytest.raises(ParameterError, match=r"clustering.n_clusters = 1"):
+        changed(params["clustering"], n_clusters=1)
+    with pytest.raises(ParameterError, match=r"clustering.features = .*unknown feature\(s\) Incme"):
+        changed(params["clustering"], features=["Age", "Incme"])
     with pytest.raises(ValueError, match="3 customers cannot make 6 segments"):
-        fit_segmentation(demo_features.head(3), k_selection, params["clustering"])
+        fit(demo_features.head(3), k_selection, params["clustering"])
 
 
 @pytest.fixture
 def sampled_sweep(demo_features, params) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """select_k on 800 of the 2,240 demo customers, k 5-7."""
-    settings = {
-        **params["model_selection"],
-        "k_min": 5,
-        "k_max": 7,
-        "sample_size": 800,
-        "stability_resamples": 1,
-    }
-    return select_k(demo_features, settings, 6)
+    """select_k on 800 of the 2,240 demo customers, k 5-7, and k=6 chosen."""
+    settings = changed(
+        params["model_selection"], k_min=5, k_max=7, sample_size=800, stability_resamples=1
+    )
+    sweep, centres = select_k(demo_features, settings)
+    return choose_k(sweep, 6), centres
 
 
 def test_kmeans_starts_from_the_sweep_centres_and_fits_as_well_as_kmeans_plus_plus(
     demo_features, sampled_sweep, params
 ):
     k_selection, centres = sampled_sweep
-    settings = {**params["clustering"], "init": "sweep"}
-    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings, centres)
-    _, fresh, fresh_segments = fit_segmentation(
-        demo_features, k_selection, {**settings, "init": "k-means++"}, centres
+    settings = changed(params["clustering"], init="sweep")
+    scaler, model, segments = fit(demo_features, k_selection, settings, centres)
+    _, fresh, fresh_segments = fit(
+        demo_features, k_selection, changed(settings, init="k-means++"), centres
     )
 
-    start = centres.loc[centres["k"] == 6, settings["features"]]
+    start = centres.loc[centres["k"] == 6, list(settings.features)]
     np.testing.assert_allclose(model.init, scaler.transform(start))
     assert describe_start(model) == "the k sweep's centres for this k"
     assert describe_start(fresh) == "the best of 10 k-means++ starts"
@@ -115,128 +151,127 @@ def test_kmeans_starts_from_the_sweep_centres_and_fits_as_well_as_kmeans_plus_pl
 
 def test_a_k_outside_the_sweep_starts_with_kmeans_plus_plus(demo_features, sampled_sweep, params):
     k_selection, centres = sampled_sweep
-    settings = {**params["clustering"], "init": "sweep", "n_clusters": 4}
+    four = choose_k(k_selection.drop(columns=["is_chosen", "chosen_by"]), 4)
 
-    _, model, _ = fit_segmentation(demo_features, k_selection, settings, centres)
+    _, model, _ = fit(demo_features, four, changed(params["clustering"], init="sweep"), centres)
 
     assert model.n_clusters == 4 and describe_start(model).endswith("k-means++ starts")
 
 
-def test_an_unknown_start_is_an_error(demo_features, sampled_sweep, params):
-    k_selection, centres = sampled_sweep
-    settings = {**params["clustering"], "init": "random"}
-    with pytest.raises(ValueError, match="clustering.init must be one of sweep, k-means"):
-        fit_segmentation(demo_features, k_selection, settings, centres)
-
-
 def test_sweep_centres_of_other_features_are_an_error(demo_features, sampled_sweep, params):
     k_selection, centres = sampled_sweep
-    settings = {**params["clustering"], "init": "sweep"}
+    settings = changed(params["clustering"], init="sweep")
     with pytest.raises(ValueError, match="sweep_centres has no column Recency"):
-        fit_segmentation(demo_features, k_selection, settings, centres.drop(columns="Recency"))
+        fit(demo_features, k_selection, settings, centres.drop(columns="Recency"))
 
 
-def test_model_card_describes_the_model(demo_features, k_selection, params):
-    scaler, model, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
-    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married", "Together"]}
-    card = build_model_card(demo_features, segments, scaler, model, info, params["clustering"])
+def test_model_card_describes_the_model(demo_features, k_selection, kmeanspp):
+    scaler, model, segments = fit(demo_features, k_selection, kmeanspp)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, kmeanspp)
 
     assert card["k"] == 6 and card["training_rows"] == len(demo_features)
-    assert card["features"] == params["clustering"]["features"]
+    assert card["features"] == list(kmeanspp.features)
     assert 0 < card["silhouette"] < 1
     assert [s["segment"] for s in card["segments"]] == list(range(6))
     assert sum(s["size"] for s in card["segments"]) == len(demo_features)
     assert len({s["name"] for s in card["segments"]}) == 6, "segment names must be unique"
     assert card["feature_ranges"]["Age"]["min"] == demo_features["Age"].min()
+    assert card["partner_statuses"] == ["Married", "Together"], "as feature engineering used"
+    assert card["typical_customer"] == INFO["typical_customer"]
 
 
-def test_pipeline_runs_on_an_in_memory_catalog(demo_features, sampled_sweep, params):
-    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married", "Together"]}
+def test_pipeline_decides_k_once_and_every_output_follows_it(demo_features, sampled_sweep, params):
+    """`--pipeline clustering --params clustering.n_clusters=5` after a sweep whose knee is
+    elsewhere: k_selection, the model, the segments, the card and the comparison all say 5.
+    """
     k_selection, centres = sampled_sweep
+    sweep = k_selection.drop(columns=["is_chosen", "chosen_by"])
     catalog = DataCatalog(
         {
             "customer_model_input": MemoryDataset(demo_features),
-            "k_selection": MemoryDataset(k_selection),
+            "k_sweep": MemoryDataset(sweep),
             "sweep_centres": MemoryDataset(centres),
-            "feature_info": MemoryDataset(info),
-            "params:clustering": MemoryDataset(params["clustering"]),
+            "feature_info": MemoryDataset(INFO),
+            "params:clustering": MemoryDataset(changed(params["clustering"], n_clusters=5)),
+            **{
+                name: Kept()
+                for name in ("k_selection", "scaler", "kmeans_model", "customer_segments")
+            },
         }
     )
     SequentialRunner().run(create_pipeline(), catalog)
 
-    comparison = catalog.load("clustering_comparison").set_index("method")
-    assert comparison.loc["kmeans", "clusters"] == 6
-    assert {"kmeans", "dbscan"} == set(comparison.index)
+    decided = catalog.load("k_selection")
+    assert decided.loc[decided["is_chosen"], "k"].tolist() == [5]
+    assert catalog.load("kmeans_model").n_clusters == 5
+    assert catalog.load("customer_segments")["segment"].nunique() == 5
     card = catalog.load("model_card")
-    assert card["k"] == 6 and card["training_rows"] == len(demo_features)
+    assert card["k"] == 5 and len(card["segments"]) == 5
     assert card["initialisation"] == "the k sweep's centres for this k"
+    comparison = catalog.load("clustering_comparison").set_index("method")
+    assert comparison.loc["kmeans", "clusters"] == 5
+    assert {"kmeans", "dbscan"} == set(comparison.index)
 
 
-def test_fitted_segments_are_what_scoring_the_customers_gives(demo_features, k_selection, params):
-    scaler, model, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
+def test_fitted_segments_are_what_scoring_the_customers_gives(demo_features, k_selection, kmeanspp):
+    scaler, model, segments = fit(demo_features, k_selection, kmeanspp)
 
     rescored = score_customers(demo_features.sort_values("ID"), scaler, model)
 
     pd.testing.assert_frame_equal(segments, rescored, check_exact=True)
 
 
-def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection, params):
-    settings = {**params["clustering"], "silhouette_sample_size": 500}
-    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings)
-    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married"]}
+def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection, kmeanspp):
+    settings = changed(kmeanspp, silhouette_sample_size=500)
+    scaler, model, segments = fit(demo_features, k_selection, settings)
 
-    card = build_model_card(demo_features, segments, scaler, model, info, settings)
-    again = build_model_card(demo_features, segments, scaler, model, info, settings)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, settings)
+    again = build_model_card(demo_features, segments, scaler, model, INFO, settings)
     other = build_model_card(
-        demo_features, segments, scaler, model, info, {**settings, "random_state": 7}
+        demo_features, segments, scaler, model, INFO, changed(settings, random_state=7)
     )
 
     assert card == again, "same seed, same model card"
     # What the card promises: silhouette on a seeded sample of all customers, scaled.
     ordered = demo_features.set_index("ID").loc[segments["ID"]]
-    scaled = scaler.transform(ordered[settings["features"]].astype("float64"))
-    keep = sample_positions(len(ordered), 500, settings["random_state"])
+    scaled = scaler.transform(ordered[list(settings.features)].astype("float64"))
+    keep = sample_positions(len(ordered), 500, settings.random_state)
     expected = silhouette_score(scaled[keep], segments["segment"].to_numpy()[keep])
     assert card["silhouette"] == pytest.approx(expected, abs=1e-9)
     assert card["silhouette_rows"] == 500
     assert other["silhouette"] != card["silhouette"], "another seed draws another sample"
 
 
-def test_model_card_does_not_depend_on_feature_row_order(demo_features, k_selection, params):
-    settings = params["clustering"]
-    scaler, model, segments = fit_segmentation(demo_features, k_selection, settings)
-    info = {"reference_date": "2014-06-29", "partner_statuses": ["Married"]}
+def test_model_card_does_not_depend_on_feature_row_order(demo_features, k_selection, kmeanspp):
+    scaler, model, segments = fit(demo_features, k_selection, kmeanspp)
     extra = demo_features.head(1).assign(ID=-1, Income=1e9)  # a customer without a segment
     shuffled = pd.concat([demo_features.sample(frac=1.0, random_state=3), extra])
 
-    card = build_model_card(demo_features, segments, scaler, model, info, settings)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, kmeanspp)
 
-    assert build_model_card(shuffled, segments, scaler, model, info, settings) == card
+    assert build_model_card(shuffled, segments, scaler, model, INFO, kmeanspp) == card
     with pytest.raises(KeyError, match="IDs not found"):
-        build_model_card(demo_features.iloc[1:], segments, scaler, model, info, settings)
+        build_model_card(demo_features.iloc[1:], segments, scaler, model, INFO, kmeanspp)
 
 
 @pytest.fixture
-def dbscan_setup(demo_features, k_selection, params):
-    settings = {
-        **params["clustering"],
-        "dbscan": {**params["clustering"]["dbscan"], "sample_size": 800},
-    }
-    scaler, _, segments = fit_segmentation(demo_features, k_selection, settings)
+def dbscan_setup(demo_features, k_selection, kmeanspp):
+    settings = changed(kmeanspp, dbscan={**kmeanspp.dbscan.model_dump(), "sample_size": 800})
+    scaler, _, segments = fit(demo_features, k_selection, settings)
     return settings, scaler, segments
 
 
 def test_dbscan_comparison_is_dbscan_run_directly_on_the_seeded_sample(demo_features, dbscan_setup):
     settings, scaler, segments = dbscan_setup
-    dbscan = settings["dbscan"]
-    min_samples, quantiles = dbscan["min_samples"], list(dbscan["scan_quantiles"])
+    dbscan = settings.dbscan
+    min_samples, quantiles = dbscan.min_samples, list(dbscan.scan_quantiles)
 
     table, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
 
-    keep = sample_positions(len(segments), 800, settings["random_state"])
+    keep = sample_positions(len(segments), 800, settings.random_state)
     sample = demo_features.set_index("ID").loc[segments["ID"].to_numpy()[keep]]
-    scaled = scaler.transform(sample[settings["features"]].astype("float64"))
-    distances, eps = _k_distance_eps(scaled, min_samples)
+    scaled = scaler.transform(sample[list(settings.features)].astype("float64"))
+    distances, eps = k_distance_eps(scaled, min_samples)
     row = table.set_index("method").loc["dbscan"]
     assert row["eps"] == eps and row["sample_rows"] == 800
     labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(scaled)
@@ -245,13 +280,13 @@ def test_dbscan_comparison_is_dbscan_run_directly_on_the_seeded_sample(demo_feat
     # The eps scan: DBSCAN run directly at every quantile gives the same table.
     eps_values = [float(np.quantile(distances, q)) for q in quantiles]
     direct = [DBSCAN(eps=e, min_samples=min_samples).fit_predict(scaled) for e in eps_values]
-    scan = _eps_scan(
+    scan = eps_scan(
         quantiles, eps_values, dbscan_scan(scaled, eps_values, min_samples), min_samples
     )
-    pd.testing.assert_frame_equal(scan, _eps_scan(quantiles, eps_values, direct, min_samples))
+    pd.testing.assert_frame_equal(scan, eps_scan(quantiles, eps_values, direct, min_samples))
     for found, expected in zip(dbscan_scan(scaled, eps_values, min_samples), direct, strict=True):
         np.testing.assert_array_equal(found, expected)
-    assert row["verdict"] == _dbscan_verdict(dict(row), dbscan["blob_share"], scan)
+    assert row["verdict"] == dbscan_verdict(dict(row), dbscan.blob_share, scan)
 
 
 def test_dbscan_comparison_is_seeded(demo_features, dbscan_setup):
@@ -260,7 +295,7 @@ def test_dbscan_comparison_is_seeded(demo_features, dbscan_setup):
     first, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
     again, _, _ = compare_with_dbscan(demo_features, segments, scaler, settings)
     other, _, _ = compare_with_dbscan(
-        demo_features, segments, scaler, {**settings, "random_state": 7}
+        demo_features, segments, scaler, changed(settings, random_state=7)
     )
 
     pd.testing.assert_frame_equal(first, again)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import changed
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from customer_segmentation.data_contract import CustomerDataError, RawCustomerFile
+from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.data_processing import create_pipeline
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
 from customer_segmentation.schema import KAGGLE_COLUMNS
@@ -57,7 +59,7 @@ def test_every_row_is_clean_or_rejected_with_its_reason(raw, params):
 
 
 def test_missing_income_can_be_imputed_instead_of_dropped(raw, params):
-    settings = {**params["data_processing"], "missing_income": "impute_median"}
+    settings = changed(params["data_processing"], missing_income="impute_median")
     clean, rejected, report = check_customers(raw, settings)
 
     assert 2 in set(clean["ID"]), "the customer without income must be kept"
@@ -66,9 +68,9 @@ def test_missing_income_can_be_imputed_instead_of_dropped(raw, params):
     assert "missing_income" not in report["rejected_by_reason"]
 
 
-def test_unknown_missing_income_policy_is_refused(raw, params):
-    with pytest.raises(CustomerDataError, match="missing_income must be"):
-        check_customers(raw, {**params["data_processing"], "missing_income": "zero"})
+def test_unknown_missing_income_policy_is_refused_before_any_row_is_read(params):
+    with pytest.raises(ParameterError, match=r"data_processing.missing_income = 'zero'"):
+        changed(params["data_processing"], missing_income="zero")
 
 
 def test_missing_columns_are_all_named_in_one_message(params):

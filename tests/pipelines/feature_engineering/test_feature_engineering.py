@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import changed
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from customer_segmentation.pipelines.feature_engineering import create_pipeline
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
-from customer_segmentation.schema import ENGINEERED_FEATURES, KAGGLE_COLUMNS
-from customer_segmentation.segments import NAMING_COLUMNS
+from customer_segmentation.schema import (
+    ENGINEERED_FEATURES,
+    FEATURE_COLUMNS,
+    KAGGLE_COLUMNS,
+    NAMING_COLUMNS,
+)
 
 
 def customer(**overrides) -> dict:
@@ -79,7 +84,18 @@ def test_features_are_computed_as_documented(customers, params):
     assert first["Web_Share"] == pytest.approx(0.25)
     assert first["Total_Campaigns_Accepted"] == 1
     assert first["Education_Level"] == 3
+    assert first["Deal_Share"] == pytest.approx(2 / 8), "deals among web+catalogue+store"
     assert set(ENGINEERED_FEATURES) <= set(features.columns)
+    assert list(features.columns) == ["ID", *FEATURE_COLUMNS], "schema.FEATURE_COLUMNS, in order"
+
+
+def test_the_typical_customer_is_the_median_customer(customers, params):
+    _, _, info = engineer_features(customers, params["feature_engineering"])
+    typical = info["typical_customer"]
+    assert typical["Income"] == 50_000
+    assert typical["NumWebPurchases"] == 1, "the median of 2 and 0"
+    assert typical["Dt_Customer"] == "2013-12-28", "half-way between the two dates"
+    assert typical["Marital_Status"] in {"Married", "Single"}
 
 
 def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params):
@@ -93,7 +109,7 @@ def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params
 
 
 def test_reference_date_parameter_overrides_the_data(customers, params):
-    settings = {**params["feature_engineering"], "reference_date": "2015-01-01"}
+    settings = changed(params["feature_engineering"], reference_date="2015-01-01")
     features, _, info = engineer_features(customers, settings)
 
     assert info["reference_date_source"] == "parameter"
@@ -127,7 +143,7 @@ def test_model_input_has_the_model_and_naming_columns_in_id_order(customers, par
 
     assert features["ID"].tolist() == [2, 1], "customer_features keeps the input's row order"
     assert model_input["ID"].tolist() == [1, 2], "customer_model_input is in ID order"
-    expected = dict.fromkeys(["ID", *params["feature_engineering"]["model_features"]])
+    expected = dict.fromkeys(["ID", *params["feature_engineering"].model_features])
     expected |= dict.fromkeys(NAMING_COLUMNS)
     assert list(model_input.columns) == list(expected)
     by_id = features.set_index("ID")

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 
-from customer_segmentation import eda
+from customer_segmentation import eda, figures
+from customer_segmentation.params import EdaParams
 from customer_segmentation.pipelines.reporting.nodes import explore_customers
 
 
@@ -84,7 +85,8 @@ def test_distribution_figure_bins_every_row_as_numpy_does():
     frame = _mixed_table()
     raw, engineered = ["visits", "income"], ["share", "spend"]
 
-    fig = eda.plot_distributions(frame, raw, engineered, bins=30)
+    counted = eda.distributions(frame, [*raw, *engineered])
+    fig = figures.distributions(counted, raw, engineered, bins=30)
 
     for ax, column in zip(fig.axes, [*raw, *engineered], strict=False):
         heights, edges, _ = ax.patches[0].get_data()
@@ -117,7 +119,7 @@ def test_removed_figure_marks_each_distinct_value_once_with_its_count():
     reasons = {"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}
     customers, rejected = _removed_inputs(repeats=446)
 
-    fig = eda.plot_removed(customers, rejected, reasons, bins=30)
+    fig = figures.removed(customers, rejected, reasons, bins=30)
 
     income, birth = fig.axes
     assert income.get_title() == "Income: 446 removed (income_outlier):\n666,666 (x446)"
@@ -135,7 +137,7 @@ def test_removed_figure_titles_of_a_small_table_are_unchanged():
     reasons = {"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}
     customers, rejected = _removed_inputs(repeats=1)
 
-    income, birth = eda.plot_removed(customers, rejected, reasons, bins=30).axes
+    income, birth = figures.removed(customers, rejected, reasons, bins=30).axes
 
     assert income.get_title() == "Income: 1 removed (income_outlier): 666,666"
     assert (
@@ -149,21 +151,21 @@ def test_removed_figure_title_stops_listing_after_a_few_values():
     )
     customers = pd.DataFrame({"Income": [1.0, 2.0, 3.0]})
 
-    (ax,) = eda.plot_removed(customers, rejected, {"Income": "income_outlier"}, bins=5).axes
+    (ax,) = figures.removed(customers, rejected, {"Income": "income_outlier"}, bins=5).axes
 
-    assert ax.get_title().endswith(f"and {12 - eda.LISTED_VALUES} more values"), ax.get_title()
+    assert ax.get_title().endswith(f"and {12 - figures.LISTED_VALUES} more values"), ax.get_title()
     assert len(ax.collections[0].get_segments()) == 12, "every rejected value is still drawn"
 
 
 def _node_inputs(
-    settings: dict[str, Any], rows: int, seed: int = 1
+    settings: EdaParams, rows: int, seed: int = 1
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Synthetic ``customers``, ``customer_features``, ``rejected_customers`` and report."""
     rng = np.random.default_rng(seed)
     columns = [
-        *settings["raw_columns"],
-        *settings["engineered_columns"],
-        *settings["correlation_columns"],
+        *settings.raw_columns,
+        *settings.engineered_columns,
+        *settings.correlation_columns,
     ]
     features = pd.DataFrame({c: rng.integers(0, 40, rows) for c in dict.fromkeys(columns)})
     features["Income"] = np.round(rng.normal(50_000, 15_000, rows))
@@ -196,7 +198,7 @@ def _node_inputs(
 def test_explore_customers_counts_every_row_and_repeats_exactly(params: dict[str, Any]):
     settings = params["reporting"]
     rows = 30_000
-    inputs = _node_inputs(settings["eda"], rows)
+    inputs = _node_inputs(settings.eda, rows)
 
     first = explore_customers(*inputs, settings)
     second = explore_customers(*inputs, settings)
@@ -206,11 +208,12 @@ def test_explore_customers_counts_every_row_and_repeats_exactly(params: dict[str
     assert categories.groupby("column")["count"].sum().eq(rows).all()
     assert removed.set_index("reason_code").loc["income_outlier", "rows"] == 30
     assert missing["missing_raw"].eq(0).all()
-    for ax in distributions.axes:
-        if ax.get_visible():
-            assert ax.patches[0].get_data()[0].sum() == rows, ax.get_title()
+    panels = [ax for ax in distributions.axes if ax.get_visible()]
+    assert len(panels) == len(settings.eda.raw_columns) + len(settings.eda.engineered_columns)
+    for ax in panels:
+        assert ax.patches[0].get_data()[0].sum() == rows, ax.get_title()
     assert removed_figure.axes[0].get_title().startswith("Income: 30 removed (income_outlier)")
-    expected = inputs[1][list(settings["eda"]["correlation_columns"])].corr(method="spearman")
+    expected = inputs[1][list(settings.eda.correlation_columns)].corr(method="spearman")
     np.testing.assert_allclose(matrix.set_index("column").to_numpy(), expected, atol=1e-12)
     for table, again in zip(first[:5], second[:5], strict=True):
         pd.testing.assert_frame_equal(table, again)

@@ -9,8 +9,14 @@ import pandas as pd
 import pytest
 
 from customer_segmentation import eda
+from customer_segmentation.features import build_features
 from customer_segmentation.pipelines.reporting.nodes import spending_mix
-from customer_segmentation.schema import CHANNEL_COLUMNS, PURCHASE_COLUMNS, SPEND_COLUMNS
+from customer_segmentation.schema import (
+    CHANNEL_COLUMNS,
+    KAGGLE_COLUMNS,
+    PURCHASE_COLUMNS,
+    SPEND_COLUMNS,
+)
 
 
 def test_missing_values_count_clean_and_rejected_rows():
@@ -33,6 +39,7 @@ def test_spending_mix_shares_sum_to_one_per_segment():
     )
     features["ID"] = range(20)
     features["Total_Spending"] = features[list(SPEND_COLUMNS)].sum(axis=1)
+    features["Total_Purchases"] = features[list(CHANNEL_COLUMNS)].sum(axis=1)
     features.loc[0, list(SPEND_COLUMNS)] = 0
     segments = pd.DataFrame({"ID": range(20), "segment": [0] * 10 + [1] * 10})
     card = {"segments": [{"segment": 0, "name": "A"}, {"segment": 1, "name": "B"}]}
@@ -47,6 +54,35 @@ def test_spending_mix_shares_sum_to_one_per_segment():
     wines = features.loc[:9, "MntWines"].sum() / features.loc[:9, list(SPEND_COLUMNS)].sum().sum()
     assert table.loc[0, "spend_Wines"] == pytest.approx(wines)
     assert len(CHANNEL_COLUMNS) == sum(c.startswith("channel_") for c in table)
+
+
+def test_deal_share_is_one_rule_for_a_customer_and_a_segment():
+    """Deals are a subset of web + catalogue + store purchases: the segment's deal share is
+    the same formula as a customer's, applied to the segment's sums (once counted deals twice).
+    """
+    rows = pd.DataFrame([dict.fromkeys(KAGGLE_COLUMNS, 0) for _ in range(2)]).assign(
+        ID=[1, 2],
+        Year_Birth=1970,
+        Education="PhD",
+        Marital_Status="Single",
+        Dt_Customer=pd.Timestamp("2014-01-01"),
+        NumDealsPurchases=[2, 3],
+        NumWebPurchases=[4, 1],
+        NumStorePurchases=[4, 1],
+        MntWines=[10, 20],
+    )
+    features = build_features(rows, pd.Timestamp("2014-06-29"), ["Married"])
+    segments = pd.DataFrame({"ID": [1, 2], "segment": [0, 1]})
+    card = {"segments": [{"segment": 0, "name": "A"}, {"segment": 1, "name": "B"}]}
+
+    table, _ = spending_mix(features, segments, card)
+
+    assert features["Deal_Share"].tolist() == pytest.approx([2 / 8, 1.0]), "3 deals of 2: capped"
+    assert table["deal_share"].tolist() == features["Deal_Share"].tolist(), (
+        "a one-customer segment's deal share is that customer's"
+    )
+    together, _ = spending_mix(features, segments.assign(segment=0), card)
+    assert together["deal_share"].item() == pytest.approx(5 / 10), "sums of deals and purchases"
 
 
 def test_real_table_removed_rows_are_reported(real_project: Path, catalog_of):
@@ -64,8 +100,8 @@ def test_real_table_dbscan_result_is_stated_plainly(real_project: Path, catalog_
     comparison = catalog_of(real_project).load("clustering_comparison").set_index("method")
     dbscan = comparison.loc["dbscan"]
 
-    if dbscan["clusters"] <= 1 or dbscan["largest_cluster_share"] >= 0.9:
-        assert "one dense blob" in dbscan["verdict"], dbscan["verdict"]
+    assert dbscan["clusters"] <= 1 or dbscan["largest_cluster_share"] >= 0.9, dbscan
+    assert "one dense blob" in dbscan["verdict"], dbscan["verdict"]
     assert "knee" in dbscan["eps_rule"], "the eps rule must be recorded"
     assert 0 <= dbscan["noise_share"] < 1
 

@@ -7,61 +7,66 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import changed
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
-from customer_segmentation.modeling import sample_positions
+from customer_segmentation import maps
+from customer_segmentation.modeling.sampling import sample_positions
+from customer_segmentation.modeling.selection import choose_k
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.reporting.nodes import (
     build_segment_profiles,
-    plot_income_spending,
+    plot_segment_distributions,
     plot_segment_map,
     plot_tsne_map,
-    segment_names,
     spending_mix,
 )
 from customer_segmentation.schema import SPEND_COLUMNS
-from customer_segmentation.segments import profile_segments
+from customer_segmentation.segments import profile_segments, segment_table
 
 
 @pytest.fixture(scope="module")
 def fitted(demo_features, params):
-    k_selection = pd.DataFrame({"k": [6], "is_knee": [True]})
-    scaler, _, segments = fit_segmentation(demo_features, k_selection, params["clustering"])
+    k_selection = choose_k(pd.DataFrame({"k": [6], "is_knee": [True], "preferred_by": [""]}), 6)
+    settings = changed(params["clustering"], init="k-means++")
+    scaler, model, segments = fit_segmentation(
+        demo_features, k_selection, settings, pd.DataFrame(columns=["k", "centre"])
+    )
     # Features in another order, with customers that have no segment, and segments for
     # fewer customers than the table holds: the nodes join by ID as an inner merge does.
     extra = demo_features.head(5).assign(ID=lambda f: -f["ID"] - 1)
     features = pd.concat([demo_features.sample(frac=1.0, random_state=5), extra])
     segments = segments.iloc[10:].reset_index(drop=True)
     card = {
-        "features": list(params["clustering"]["features"]),
+        "features": list(settings.features),
         "segments": [
             {"segment": s, "name": f"S{s}", "behaviour": "b", "description": "d", "action": "a"}
             for s in range(6)
         ],
     }
     merged = features.merge(segments[["ID", "segment"]], on="ID", how="inner", validate="1:1")
-    return features, segments, scaler, card, merged
-
-
-def _reporting(params, **changes):
-    return {**params["reporting"], **changes}
+    return features, segments, scaler, model, card, merged
 
 
 def test_profiles_are_those_of_the_merged_table(fitted, params):
-    features, segments, _, card, merged = fitted
-    columns = list(params["reporting"]["profile_columns"])
+    features, segments, _, _, card, merged = fitted
+    columns = list(params["reporting"].profile_columns)
 
-    table = build_segment_profiles(features, segments, card, params["reporting"])
+    table, heatmap = build_segment_profiles(features, segments, card, params["reporting"])
 
     profile = profile_segments(merged, merged["segment"], columns)
-    expected = segment_names(card).merge(profile, on="segment").sort_values("segment")
+    names = segment_table(card)[["segment", "name", "behaviour", "description", "action"]]
+    expected = names.merge(profile, on="segment").sort_values("segment")
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
     assert table["size"].sum() == len(segments)
+    z_columns = [c for c in table if c.startswith("z_")]
+    shown = np.asarray(heatmap.axes[0].collections[0].get_array()).reshape(6, len(z_columns))
+    np.testing.assert_allclose(shown, table[z_columns].to_numpy(), err_msg="heatmap = z-scores")
 
 
 def test_spending_mix_sums_the_merged_table(fitted):
-    features, segments, _, card, merged = fitted
+    features, segments, _, _, card, merged = fitted
 
     table, figure = spending_mix(features, segments, card)
 
@@ -78,12 +83,13 @@ def _scattered(figure: Figure) -> np.ndarray:
 
 
 def test_income_spending_scatter_draws_the_seeded_sample(fitted, params):
-    features, segments, _, card, merged = fitted
-    settings = _reporting(params, map_sample_size=300)
+    features, segments, _, _, card, merged = fitted
+    settings = changed(params["reporting"], map_sample_size=300)
 
-    drawn = _scattered(plot_income_spending(features, segments, card, settings))
+    scatter, violins = plot_segment_distributions(features, segments, card, settings)
 
-    sample = merged.iloc[sample_positions(len(merged), 300, settings["random_state"])]
+    drawn = _scattered(scatter)
+    sample = merged.iloc[sample_positions(len(merged), 300, settings.random_state)]
     expected = np.vstack(
         [
             sample.loc[sample["segment"] == s, ["Income", "Total_Spending"]].to_numpy(float)
@@ -91,32 +97,44 @@ def test_income_spending_scatter_draws_the_seeded_sample(fitted, params):
         ]
     )
     np.testing.assert_array_equal(drawn, expected)
-    again = _scattered(plot_income_spending(features, segments, card, settings))
+    again = _scattered(plot_segment_distributions(features, segments, card, settings)[0])
     other = _scattered(
-        plot_income_spending(features, segments, card, {**settings, "random_state": 7})
+        plot_segment_distributions(features, segments, card, changed(settings, random_state=7))[0]
     )
     np.testing.assert_array_equal(drawn, again)
     assert drawn.shape == other.shape and not np.array_equal(drawn, other)
+    titles = [ax.get_title() for ax in violins.axes if ax.get_visible()]
+    assert titles == card["features"], "one violin panel per model feature"
 
 
 def test_segment_map_projects_the_seeded_sample(fitted, params):
-    features, segments, scaler, card, merged = fitted
-    settings = _reporting(params, map_sample_size=300)
+    features, segments, scaler, model, card, merged = fitted
+    settings = changed(params["reporting"], map_sample_size=300)
 
-    drawn = _scattered(plot_segment_map(features, segments, scaler, card, settings))
+    figure, points, projection = plot_segment_map(features, segments, scaler, model, card, settings)
 
-    sample = merged.iloc[sample_positions(len(merged), 300, settings["random_state"])]
+    sample = merged.iloc[sample_positions(len(merged), 300, settings.random_state)]
     scaled = scaler.transform(sample[card["features"]].astype("float64"))
-    coords = PCA(n_components=2, random_state=settings["random_state"]).fit_transform(scaled)
+    pca = PCA(n_components=2, random_state=settings.random_state).fit(scaled)
+    customers = points[points["kind"] == maps.CUSTOMER]
+    np.testing.assert_array_equal(customers["ID"], sample["ID"])
+    np.testing.assert_allclose(customers[["x", "y"]], pca.transform(scaled), atol=1e-12)
+    centroids = points[points["kind"] == maps.CENTROID]
+    np.testing.assert_allclose(
+        centroids[["x", "y"]], pca.transform(model.cluster_centers_), atol=1e-12
+    )
+    np.testing.assert_allclose(projection.components_, pca.components_)
     labels = sample["segment"].to_numpy()
-    expected = np.vstack([coords[labels == s] for s in range(6)])
-    np.testing.assert_allclose(drawn, expected, rtol=1e-12, atol=1e-12)
+    coords = pca.transform(scaled)
+    expected = np.vstack([*(coords[labels == s] for s in range(6)), centroids[["x", "y"]]])
+    np.testing.assert_allclose(_scattered(figure), expected, atol=1e-12)
 
 
 def test_tsne_map_draws_the_seeded_sample(fitted, params):
-    features, segments, scaler, card, _ = fitted
-    tsne = {"sample_size": 120, "perplexity": 30, "max_iter": 250}
-    settings = _reporting(params, tsne=tsne)
+    features, segments, scaler, _, card, _ = fitted
+    settings = changed(
+        params["reporting"], tsne={"sample_size": 120, "perplexity": 30, "max_iter": 250}
+    )
 
     first = _scattered(plot_tsne_map(features, segments, scaler, card, settings))
     again = _scattered(plot_tsne_map(features, segments, scaler, card, settings))
@@ -126,7 +144,7 @@ def test_tsne_map_draws_the_seeded_sample(fitted, params):
 
 
 def test_a_customer_with_two_segments_is_an_error(fitted, params):
-    features, segments, _, card, _ = fitted
+    features, segments, _, _, card, _ = fitted
     twice = pd.concat([segments, segments.head(1)])
 
     with pytest.raises(ValueError, match="repeat an ID"):

@@ -1,14 +1,24 @@
-"""``clustering``: features -> versioned scaler and K-Means, segments, model card, DBSCAN."""
+"""``clustering``: the k sweep -> k decided once, versioned scaler and K-Means, segments, model
+card, DBSCAN comparison. Everything written here belongs to the model version.
+"""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_model_card, compare_with_dbscan, fit_segmentation
+from customer_segmentation.modeling.card import model_card
+
+from .nodes import choose_k, compare_with_dbscan, fit_segmentation
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Fit, describe, compare."""
+    """Decide k, fit, describe, compare."""
     return Pipeline(
         [
+            Node(
+                choose_k,
+                inputs=["k_sweep", "params:clustering"],
+                outputs="k_selection",
+                name="choose_k",
+            ),
             Node(
                 fit_segmentation,
                 inputs=[
@@ -21,7 +31,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="fit_segmentation",
             ),
             Node(
-                build_model_card,
+                model_card,
                 inputs=[
                     "customer_model_input",
                     "customer_segments",

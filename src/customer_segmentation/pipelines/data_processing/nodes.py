@@ -7,16 +7,13 @@ from typing import Any
 import pandas as pd
 
 from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
+from customer_segmentation.params import DataProcessingParams
 
 
 def check_customers(
-    raw_customers: RawCustomerFile, params: dict[str, Any]
+    raw_customers: RawCustomerFile, params: DataProcessingParams
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Parse the export and sort every row into clean or rejected.
-
-    Args:
-        raw_customers: the export's bytes and name (``raw_customers`` in the catalog).
-        params: ``data_processing`` parameters (see ``data_contract.clean_customers``).
+    """Parse the export and sort every row into clean or rejected (``data_contract``).
 
     Returns:
         ``customers`` (typed clean rows), ``rejected_customers`` (original values,

@@ -11,7 +11,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 engineer_features,
-                inputs=["customers", "params:feature_engineering"],
+                inputs={"customers": "customers", "params": "params:feature_engineering"},
                 outputs=["customer_features", "customer_model_input", "feature_info"],
                 name="engineer_features",
             )

@@ -1,24 +1,19 @@
-"""``model_selection``: customer features -> ``k_selection`` table and elbow figure."""
+"""``model_selection``: model input -> the k sweep (``k_sweep``) and its centres."""
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import plot_elbow, select_k
+from .nodes import select_k
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Sweep k, then draw the elbow."""
+    """Sweep k."""
     return Pipeline(
         [
             Node(
                 select_k,
-                inputs=[
-                    "customer_model_input",
-                    "params:model_selection",
-                    "params:clustering.n_clusters",
-                ],
-                outputs=["k_selection", "sweep_centres"],
+                inputs=["customer_model_input", "params:model_selection"],
+                outputs=["k_sweep", "sweep_centres"],
                 name="select_k",
             ),
-            Node(plot_elbow, inputs="k_selection", outputs="elbow_plot", name="plot_elbow"),
         ]
     )

@@ -1,88 +1,60 @@
-"""``reporting``: segments -> profiles with names, EDA, 2-D maps, income and spending mix, and
-the self-contained HTML report.
+"""``reporting``: a fitted model -> profiles with names, EDA, 2-D maps, distributions by
+segment, income and spending mix, and the self-contained HTML report. Everything written here
+belongs to the model version (see ``customer_segmentation.versioning``).
 """
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
+    REPORT_FIGURES,
+    REPORT_PARAMETERS,
+    REPORT_TABLES,
     build_report,
     build_segment_profiles,
     explore_customers,
-    plot_income_spending,
+    plot_elbow,
+    plot_segment_distributions,
     plot_segment_map,
     plot_tsne_map,
     spending_mix,
 )
 
-# Report input name -> catalog entry (the node gets them as keyword arguments).
-REPORT_INPUTS = {
-    name: name
-    for name in (
-        "model_card",
-        "data_quality_report",
-        "removed_outliers",
-        "missing_values",
-        "category_counts",
-        "feature_summary",
-        "eda_distributions",
-        "eda_correlations",
-        "eda_removed",
-        "k_selection",
-        "segment_profiles",
-        "segment_map_tsne",
-        "spending_mix",
-        "spending_mix_plot",
-        "clustering_comparison",
-        "elbow_plot",
-        "segment_map",
-        "income_vs_spending",
-        "k_distance_plot",
-        "kmeans_vs_dbscan_map",
-    )
-} | {
-    f"params_{name}": f"params:{name}"
-    for name in (
-        "data_processing",
-        "feature_engineering",
-        "model_selection",
-        "clustering",
-        "reporting",
-    )
-}
+MAP_INPUTS = ["customer_model_input", "customer_segments"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Profiles and figures, all saved through the catalog."""
+    """Profiles and figures, all saved through the catalog, then the report."""
+    report_inputs = (
+        {name: name for name in ("model_card", "data_quality_report", *REPORT_TABLES)}
+        | {entry: entry for entry in REPORT_FIGURES.values()}
+        | {f"params_{name}": f"params:{name}" for name in REPORT_PARAMETERS}
+    )
     return Pipeline(
         [
             Node(
                 build_segment_profiles,
                 inputs=["customer_features", "customer_segments", "model_card", "params:reporting"],
-                outputs="segment_profiles",
+                outputs=["segment_profiles", "segment_profile_heatmap"],
                 name="build_segment_profiles",
             ),
+            Node(plot_elbow, inputs="k_selection", outputs="elbow_plot", name="plot_elbow"),
             Node(
                 plot_segment_map,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "scaler",
-                    "model_card",
-                    "params:reporting",
-                ],
-                outputs="segment_map",
+                inputs=[*MAP_INPUTS, "scaler", "kmeans_model", "model_card", "params:reporting"],
+                outputs=["segment_map", "segment_map_points", "segment_map_projection"],
                 name="plot_segment_map",
             ),
             Node(
-                plot_income_spending,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "model_card",
-                    "params:reporting",
-                ],
-                outputs="income_vs_spending",
-                name="plot_income_spending",
+                plot_tsne_map,
+                inputs=[*MAP_INPUTS, "scaler", "model_card", "params:reporting"],
+                outputs="segment_map_tsne",
+                name="plot_tsne_map",
+            ),
+            Node(
+                plot_segment_distributions,
+                inputs=[*MAP_INPUTS, "model_card", "params:reporting"],
+                outputs=["income_vs_spending", "segment_distributions"],
+                name="plot_segment_distributions",
             ),
             Node(
                 explore_customers,
@@ -106,18 +78,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="explore_customers",
             ),
             Node(
-                plot_tsne_map,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "scaler",
-                    "model_card",
-                    "params:reporting",
-                ],
-                outputs="segment_map_tsne",
-                name="plot_tsne_map",
-            ),
-            Node(
                 spending_mix,
                 inputs=["customer_features", "customer_segments", "model_card"],
                 outputs=["spending_mix", "spending_mix_plot"],
@@ -125,7 +85,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 build_report,
-                inputs=REPORT_INPUTS,
+                inputs=report_inputs,
                 outputs="segmentation_report",
                 name="build_report",
             ),

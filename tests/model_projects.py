@@ -1,8 +1,8 @@
 """Project copies the app tests share (imported as fixtures by the test modules).
 
 Each builds on the session fixture ``real_project`` (one full run on the real table) by copying
-it, so nothing here writes into it: a second run with k=5 (two versions), a stamp left halfway
-by a failed run, a truncated model file.
+it, so nothing here writes into it: a second model with k=5 (two complete versions), a stamp
+left halfway by a failed run, a truncated model file.
 """
 
 from __future__ import annotations
@@ -44,11 +44,17 @@ def model_stamps(project: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def two_versions_project(real_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real run (k=6) plus a later run of ``clustering`` with k=5."""
+    """The real run (k=6) plus a later model with k=5 (``clustering`` and ``reporting``: all a
+    second ``kedro run`` would change on the same data).
+    """
 
     def build() -> Path:
         project = copy_run(real_project, tmp_path_factory.mktemp("two_versions") / "project")
-        run_project(project, pipeline="clustering", params={"clustering.n_clusters": NEWER_K})
+        run_project(
+            project,
+            pipeline=["clustering", "reporting"],
+            params={"clustering.n_clusters": NEWER_K},
+        )
         return project
 
     return built_once("two_versions", real_project, build)

@@ -1,0 +1,135 @@
+"""Seeded samples and lining tables up by ``ID`` without copying them.
+
+Every quadratic computation (silhouette, stability, DBSCAN, maps) runs on a seeded sample whose
+size is a parameter; everything linear runs on all rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def sample_positions(n_rows: int, size: int | None, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``size`` rows (all rows when ``size`` is
+    ``None`` or not smaller than ``n_rows``).
+    """
+    if size is None or size >= n_rows:
+        return np.arange(n_rows)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_rows, size=int(size), replace=False))
+
+
+def _ascending(values: np.ndarray, *, strictly: bool) -> bool:
+    """Whether numeric ``values`` ascend (``strictly``: without repeats); NaN never does."""
+    if values.dtype.kind not in "iuf":
+        return False
+    later, earlier = values[1:], values[:-1]
+    return bool(np.all(later > earlier) if strictly else np.all(later >= earlier))
+
+
+def id_order(ids: pd.Series | np.ndarray) -> np.ndarray | None:
+    """Positions that sort integer ``ids`` ascending, ties in their original order: what
+    ``sort_values(kind="stable")`` does, by the faster unstable sort when the IDs are unique
+    (then both orders are the same). ``None`` when the IDs are not integers.
+    """
+    values = np.asarray(ids)
+    if values.dtype.kind not in "iu":
+        return None
+    order = np.argsort(values)
+    ordered = values[order]
+    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(values, kind="stable")
+    return order
+
+
+def in_id_order(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
+    """``table`` with its rows in ascending ``id_column`` order, ties in their original order
+    (``sort_values(kind="stable")``); ``table`` itself when they already are (no copy).
+    """
+    ids = table[id_column].to_numpy()
+    if _ascending(ids, strictly=False):
+        return table
+    order = id_order(ids)
+    if order is None:
+        return table.sort_values(id_column, kind="stable", ignore_index=True)
+    return table.take(order).reset_index(drop=True)
+
+
+def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) -> np.ndarray:
+    """Positions in ``ids`` (unique) of every value of ``wanted``, in ``wanted``'s order: the rows
+    ``table.set_index(ID).loc[wanted]`` selects, found without copying the table.
+
+    Raises:
+        KeyError: some of ``wanted`` are not in ``ids``.
+    """
+    ids, wanted = np.asarray(ids), np.asarray(wanted)
+    if len(ids) == len(wanted) and np.array_equal(ids, wanted):
+        return np.arange(len(ids))
+    positions = pd.Index(ids).get_indexer(wanted)
+    missing = positions < 0
+    if missing.any():
+        raise KeyError(
+            f"{int(missing.sum())} IDs not found, e.g. {', '.join(map(str, wanted[missing][:5]))}"
+        )
+    return positions
+
+
+def matched_positions(
+    ids: pd.Series | np.ndarray, other: pd.Series | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows an inner one-to-one merge on the ID keeps, without copying either table.
+
+    Returns:
+        Positions in ``ids`` of the values also in ``other`` (in ``ids``' order, as
+        ``merge(how="inner")`` keeps them) and, for each, its position in ``other``.
+
+    Raises:
+        ValueError: an ID is repeated (the merge's ``validate="1:1"``).
+    """
+    ids, other = np.asarray(ids), np.asarray(other)
+    if len(ids) == len(other) and _ascending(other, strictly=True) and np.array_equal(ids, other):
+        return np.arange(len(ids)), np.arange(len(ids))  # both in ID order, IDs unique
+    index = pd.Index(other)
+    if not index.is_unique:
+        raise ValueError("the segments repeat an ID: a customer must have one segment")
+    where = index.get_indexer(ids)
+    rows = np.flatnonzero(where >= 0)
+    if len(rows) and np.bincount(where[rows]).max() > 1:
+        raise ValueError("the features repeat an ID: a customer must have one row")
+    return rows, where[rows]
+
+
+def segmented_rows(
+    features: pd.DataFrame, segments: pd.DataFrame, id_column: str
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """The customers of ``features`` that have a segment, as an inner one-to-one merge on the
+    ID keeps them (in ``features``' order), found without copying the table.
+
+    Returns:
+        Their positions in ``features`` (``None`` when that is every row, in order) and
+        their segments.
+    """
+    rows, where = matched_positions(features[id_column], segments[id_column])
+    labels = segments["segment"].to_numpy()[where]
+    return (None if len(rows) == len(features) else rows), labels
+
+
+def segmented_sample(
+    features: pd.DataFrame,
+    segmented: tuple[np.ndarray | None, np.ndarray],
+    size: int | None,
+    seed: int,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A seeded sample of ``size`` customers that have a segment (the same rows a sample of
+    the merged table draws) and their segments; only the sampled rows are copied.
+
+    Args:
+        features: the customer features.
+        segmented: what :func:`segmented_rows` returns for ``features``.
+        size: rows to draw (all when ``None`` or not smaller).
+        seed: the sample's seed.
+    """
+    rows, labels = segmented
+    keep = sample_positions(len(labels), size, seed)
+    return features.iloc[keep if rows is None else rows[keep]], labels[keep]

@@ -1,0 +1,319 @@
+"""The parameters of every pipeline as types: one pydantic model per ``parameters_<name>.yml``.
+
+Nodes annotate their ``params:<pipeline>`` argument with these models, so Kedro 1.7 validates
+the configuration (``conf/base`` plus ``--params``) before the first node runs
+(``kedro.validation``): ``kedro run --params clustering.n_clusters=abc`` stops at once with a
+message naming ``clustering.n_clusters``, and no dataset, no model version, is written.
+
+The values live in ``conf/``; nothing here has a default. Code reads fields
+(``params.n_clusters``), never ``params.get(key, default)``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from customer_segmentation import schema
+
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+Share = Annotated[float, Field(gt=0, le=1)]
+
+
+def _known_columns(columns: list[str]) -> list[str]:
+    """Columns of ``customer_features`` (``schema.FEATURE_COLUMNS``), each once."""
+    unknown = [c for c in columns if c not in schema.FEATURE_COLUMNS]
+    if unknown:
+        raise ValueError(
+            f"unknown feature(s) {', '.join(unknown)}; the features are "
+            f"{', '.join(schema.FEATURE_COLUMNS)}"
+        )
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"a column is listed twice: {columns}")
+    return columns
+
+
+# A list of columns of customer_features.
+Columns = Annotated[list[str], Field(min_length=1), AfterValidator(_known_columns)]
+
+
+class ParameterError(Exception):
+    """A parameter has a value the project cannot use; the message names it as
+    ``pipeline.key`` with what was given and what is allowed.
+
+    Not a ``ValueError``: pydantic lets other exceptions through unchanged, so the message Kedro
+    prints is this one.
+    """
+
+
+class _Block(BaseModel):
+    """A group of parameters inside a pipeline's parameters: every key is required, an unknown
+    key (a typo) is an error.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PipelineParams(_Block):
+    """The parameters of one pipeline (``params:<KEY>``); errors name ``<KEY>.<field>``."""
+
+    KEY: ClassVar[str]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Validate ``obj`` (what Kedro calls before a run).
+
+        Raises:
+            ParameterError: every invalid parameter, named ``<KEY>.<field>``.
+        """
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as error:
+            raise ParameterError(describe_errors(cls.KEY, error)) from None
+
+
+def describe_errors(key: str, error: ValidationError) -> str:
+    """One line per invalid parameter: ``clustering.n_clusters = 'abc': <what is wrong>``."""
+    problems: dict[tuple[str, str], list[str]] = {}
+    for problem in error.errors(include_url=False):
+        path = [str(part) for part in problem["loc"] if not _is_union_branch(part)]
+        given = problem.get("input")
+        shown = "" if isinstance(given, dict) else f" = {given!r}"
+        message = problem["msg"].removeprefix("Value error, ")
+        problems.setdefault((".".join([key, *path]), shown), []).append(message)
+    lines = [
+        f"{name}{shown}: {', or '.join(dict.fromkeys(messages))}"
+        for (name, shown), messages in problems.items()
+    ]
+    return "invalid parameter(s) in conf/ or --params:\n  " + "\n  ".join(lines)
+
+
+def _is_union_branch(part: Any) -> bool:
+    """Pydantic names the branch of a union it tried (``int``, ``constrained-int``,
+    ``literal['auto']``); field names have none of these shapes.
+    """
+    return isinstance(part, str) and (
+        part in {"int", "float", "str", "bool", "date", "none"} or "[" in part or "-" in part
+    )
+
+
+# ------------------------------------------------------------------ data_processing
+
+
+class DataProcessingParams(PipelineParams):
+    """``parameters_data_processing.yml``: the data contract's bounds and policies."""
+
+    KEY: ClassVar[str] = "data_processing"
+
+    missing_income: Literal["drop", "impute_median"]
+    min_birth_year: int
+    max_income: Annotated[float, Field(gt=0)]
+    min_customer_date: date
+    max_customer_date: date
+    ambiguous_date_order: Literal["day_first", "month_first"]
+    two_digit_year_pivot: Annotated[int, Field(ge=0, le=99)]
+    chunk_rows: PositiveInt
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> DataProcessingParams:
+        if self.min_customer_date >= self.max_customer_date:
+            raise ValueError(
+                f"min_customer_date {self.min_customer_date} must come before "
+                f"max_customer_date {self.max_customer_date}"
+            )
+        return self
+
+
+# -------------------------------------------------------------- feature_engineering
+
+
+class FeatureEngineeringParams(PipelineParams):
+    """``parameters_feature_engineering.yml``."""
+
+    KEY: ClassVar[str] = "feature_engineering"
+
+    reference_date: date | None
+    partner_statuses: list[str]
+    model_features: Columns
+
+
+# ------------------------------------------------------------------ model_selection
+
+
+class ModelSelectionParams(PipelineParams):
+    """``parameters_model_selection.yml``: the k sweep on a seeded sample."""
+
+    KEY: ClassVar[str] = "model_selection"
+
+    features: Columns
+    k_min: Annotated[int, Field(ge=2)]
+    k_max: Annotated[int, Field(ge=2)]
+    algorithm: Literal["kmeans", "minibatch"]
+    n_init: PositiveInt
+    batch_size: PositiveInt
+    random_state: NonNegativeInt
+    sample_size: PositiveInt
+    silhouette_sample_size: PositiveInt
+    stability_sample_size: PositiveInt
+    stability_resamples: PositiveInt
+    stability_n_init: PositiveInt
+
+    @model_validator(mode="after")
+    def _range(self) -> ModelSelectionParams:
+        if self.k_max < self.k_min:
+            raise ValueError(f"k_max {self.k_max} is below k_min {self.k_min}")
+        return self
+
+
+# ----------------------------------------------------------------------- clustering
+
+
+class DbscanParams(_Block):
+    """``clustering.dbscan``."""
+
+    min_samples: Annotated[int, Field(ge=2)]
+    sample_size: PositiveInt
+    scan_quantiles: Annotated[list[Fraction], Field(min_length=1)]
+    blob_share: Share
+
+
+class Behaviour(_Block):
+    """How one behaviour is called and what to do about it."""
+
+    label: Annotated[str, Field(min_length=1)]
+    action: Annotated[str, Field(min_length=1)]
+
+
+class Words(_Block):
+    """Words for a column's high and low side (either may be absent: no word)."""
+
+    high: str | None = Field(default=None)
+    low: str | None = Field(default=None)
+
+
+class NamingParams(_Block):
+    """``clustering.naming``: thresholds and wording of the segment-naming rules."""
+
+    high_z: Annotated[float, Field(gt=0)]
+    low_z: Annotated[float, Field(lt=0)]
+    behaviours: dict[str, Behaviour]
+    prefixes: dict[str, Words]
+    qualifiers: dict[str, Words]
+
+    @model_validator(mode="after")
+    def _covers_the_rules(self) -> NamingParams:
+        missing = [b for b in schema.BEHAVIOURS if b not in self.behaviours]
+        if missing:
+            raise ValueError(f"behaviours lacks {', '.join(missing)} (every rule needs words)")
+        unknown = [b for b in self.behaviours if b not in schema.BEHAVIOURS]
+        if unknown:
+            raise ValueError(
+                f"behaviours has unknown key(s) {', '.join(unknown)}; the rules give "
+                f"{', '.join(schema.BEHAVIOURS)}"
+            )
+        for block in ("prefixes", "qualifiers"):
+            odd = [c for c in getattr(self, block) if c not in schema.NAMING_COLUMNS]
+            if odd:
+                raise ValueError(f"{block} names column(s) the rules do not read: {', '.join(odd)}")
+        lacking = [
+            c
+            for c in schema.NAMING_COLUMNS
+            if c not in self.qualifiers or not (self.qualifiers[c].high and self.qualifiers[c].low)
+        ]
+        if lacking:
+            raise ValueError(f"qualifiers lacks a high and a low word for {', '.join(lacking)}")
+        return self
+
+
+class ClusteringParams(PipelineParams):
+    """``parameters_clustering.yml``: k, the final K-Means, DBSCAN and segment naming."""
+
+    KEY: ClassVar[str] = "clustering"
+
+    features: Columns
+    n_clusters: Annotated[int, Field(ge=2)] | Literal["auto"]
+    algorithm: Literal["kmeans", "minibatch"]
+    init: Literal["sweep", "k-means++"]
+    n_init: PositiveInt
+    batch_size: PositiveInt
+    random_state: NonNegativeInt
+    silhouette_sample_size: PositiveInt
+    dbscan: DbscanParams
+    naming: NamingParams
+
+
+# ------------------------------------------------------------------------ reporting
+
+
+class TsneParams(_Block):
+    """``reporting.tsne``."""
+
+    sample_size: Annotated[int, Field(ge=10)]
+    perplexity: Annotated[float, Field(gt=0)]
+    max_iter: Annotated[int, Field(ge=250)]
+
+
+class EdaParams(_Block):
+    """``reporting.eda``."""
+
+    raw_columns: Columns
+    engineered_columns: Columns
+    correlation_columns: Annotated[Columns, Field(min_length=2)]
+    removed_reasons: dict[str, str]
+
+
+class ReportingParams(PipelineParams):
+    """``parameters_reporting.yml``: samples and columns of the figures, profiles, report."""
+
+    KEY: ClassVar[str] = "reporting"
+
+    random_state: NonNegativeInt
+    map_sample_size: PositiveInt
+    histogram_bins: Annotated[int, Field(ge=2)]
+    tsne: TsneParams
+    eda: EdaParams
+    profile_columns: Columns
+
+
+PIPELINE_PARAMS: tuple[type[PipelineParams], ...] = (
+    DataProcessingParams,
+    FeatureEngineeringParams,
+    ModelSelectionParams,
+    ClusteringParams,
+    ReportingParams,
+)
+
+
+MODELS: dict[str, type[PipelineParams]] = {model.KEY: model for model in PIPELINE_PARAMS}
+
+
+def as_model(key: str, value: PipelineParams | dict[str, Any]) -> PipelineParams:
+    """Pipeline ``key``'s parameters as its model: Kedro validates only the pipelines a run
+    asks for, so a node may receive another pipeline's parameters as a plain dict.
+    """
+    model = MODELS[key]
+    return value if isinstance(value, model) else model.model_validate(value)
+
+
+def validate(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` (the configuration's parameters) with each pipeline's block as its model, as
+    Kedro passes them to nodes; other keys unchanged. For tests, notebooks and the app.
+
+    Raises:
+        ParameterError: a block is invalid (every invalid key named).
+    """
+    validated = dict(raw)
+    for key in MODELS:
+        validated[key] = as_model(key, raw[key])
+    return validated

@@ -1,0 +1,189 @@
+"""The HTML segmentation report: the data it shows, rendered with ``template.html.j2``.
+
+One self-contained file: figures arrive as the PNG bytes their nodes saved and are embedded as
+base64, so the report opens offline. The words that depend on the model (k, the verdicts) are
+derived here from the model's own tables, never written into the template.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from customer_segmentation.modeling import dbscan, selection
+from customer_segmentation.report import RUN_STAMP
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("run", "Run and model"),
+    ("quality", "Data quality"),
+    ("eda", "Exploratory analysis"),
+    ("k", "Choosing k"),
+    ("segments", "Segments"),
+    ("maps", "2-D maps"),
+    ("income", "Income and spending"),
+    ("dbscan", "K-Means vs DBSCAN"),
+    ("parameters", "Parameters"),
+)
+FIGURES: tuple[str, ...] = (
+    "distributions",
+    "correlations",
+    "removed",
+    "elbow",
+    "profile_heatmap",
+    "segment_distributions",
+    "pca_map",
+    "tsne_map",
+    "income_spending",
+    "spending_mix",
+    "k_distance",
+    "dbscan_map",
+)
+SEGMENT_COLUMNS = (
+    "segment",
+    "name",
+    "size",
+    "share",
+    "mean_Income",
+    "mean_Total_Spending",
+    "mean_Age",
+    "description",
+    "action",
+)
+
+
+def html_table(table: pd.DataFrame, digits: int = 3, text: tuple[str, ...] = ()) -> Markup:
+    """A compact HTML table; floats rounded to ``digits``, ``text`` columns (and any value that
+    is not a number) left-aligned. Every value is escaped.
+    """
+    head = "".join(
+        f'<th class="{"text" if c in text else ""}">{escape(str(c))}</th>' for c in table.columns
+    )
+    body = []
+    for row in table.itertuples(index=False):
+        cells = []
+        for column, value in zip(table.columns, row, strict=True):
+            if isinstance(value, float):
+                shown = "" if pd.isna(value) else f"{value:,.{digits}f}"
+            else:
+                shown = str(value)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            css = "text" if column in text or not numeric else ""
+            cells.append(f'<td class="{css}">{escape(shown)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def html_image(png: bytes, alt: str) -> Markup:
+    """An ``<img>`` with the PNG embedded as base64 (viewable offline)."""
+    data = base64.b64encode(png).decode("ascii")
+    return Markup(f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">')
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("customer_segmentation", "report"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["table"] = html_table
+    environment.filters["image"] = html_image
+    return environment
+
+
+def quality_sentence(quality: Mapping[str, Any]) -> str:
+    """What the data contract read, kept and rejected, in one sentence."""
+    return (
+        f"Source {quality['source']}: {quality['rows_in']:,} rows read, "
+        f"{quality['rows_clean']:,} kept, {quality['rows_rejected']:,} rejected "
+        f"(missing-income policy: {quality['missing_income_policy']}); "
+        f"delimiter {quality['delimiter']}, encoding {quality['encoding']}, "
+        f"date order {quality['date_order']}."
+    )
+
+
+def model_table(card: Mapping[str, Any]) -> pd.DataFrame:
+    """The model card's headline facts as an item/value table."""
+    return pd.DataFrame(
+        [
+            ("k (segments)", card["k"]),
+            ("algorithm", card["algorithm"]),
+            ("started from", card["initialisation"]),
+            ("features", ", ".join(card["features"])),
+            ("reference date (age, tenure)", card["reference_date"]),
+            ("training rows", f"{card['training_rows']:,}"),
+            (f"silhouette (on {card['silhouette_rows']:,} rows)", f"{card['silhouette']:.3f}"),
+            ("random state", card["random_state"]),
+            ("segment numbering", card["segment_numbering"]),
+        ],
+        columns=["item", "value"],
+    ).astype(str)
+
+
+def render(  # noqa: PLR0913
+    *,
+    model_card: Mapping[str, Any],
+    data_quality_report: Mapping[str, Any],
+    tables: Mapping[str, pd.DataFrame],
+    figures: Mapping[str, bytes],
+    parameters: Mapping[str, Any],
+) -> str:
+    """The whole report as one HTML document.
+
+    Args:
+        model_card: the model's card.
+        data_quality_report: the data contract's report.
+        tables: ``removed_outliers``, ``missing_values``, ``category_counts``,
+            ``feature_summary``, ``k_selection``, ``segment_profiles``, ``spending_mix``,
+            ``clustering_comparison``.
+        figures: PNG bytes of every name in :data:`FIGURES`.
+        parameters: each pipeline's parameters (JSON-able).
+
+    Returns:
+        HTML text holding :data:`RUN_STAMP` where the model version's stamp goes.
+    """
+    missing = [name for name in FIGURES if name not in figures]
+    if missing:
+        raise KeyError(f"the report lacks figure(s): {', '.join(missing)}")
+    k_agree, k_verdict = selection.verdict(tables["k_selection"])
+    missing_values = tables["missing_values"].query("missing_raw > 0")
+    k = int(model_card["k"])
+    return (
+        _environment()
+        .get_template("template.html.j2")
+        .render(
+            title=f"Customer segmentation report: {k} segments",
+            run_stamp=RUN_STAMP,
+            sections=SECTIONS,
+            model_table=model_table(model_card),
+            quality_sentence=quality_sentence(data_quality_report),
+            quality_json=json.dumps(data_quality_report, indent=2, default=str),
+            removed_outliers=tables["removed_outliers"],
+            missing_values=None if missing_values.empty else missing_values,
+            feature_summary=tables["feature_summary"],
+            category_counts=tables["category_counts"],
+            k_agree=k_agree,
+            k_verdict=k_verdict,
+            k_selection=tables["k_selection"],
+            segments_sentence=(
+                f"{k} segments, numbered by mean total spending (segment 0 spends most). Names, "
+                "descriptions and actions follow rules on the segment profiles "
+                "(clustering.naming in the parameters)."
+            ),
+            segment_table=tables["segment_profiles"][list(SEGMENT_COLUMNS)],
+            spending_mix=tables["spending_mix"],
+            dbscan_verdict=dbscan.verdict_of(tables["clustering_comparison"]),
+            clustering_comparison=tables["clustering_comparison"],
+            figures=figures,
+            parameters_json=json.dumps(parameters, indent=2, default=str),
+        )
+    )
