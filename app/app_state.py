@@ -1,9 +1,10 @@
-"""Streamlit glue shared by the pages: the cached project and model versions, and the sidebar.
+"""Streamlit glue shared by the pages: the project's model versions and the sidebar.
 
 Logic lives in the package (``customer_segmentation.model_store`` and ``app_logic``); this module
-only caches it (``st.cache_resource``: one store per project, one ``ModelVersion`` per version
-shown) and draws the version picker and the model card panel. Every page reads the selected
-version's own tables through its ``ModelVersion``.
+draws the version picker and the model card panel. The store and each model version are built
+once per server process and shared by every session (``model_store.shared_store`` and
+``shared_version``: thread-safe, unlike building Kedro's catalog per session); every page reads
+the selected version's own tables through its ``ModelVersion``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from customer_segmentation.model_store import (
     VersionInfo,
     VersionMismatchError,
     project_root,
+    shared_store,
+    shared_version,
 )
 
 # The app lives in <repo>/app/, so the project is the folder above (unless the env var says
@@ -30,8 +33,6 @@ from customer_segmentation.model_store import (
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VERSION_KEY = "model_version"
 _STATE_KEY = "_model_state"
-# Model versions kept loaded at once (each holds its model and the tables pages have read).
-KEPT_VERSIONS = 8
 
 
 @dataclass
@@ -42,16 +43,6 @@ class ModelState:
     store: ModelStore | None = None
     model: ModelVersion | None = None
     error: str | None = None
-
-
-@st.cache_resource(show_spinner="Opening the Kedro project…")
-def get_store(project: str) -> ModelStore:
-    return ModelStore(project)
-
-
-@st.cache_resource(show_spinner="Loading the model…", max_entries=KEPT_VERSIONS)
-def get_version(project: str, version: str) -> ModelVersion:
-    return ModelVersion(get_store(project), version)
 
 
 def _label(info: VersionInfo, default: str | None) -> str:
@@ -67,7 +58,8 @@ def _resolve() -> ModelState:
     state = ModelState()
     try:
         state.project = project_root(REPO_ROOT)
-        state.store = get_store(str(state.project))
+        with st.spinner("Opening the Kedro project…"):
+            state.store = shared_store(state.project)
     except ProjectNotFoundError as error:
         state.error = str(error)
         return state
@@ -92,7 +84,8 @@ def _resolve() -> ModelState:
         "carries its stamp; every page shows the chosen one's.",
     )
     try:
-        state.model = get_version(str(state.project), chosen)
+        with st.spinner("Loading the model…"):
+            state.model = shared_version(state.project, chosen)
     except (VersionMismatchError, ArtifactError) as error:
         state.error = f"Model version {chosen} cannot be used: {error}"
     return state

@@ -6,7 +6,7 @@ import pytest
 from conftest import raw_params
 from pydantic import BaseModel
 
-from customer_segmentation.params import PIPELINE_PARAMS, ParameterError, Words, validate
+from customer_segmentation.params import MODELS, ParameterError, Words, validate
 
 # Fields that may be absent on purpose: a side of a naming word that adds no word.
 OPTIONAL = {(Words, "high"), (Words, "low")}
@@ -21,7 +21,7 @@ def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
     return found
 
 
-@pytest.mark.parametrize("model", PIPELINE_PARAMS, ids=lambda m: m.KEY)
+@pytest.mark.parametrize("model", MODELS.values(), ids=lambda m: m.KEY)
 def test_no_parameter_has_a_default_in_code(model):
     """A default in code would be a second home for a value that lives in conf/."""
     defaults = [

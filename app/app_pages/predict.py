@@ -155,8 +155,7 @@ st.caption(
 )
 
 st.subheader("What pulled the customer into this segment")
-pulls = prediction.explanation.set_index("feature")
-st.bar_chart(pulls["pull"], horizontal=True, x_label="pull towards the own segment")
+st.vega_lite_chart(spec=app_logic.pull_spec(prediction.explanation), width="stretch")
 st.caption(
     "Each feature's pull is its share of (squared distance to the runner-up − squared distance "
     "to the own centroid): positive pulls towards this segment, negative towards the runner-up."
@@ -172,12 +171,15 @@ st.dataframe(
 
 st.subheader("Where the customer sits on the segment map")
 projection = model.dataset("segment_map_projection")
-st.altair_chart(
-    app_logic.map_chart(
-        model.dataset("segment_map_points"),
-        bundle.segment_names(),
-        maps.axis_labels(projection),
-        app_logic.map_position(projection, bundle, prediction.features),
+base = model.derived(
+    "map_spec",
+    lambda: app_logic.map_spec(
+        model.dataset("segment_map_points"), bundle.segment_names(), maps.axis_labels(projection)
+    ),
+)
+st.vega_lite_chart(
+    spec=app_logic.with_customer(
+        base, app_logic.map_position(projection, bundle, prediction.features)
     ),
     width="stretch",
     key="segment_map",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_logic
+from customer_segmentation import upload_workers
 from customer_segmentation.data_contract import CustomerDataError
 
 st.title("Score a customer file")
@@ -22,10 +22,12 @@ st.markdown(
 
 
 def download(what: str, table, suffix: str, key: str) -> None:
-    """A CSV download of ``table``, named after the uploaded file."""
+    """A CSV download of ``table``, named after the uploaded file; the CSV is written when the
+    button is pressed, not on every rerun.
+    """
     st.download_button(
         f"Download {what} (CSV)",
-        table.to_csv(index=False).encode("utf-8"),
+        lambda: table.to_csv(index=False).encode("utf-8"),
         file_name=f"{upload.name.rsplit('.', 1)[0]}_{suffix}.csv",
         mime="text/csv",
         on_click="ignore",
@@ -41,15 +43,16 @@ key = (upload.file_id, bundle.version)
 cached = st.session_state.get("scored_upload")
 if cached is None or cached[0] != key:
     try:
-        with st.spinner(f"Scoring {upload.name}…"):
-            result = app_logic.score_upload(
+        with st.spinner(f"Scoring {upload.name}… (uploads are scored one after another)"):
+            result = upload_workers.score_upload(
                 upload.getvalue(),
                 upload.name,
                 bundle,
                 store.params["data_processing"],
                 limit_mb,
+                store.app.upload_workers,
             )
-    except CustomerDataError as error:
+    except (CustomerDataError, upload_workers.UploadWorkerError) as error:
         st.session_state.pop("scored_upload", None)
         st.error(f"This file cannot be scored. {error}", icon=":material/block:")
         st.stop()
@@ -75,8 +78,11 @@ else:
         hide_index=True,
         column_config={"share": st.column_config.NumberColumn(format="percent")},
     )
+    shown = store.app.preview_rows
     st.subheader("Scored customers")
-    st.dataframe(result.scored, hide_index=True, key="scored_table")
+    if len(result.scored) > shown:
+        st.caption(f"The first {shown:,} of {len(result.scored):,} rows; the download has all.")
+    st.dataframe(result.scored.head(shown), hide_index=True, key="scored_table")
     download("the scored table", result.scored, f"segments_{bundle.version}", "download")
 
 if len(result.rejected):
@@ -85,9 +91,13 @@ if len(result.rejected):
         result.rejected.value_counts("reason_code").rename("rows").reset_index(),
         hide_index=True,
     )
-    shown = ["source_row", "ID", "reason_code", "reason"]
-    rest = [c for c in result.rejected.columns if c not in shown]
-    st.dataframe(result.rejected[shown + rest], hide_index=True, key="rejected_table")
+    first = ["source_row", "ID", "reason_code", "reason"]
+    rest = [c for c in result.rejected.columns if c not in first]
+    st.dataframe(
+        result.rejected[first + rest].head(store.app.preview_rows),
+        hide_index=True,
+        key="rejected_table",
+    )
     download("the rejected rows", result.rejected, "rejected", "download_rejected")
 with st.expander("Data quality report"):
     st.json(report)

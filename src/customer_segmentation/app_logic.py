@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex
@@ -43,7 +42,9 @@ from customer_segmentation.scoring import explain, scale_features, score_custome
 
 logger = logging.getLogger(__name__)
 
-_BYTES_PER_MB = 1024 * 1024
+# Streamlit's uploader counts megabytes as 1,000,000 bytes (on Linux and macOS): the limit and
+# the sizes the page shows agree with what the uploader shows.
+_BYTES_PER_MB = 1_000_000
 # Form fields that stand in for Kaggle columns.
 AGE = "Age"
 TOTAL_SPENDING = "Total_Spending"
@@ -434,41 +435,97 @@ def score_upload(
 # --------------------------------------------------------------------------------------
 
 
-def map_chart(
-    points: pd.DataFrame,
-    names: Mapping[int, str],
-    axis_titles: tuple[str, str],
-    customer: tuple[float, float] | None = None,
-) -> alt.LayerChart:
-    """The model version's PCA map as an interactive Vega-Lite chart (hover, zoom): the sampled
-    training customers and the centroids (``segment_map_points``), in the colours of the
-    report's figures, and the customer when given.
+def map_spec(
+    points: pd.DataFrame, names: Mapping[int, str], axis_titles: tuple[str, str]
+) -> dict[str, Any]:
+    """The model version's PCA map as a Vega-Lite spec (``st.vega_lite_chart``; hover, zoom): the
+    sampled training customers and the centroids (``segment_map_points``) in the colours of the
+    report's figures. The same for every session of a version: build it once
+    (``ModelVersion.derived``) and add each customer with :func:`with_customer`.
     """
     labels = {int(s): f"{s}: {name}" for s, name in names.items()}
-    order = [labels[s] for s in sorted(labels)]
-    colours = alt.Scale(
-        domain=order, range=[to_hex(figures.segment_colour(s)) for s in sorted(labels)]
-    )
-    data = points.assign(label=points["segment"].map(labels))
-    x = alt.X("x:Q", title=axis_titles[0])
-    y = alt.Y("y:Q", title=axis_titles[1])
-    colour = alt.Color("label:N", scale=colours, title="segment")
-    customers = (
-        alt.Chart(data[data["kind"] == maps.CUSTOMER])
-        .mark_circle(opacity=0.45)
-        .encode(x, y, colour, size=alt.value(14), tooltip=["label:N", f"{schema.ID}:Q"])
-    )
-    centroids = (
-        alt.Chart(data[data["kind"] == maps.CENTROID])
-        .mark_point(shape="cross", filled=True, stroke="black", strokeWidth=1)
-        .encode(x, y, colour, size=alt.value(260), tooltip=["label:N"])
-    )
-    layers = [customers, centroids]
-    if customer is not None:
-        here = pd.DataFrame({"x": [customer[0]], "y": [customer[1]], "label": ["this customer"]})
-        layers.append(
-            alt.Chart(here)
-            .mark_point(shape="diamond", filled=True, color="gold", stroke="black", size=420)
-            .encode(x, y, tooltip=["label:N"])
-        )
-    return alt.layer(*layers).interactive()
+    order = sorted(labels)
+    labelled = points.assign(label=points["segment"].map(labels))
+    colour = {
+        "field": "label",
+        "type": "nominal",
+        "title": "segment",
+        "scale": {
+            "domain": [labels[s] for s in order],
+            "range": [to_hex(figures.segment_colour(s)) for s in order],
+        },
+    }
+    x = {"field": "x", "type": "quantitative", "title": axis_titles[0]}
+    y = {"field": "y", "type": "quantitative", "title": axis_titles[1]}
+    return {
+        "datasets": {
+            "customers": labelled[labelled["kind"] == maps.CUSTOMER][["x", "y", "label", "ID"]],
+            "centroids": labelled[labelled["kind"] == maps.CENTROID][["x", "y", "label"]],
+        },
+        "params": [{"name": "zoom", "select": "interval", "bind": "scales"}],
+        "layer": [
+            {
+                "data": {"name": "customers"},
+                "mark": {"type": "circle", "opacity": 0.45, "size": 14},
+                "encoding": {"x": x, "y": y, "color": colour, "tooltip": _tooltip("label", "ID")},
+            },
+            {
+                "data": {"name": "centroids"},
+                "mark": {
+                    "type": "point",
+                    "shape": "cross",
+                    "filled": True,
+                    "stroke": "black",
+                    "strokeWidth": 1,
+                    "size": 260,
+                },
+                "encoding": {"x": x, "y": y, "color": colour, "tooltip": _tooltip("label")},
+            },
+        ],
+    }
+
+
+def with_customer(spec: dict[str, Any], position: tuple[float, float]) -> dict[str, Any]:
+    """``spec`` (:func:`map_spec`) with one more layer: the customer, a gold diamond."""
+    base = spec["layer"][0]["encoding"]
+    here = pd.DataFrame({"x": [position[0]], "y": [position[1]], "label": ["this customer"]})
+    return {
+        **spec,
+        "datasets": {**spec["datasets"], "customer": here},
+        "layer": [
+            *spec["layer"],
+            {
+                "data": {"name": "customer"},
+                "mark": {
+                    "type": "point",
+                    "shape": "diamond",
+                    "filled": True,
+                    "color": "gold",
+                    "stroke": "black",
+                    "size": 420,
+                },
+                "encoding": {"x": base["x"], "y": base["y"], "tooltip": _tooltip("label")},
+            },
+        ],
+    }
+
+
+def pull_spec(explanation: pd.DataFrame) -> dict[str, Any]:
+    """The features' pulls (``scoring.explain``) as a horizontal Vega-Lite bar chart."""
+    return {
+        "data": {"values": explanation[["feature", "pull"]].to_dict(orient="records")},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {"field": "feature", "type": "nominal", "sort": None, "title": None},
+            "x": {"field": "pull", "type": "quantitative", "title": "pull towards the own segment"},
+            "color": {
+                "condition": {"test": "datum.pull < 0", "value": "#d62728"},
+                "value": "#1f77b4",
+            },
+            "tooltip": _tooltip("feature", "pull"),
+        },
+    }
+
+
+def _tooltip(*fields: str) -> list[dict[str, str]]:
+    return [{"field": f, "type": "nominal"} for f in fields]

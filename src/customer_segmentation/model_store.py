@@ -13,6 +13,13 @@ the project (``bootstrap_project`` + ``KedroSession.create``), keeps its catalog
   shows an older model shows that model's profiles, segments and figures, never the newest
   run's.
 
+Safe under concurrency: the Streamlit server answers every session from its own thread, and
+neither Kedro's project bootstrap (process-wide settings) nor its catalog (datasets materialised
+on first use) is safe to build or read in parallel. :func:`shared_store` builds one store per
+project and process, under one lock, and the store materialises every model dataset before it
+is handed out, so no session ever sees a half-built catalog; :func:`shared_version` loads each
+model version once and keeps the most recently used ones.
+
 Errors a user can act on: :class:`ProjectNotFoundError` (wrong project folder),
 :class:`NoModelError` (nothing trained yet: run ``kedro run``), :class:`VersionMismatchError`
 (incomplete or inconsistent stamp) and ``datasets.ArtifactError`` (unreadable or untrusted file).
@@ -23,6 +30,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +42,13 @@ import pandas as pd
 
 from customer_segmentation import segments, versioning
 from customer_segmentation.datasets import ArtifactError
+from customer_segmentation.params import as_model
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ENV_VAR = "CUSTOMER_SEGMENTATION_PROJECT"
+# Kedro's bootstrap and session set process-wide state: one at a time.
+_KEDRO_LOCK = threading.Lock()
 # The model itself: what predicting needs, checked to belong together.
 MODEL_ARTIFACTS: tuple[str, ...] = ("scaler", "kmeans_model", "model_card")
 TRAIN_COMMAND = "kedro run"
@@ -126,7 +138,8 @@ class ModelStore:
 
     def __init__(self, project: Path | str) -> None:
         """Start a Kedro session on ``project`` and keep its catalog, parameters and the names
-        of the model datasets.
+        of the model datasets; every model dataset is materialised here, so later reads only
+        copy datasets and never change the catalog.
 
         Telemetry is switched off before Kedro starts. Relative paths in the catalog resolve
         against the project (Kedro makes them absolute), so the working directory does not
@@ -137,24 +150,45 @@ class ModelStore:
         from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
         self.project = Path(project).resolve()
-        bootstrap_project(self.project)
-        with KedroSession.create(project_path=self.project) as session:
-            context = session.load_context()
-            self.catalog = context.catalog
-            self.params: dict[str, Any] = dict(context.params)
         self.model_datasets: tuple[str, ...] = tuple(sorted(versioning.model_datasets()))
+        with _KEDRO_LOCK:
+            bootstrap_project(self.project)
+            with KedroSession.create(project_path=self.project) as session:
+                context = session.load_context()
+                self.catalog = context.catalog
+                self.params: dict[str, Any] = dict(context.params)
+            for name in self.model_datasets:
+                versioning.versioned(self.catalog, name)  # materialised now, not on first use
+        self.app = as_model("app", self.params["app"])
+        self._lock = threading.Lock()
+        self._listed: tuple[list[VersionInfo] | None, float] = (None, 0.0)
         logger.info("Model store opened on project %s", self.project)
 
     # ---------------------------------------------------------------- versions
 
     def _stamps(self, name: str) -> list[str]:
         try:
-            return versioning.stamps(self.catalog, name)
+            with self._lock:
+                return versioning.stamps(self.catalog, name)
         except versioning.ModelVersionError as error:
             raise VersionMismatchError(f"the catalog of {self.project}: {error}") from error
 
     def versions(self) -> list[VersionInfo]:
-        """Every stamp any model dataset has, newest first, with the datasets it holds."""
+        """Every stamp any model dataset has, newest first, with the datasets it holds.
+
+        Listed again at most every ``app.versions_refresh_seconds`` (every session asks on
+        every rerun): a run that finishes shows up within that time.
+        """
+        with self._lock:
+            listed, at = self._listed
+            if listed is not None and time.monotonic() - at < self.app.versions_refresh_seconds:
+                return listed
+        found = self._list_versions()
+        with self._lock:
+            self._listed = (found, time.monotonic())
+        return found
+
+    def _list_versions(self) -> list[VersionInfo]:
         held = {name: set(self._stamps(name)) for name in self.model_datasets}
         stamps = sorted(set().union(*held.values()), reverse=True)
         return [
@@ -186,7 +220,8 @@ class ModelStore:
                 f"{name} is not a dataset of a model version; those are: "
                 f"{', '.join(self.model_datasets)}"
             )
-        dataset = self.catalog.get(name, version=Version(stamp, None))
+        with self._lock:
+            dataset = self.catalog.get(name, version=Version(stamp, None))
         try:
             return dataset.load()
         except ArtifactError:
@@ -286,7 +321,10 @@ class ModelVersion:
         self._kept: dict[str, Any] = {}
         self._lock = threading.RLock()
 
-    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
+    def derived(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per version (later calls, from any thread, get the same object):
+        what every session of this version shares, such as the app's map layers.
+        """
         with self._lock:
             if key not in self._kept:
                 self._kept[key] = compute()
@@ -294,11 +332,45 @@ class ModelVersion:
 
     def dataset(self, name: str) -> Any:
         """Model dataset ``name`` of this version (read on first use)."""
-        return self._once(name, lambda: self.store.load_versioned(name, self.version))
+        return self.derived(name, lambda: self.store.load_versioned(name, self.version))
 
     def training_margins(self) -> np.ndarray:
         """The training customers' margins (``customer_segments``), sorted ascending."""
-        return self._once(
+        return self.derived(
             "training_margins",
             lambda: np.sort(self.dataset("customer_segments")["margin"].to_numpy()),
         )
+
+
+_STORES: dict[Path, ModelStore] = {}
+_STORES_LOCK = threading.Lock()
+_VERSIONS: OrderedDict[tuple[Path, str], ModelVersion] = OrderedDict()
+_VERSIONS_LOCK = threading.Lock()
+
+
+def shared_store(project: Path | str) -> ModelStore:
+    """The one :class:`ModelStore` of ``project`` in this process, built on first use; threads
+    asking at the same moment wait for it and all get the same, complete store.
+    """
+    path = Path(project).resolve()
+    with _STORES_LOCK:
+        if path not in _STORES:
+            _STORES[path] = ModelStore(path)
+        return _STORES[path]
+
+
+def shared_version(project: Path | str, version: str) -> ModelVersion:
+    """The one :class:`ModelVersion` of ``version`` in this process, loaded on first use; the
+    ``app.kept_versions`` most recently used are kept (each holds its model and tables).
+    """
+    store = shared_store(project)
+    key = (store.project, version)
+    with _VERSIONS_LOCK:
+        if key in _VERSIONS:
+            _VERSIONS.move_to_end(key)
+            return _VERSIONS[key]
+        loaded = ModelVersion(store, version)
+        _VERSIONS[key] = loaded
+        while len(_VERSIONS) > store.app.kept_versions:
+            _VERSIONS.popitem(last=False)
+        return loaded

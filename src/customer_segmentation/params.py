@@ -286,6 +286,22 @@ class ReportingParams(PipelineParams):
     profile_columns: Columns
 
 
+# ---------------------------------------------------------------------------------- app
+
+
+class AppParams(PipelineParams):
+    """``parameters_app.yml``: how the Streamlit server shares its work between sessions
+    (read by ``model_store``; no pipeline uses it).
+    """
+
+    KEY: ClassVar[str] = "app"
+
+    kept_versions: PositiveInt
+    upload_workers: PositiveInt
+    preview_rows: PositiveInt
+    versions_refresh_seconds: Annotated[float, Field(ge=0)]
+
+
 PIPELINE_PARAMS: tuple[type[PipelineParams], ...] = (
     DataProcessingParams,
     FeatureEngineeringParams,
@@ -293,9 +309,10 @@ PIPELINE_PARAMS: tuple[type[PipelineParams], ...] = (
     ClusteringParams,
     ReportingParams,
 )
-
-
-MODELS: dict[str, type[PipelineParams]] = {model.KEY: model for model in PIPELINE_PARAMS}
+# Every block of the configuration's parameters, by its key.
+MODELS: dict[str, type[PipelineParams]] = {
+    model.KEY: model for model in (*PIPELINE_PARAMS, AppParams)
+}
 
 
 def as_model(key: str, value: PipelineParams | dict[str, Any]) -> PipelineParams:

@@ -181,6 +181,6 @@ def test_uploads_that_are_not_customer_tables_get_a_message(real: dict):
 def test_uploads_above_the_limit_are_refused_before_parsing(real: dict):
     bundle, params = real["bundle"], real["rules"]
     content = real_file(REAL_FILES[0]).read_bytes()
-    limit_mb = len(content) / 2 / (1024 * 1024)
+    limit_mb = len(content) / 2 / 1_000_000
     with pytest.raises(app_logic.UploadTooLargeError, match=r"accepts files up to .* MB"):
         app_logic.score_upload(content, "big.csv", bundle, params, limit_mb)

@@ -6,40 +6,41 @@ browser. Elsewhere the tests skip, deciding before the app is started.
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 from conftest import PROJECT_ROOT
-from model_projects import pipeline_tables
+from model_projects import copy_run, pipeline_tables
 
 from customer_segmentation import schema
-from customer_segmentation.model_store import PROJECT_ENV_VAR, ModelStore
+from customer_segmentation.model_store import ModelStore
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ENTRY = PROJECT_ROOT / "app" / "streamlit_app.py"
+
+def _app_load() -> ModuleType:
+    """``benchmarks/app_load.py``: the server and the browser sessions the load benchmark
+    drives; the tests drive the same ones.
+    """
+    path = PROJECT_ROOT / "benchmarks" / "app_load.py"
+    spec = importlib.util.spec_from_file_location("app_load", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+app_load = _app_load()
+CHROMIUM = app_load.CHROMIUM
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-SERVER_START_SECONDS = 90
 ANSWER_MS = 120_000  # the first prediction opens the Kedro session and loads the model
 CUSTOMER_ROW = 42
+CONCURRENT_SESSIONS = 4
 FIELDS = {  # form label -> column of the clean customer table
     "Yearly household income": "Income",
     "Days since the last purchase": "Recency",
@@ -55,26 +56,6 @@ FIELDS = {  # form label -> column of the clean customer table
     "Store purchases": "NumStorePurchases",
     "Web visits per month": "NumWebVisitsMonth",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"streamlit did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()}")
 
 
 def require_chromium() -> None:
@@ -95,38 +76,16 @@ def chromium() -> Path:
 
 
 @pytest.fixture
-def app_server(chromium: Path, real_project: Path, tmp_path: Path):
-    """`streamlit run` on a free localhost port, reading the real-data project copy."""
-    port = free_port()
-    log = tmp_path / "streamlit.log"
-    env = {**os.environ, PROJECT_ENV_VAR: str(real_project), "KEDRO_DISABLE_TELEMETRY": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ENTRY),
-        "--server.headless=true",
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-    ]
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server, log)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+def server(chromium: Path, real_project: Path, tmp_path: Path) -> Iterator[Any]:
+    """``streamlit run`` on a free localhost port, reading the real-data project copy."""
+    with app_load.serving(real_project, tmp_path / "streamlit.log") as running:
+        yield running
+
+
+@pytest.fixture
+def app_server(server: Any) -> str:
+    """The running app's address."""
+    return server.url
 
 
 @contextmanager
@@ -136,12 +95,12 @@ def app_page(url: str) -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=app_load.CHROMIUM_ARGS, headless=True
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
-            page.get_by_role("button", name="Predict segment").wait_for(timeout=ANSWER_MS)
+            page.get_by_role("button", name=app_load.PREDICT).wait_for(timeout=ANSWER_MS)
             yield page
         finally:
             browser.close()
@@ -165,8 +124,8 @@ def test_prediction_in_a_real_browser(real_project: Path, app_server: str):
             box = page.get_by_label(label, exact=True)
             box.fill(f"{customer[column]:g}")
             box.press("Tab")
-        page.get_by_role("button", name="Predict segment").click()
-        heading = page.locator(".st-key-prediction h3")
+        page.get_by_role("button", name=app_load.PREDICT).click()
+        heading = page.locator(app_load.ANSWER)
         heading.wait_for(timeout=ANSWER_MS)
         shown = heading.inner_text()
         page.get_by_text("Where the customer sits on the segment map").wait_for(timeout=ANSWER_MS)
@@ -187,11 +146,11 @@ def test_a_rejected_form_shows_the_contract_rule_in_a_real_browser(app_server: s
         birth.wait_for(timeout=ANSWER_MS)
         birth.fill("1890")
         birth.press("Tab")
-        page.get_by_role("button", name="Predict segment").click()
+        page.get_by_role("button", name=app_load.PREDICT).click()
         alert = page.get_by_text("The data contract refuses this customer")
         alert.wait_for(timeout=ANSWER_MS)
         shown = alert.inner_text()
-        headings = page.locator(".st-key-prediction h3").count()
+        headings = page.locator(app_load.ANSWER).count()
 
     assert "Birth year 1890 is before 1901" in shown, shown
     assert "birth_year_out_of_range" in shown, shown
@@ -209,3 +168,23 @@ def test_ci_cannot_skip_the_browser_tests(monkeypatch, tmp_path):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="skipped outside CI"):
         require_chromium()
+
+
+@pytest.mark.browser
+def test_sessions_opening_together_on_a_cold_server_all_get_their_answer(
+    chromium: Path, real_project: Path, tmp_path: Path
+):
+    """The race that lost users: several sessions at once on a server that has loaded nothing
+    (a project no server has opened). Every one gets a segment; the server logs no error.
+    """
+    project = copy_run(real_project, tmp_path / "project")
+    names = ModelStore(project).load().segment_names()
+    with app_load.serving(project, tmp_path / "streamlit.log") as server:
+        results = asyncio.run(app_load.sessions_at_once(server.url, CONCURRENT_SESSIONS))
+        errors = server.errors()
+
+    answered = [r.get("segment", r.get("error")) for r in results]
+    expected = {f"Segment {s}: {name}" for s, name in names.items()}
+    assert all(a in expected for a in answered), answered
+    assert len(answered) == CONCURRENT_SESSIONS
+    assert not errors, "\n".join(errors)
