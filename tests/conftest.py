@@ -14,11 +14,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from contract_api import RawCustomerFile, prepare_customers
 from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from customer_segmentation.data_contract import RawCustomerFile, prepare_customers
+from customer_segmentation import engine
 from customer_segmentation.features import build_features, reference_date
 from customer_segmentation.params import PipelineParams, validate
 
@@ -69,30 +70,65 @@ def nested(params: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def run_project(
-    project: Path, pipeline: str | list[str] | None = None, params: dict[str, Any] | None = None
+    project: Path,
+    pipeline: str | list[str] | None = None,
+    params: dict[str, Any] | None = None,
+    env: str | None = None,
 ) -> dict[str, Any]:
-    """``kedro run`` (optionally ``--pipeline`` one or several, ``--params`` with dotted keys) on
-    a project copy, in-process."""
+    """``kedro run`` (optionally ``--pipeline`` one or several, ``--params`` with dotted keys,
+    ``--env``) on a project copy, in-process."""
     params = nested(params)
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)  # relative paths in the catalog resolve against the project
     try:
-        with KedroSession.create(project_path=project, runtime_params=params or {}) as session:
+        with KedroSession.create(
+            project_path=project, runtime_params=params or {}, env=env
+        ) as session:
             names = [pipeline] if isinstance(pipeline, str) else pipeline
             return session.run(pipeline_names=names)
     finally:
         os.chdir(cwd)
 
 
-def load_catalog(project: Path, params: dict[str, Any] | None = None):
-    """The project's catalog, as the app and notebooks get it."""
+class PandasCatalog:
+    """A catalog whose tables load as pandas (the local engine's are Polars), as the app's
+    model store gives them; everything else is the catalog's own.
+    """
+
+    def __init__(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    def load(self, name: str, version: str | None = None) -> Any:
+        return engine.to_pandas_table(self._catalog.load(name, version=version))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._catalog[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._catalog
+
+
+def load_catalog(project: Path, params: dict[str, Any] | None = None, env: str | None = None):
+    """The project's catalog, as the app and notebooks get it (see :class:`PandasCatalog` for
+    the local engine's tables; ``load_catalog(...).native`` is the catalog itself).
+    """
+    return PandasCatalog(native_catalog(project, params, env))
+
+
+def native_catalog(project: Path, params: dict[str, Any] | None = None, env: str | None = None):
+    """The project's catalog, loading each engine's native frames."""
     params = nested(params)
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)
     try:
-        with KedroSession.create(project_path=project, runtime_params=params or {}) as session:
+        with KedroSession.create(
+            project_path=project, runtime_params=params or {}, env=env
+        ) as session:
             return session.load_context().catalog
     finally:
         os.chdir(cwd)
@@ -130,8 +166,10 @@ def demo_features(params: dict[str, Any]) -> pd.DataFrame:
         RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
     ).clean
     settings = params["feature_engineering"]
-    return build_features(
-        clean, reference_date(clean, settings.reference_date), settings.partner_statuses
+    return engine.to_pandas_table(
+        build_features(
+            clean, reference_date(clean, settings.reference_date), settings.partner_statuses
+        )
     )
 
 

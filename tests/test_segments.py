@@ -95,7 +95,7 @@ def test_naming_words_are_checked_before_the_run(params):
 
 def test_profile_z_scores_and_shares():
     features = pd.DataFrame({"x": [0.0, 0.0, 2.0, 2.0]})
-    profile = profile_segments(features, pd.Series([0, 0, 1, 1]), ["x"])
+    profile = profile_segments(features.assign(segment=[0, 0, 1, 1]), ["x"])
 
     assert profile["share"].tolist() == [0.5, 0.5]
     # mean 1, population std 1: the segment means 0 and 2 are at z -1 and +1.
@@ -129,7 +129,9 @@ def test_profile_statistics_are_pandas_own(labels):
         segments = segments.astype(float)
     columns = list(features.columns)
 
-    profile = profile_segments(features, segments, columns).set_index("segment")
+    profile = profile_segments(features.assign(segment=segments.to_numpy()), columns).set_index(
+        "segment"
+    )
 
     means, medians, mean, spread = _profile_by_pandas(features, segments, columns)
     for column in columns:

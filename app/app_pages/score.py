@@ -6,7 +6,7 @@ import app_state
 import streamlit as st
 
 from customer_segmentation import upload_workers
-from customer_segmentation.data_contract import CustomerDataError
+from customer_segmentation.contract import CustomerDataError
 
 st.title("Score a customer file")
 store, model = app_state.require_model()

@@ -3,11 +3,11 @@
 Two paths, both the pipeline's own code from end to end:
 
 * a form (one customer's fields) -> :func:`form_table` (one row of text in the Kaggle layout)
-  -> ``data_contract.clean_customers`` (the same rules and messages as a file row) ->
+  -> ``contract.check_rows`` (the same rules and messages as a file row) ->
   ``features.build_features`` -> ``scoring.score_customers`` / ``scoring.explain``:
   :func:`predict_customer`. A row the contract rejects raises :class:`FormRejected` with the
   contract's reason in the form's words.
-* an uploaded export (bytes) -> ``data_contract.prepare_customers`` ->
+* an uploaded export (bytes) -> ``contract.prepare_customers`` ->
   ``features.build_features`` -> ``scoring.score_customers``: :func:`score_upload`.
 
 Features are always built with the model card's ``reference_date`` and ``partner_statuses``, so a
@@ -28,14 +28,14 @@ import pandas as pd
 from matplotlib.colors import to_hex
 from sklearn.decomposition import PCA
 
-from customer_segmentation import figures, maps, schema
-from customer_segmentation.data_contract import (
+from customer_segmentation import engine, figures, maps, schema
+from customer_segmentation.contract import (
     CustomerDataError,
     RawCustomerFile,
-    clean_customers,
+    check_rows,
     prepare_customers,
 )
-from customer_segmentation.features import build_features
+from customer_segmentation.features import feature_frame
 from customer_segmentation.model_store import ModelBundle
 from customer_segmentation.params import DataProcessingParams
 from customer_segmentation.scoring import explain, scale_features, score_customers
@@ -126,7 +126,7 @@ class ScoredUpload:
     ``scored``: ``ID``, ``segment``, ``name``, ``distance``, ``runner_up``,
     ``runner_up_distance``, ``margin``, ``outside_training_range`` (comma-separated features, empty
     when none) and the model features; ``distribution``: ``segment``, ``name``, ``customers``,
-    ``share``; ``rejected`` and ``report`` from ``data_contract``.
+    ``share``; ``rejected`` and ``report`` from ``contract``.
     """
 
     scored: pd.DataFrame
@@ -144,7 +144,9 @@ def model_features_of(clean: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
     """Features of clean customers as the model of ``bundle`` was trained on them
     (the card's reference date and partner statuses).
     """
-    return build_features(clean, bundle.reference_date, bundle.card["partner_statuses"])
+    return engine.to_pandas(
+        feature_frame(engine.lazy(clean), bundle.reference_date, bundle.card["partner_statuses"])
+    )
 
 
 def outside_training_range(features: pd.DataFrame, card: Mapping[str, Any]) -> pd.DataFrame:
@@ -265,8 +267,10 @@ def check_form(
         FormRejected: a rule of the contract rejects the row (message in the form's words).
     """
     table = form_table(values, bundle.reference_date)
-    clean, rejected, _ = clean_customers(
-        table, {"source": FORM_SOURCE}, data_params, log_level=logging.DEBUG
+    checked = check_rows(table, FORM_SOURCE, data_params)
+    clean, rejected = (
+        engine.to_pandas_table(checked.clean),
+        engine.to_pandas_table(checked.rejected),
     )
     if len(rejected):
         reason = str(rejected["reason"].iloc[0])
@@ -384,9 +388,10 @@ def score_upload(
     """
     check_upload_size(len(content), max_megabytes, name)
     result = prepare_customers(RawCustomerFile(name=name, content=content), data_params)
+    clean, rejected = engine.to_pandas_table(result.clean), engine.to_pandas_table(result.rejected)
     names = bundle.segment_names()
     feature_names = list(bundle.card["features"])
-    if result.clean.empty:
+    if clean.empty:
         scored = pd.DataFrame(
             columns=[
                 schema.ID,
@@ -401,7 +406,7 @@ def score_upload(
             ]
         )
     else:
-        features = model_features_of(result.clean, bundle)
+        features = model_features_of(clean, bundle)
         scored = score_customers(features, bundle.scaler, bundle.model)
         scored.insert(2, "name", scored["segment"].map(names))
         flagged = outside_training_range(features, bundle.card)
@@ -423,10 +428,10 @@ def score_upload(
         len(scored),
         name,
         bundle.version,
-        len(result.rejected),
+        len(rejected),
     )
     return ScoredUpload(
-        scored=scored, distribution=distribution, rejected=result.rejected, report=result.report
+        scored=scored, distribution=distribution, rejected=rejected, report=result.report
     )
 
 

@@ -8,7 +8,7 @@
   ``report.RUN_STAMP``.
 * :class:`RawCustomerFileDataset` hands the raw export to the pipeline (a local file by its
   path, streamed by the reader; a remote one as bytes), so that the pipeline and the app's
-  upload page parse it with the same code (``data_contract``).
+  upload page parse it with the same code (``contract``).
 * :class:`SkopsDataset` stores scikit-learn objects in skops' format, versioned. Loading
   never executes code from the file: only types known to be safe (skops' defaults for
   scikit-learn and NumPy, plus the ``trusted`` list) are rebuilt; anything else is refused.
@@ -40,7 +40,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from customer_segmentation.data_contract import RawCustomerFile
+from customer_segmentation.contract import RawCustomerFile
 from customer_segmentation.report import RUN_STAMP
 
 UNVERSIONED = "unversioned"
@@ -53,16 +53,21 @@ class ArtifactError(DatasetError):
 class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
     """Read-only: a customer export (a local file by path, a remote one as bytes)."""
 
-    def __init__(self, *, filepath: str, metadata: dict[str, Any] | None = None) -> None:
-        """Point at one export; ``filepath`` may be any fsspec path."""
+    def __init__(
+        self, *, filepath: str, engine: str = "polars", metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Point at one export; ``filepath`` may be any fsspec path; ``engine`` reads it
+        (``polars``, or ``spark`` in ``conf/spark``: Spark reads the path itself).
+        """
         protocol, path = get_protocol_and_path(filepath)
+        self._engine = engine
         self._protocol = protocol
         self._filepath = path
         self._fs = fsspec.filesystem(protocol)
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol}
+        return {"filepath": self._filepath, "protocol": self._protocol, "engine": self._engine}
 
     def load(self) -> RawCustomerFile:
         """The export (a missing file gets a message naming the parameter to set)."""
@@ -72,6 +77,8 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
                 f"customer table {path!r} does not exist; pass another with "
                 "`kedro run --params raw_customers_path=PATH`"
             )
+        if self._engine == "spark":
+            return RawCustomerFile(str(self._filepath), path=path, engine="spark")
         if self._protocol == "file":  # streamed from disk by the reader, not held in memory
             return RawCustomerFile(str(self._filepath), path=path)
         with self._fs.open(path, "rb") as handle:

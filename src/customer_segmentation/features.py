@@ -1,8 +1,9 @@
 """Engineered customer features: one home for every formula, used by the pipeline, the app's
 form and upload pages and the benchmark.
 
-Everything here is a pure function of a clean customer table (the output of the data contract,
-``data_contract``) and explicit settings.
+Every formula is a narwhals expression over a clean customer table (the output of the data
+contract, ``contract``): the same definition runs on Polars locally and on Spark with
+``--env spark``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import numpy as np
-import pandas as pd
+import narwhals as nw
 
-from customer_segmentation import schema
+from customer_segmentation import engine, schema
+from customer_segmentation.contract import values
 
 logger = logging.getLogger(__name__)
 
@@ -23,47 +24,62 @@ logger = logging.getLogger(__name__)
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def reference_date(clean: pd.DataFrame, configured: date | None) -> pd.Timestamp:
+def _as_date(value: date) -> date:
+    """A plain date (a pandas Timestamp or a datetime is a date too)."""
+    return date(value.year, value.month, value.day)
+
+
+def day_numbers(column: str) -> nw.Expr:
+    """Days since 1970-01-01 of a Date column, by integer arithmetic from its year and day
+    of year (the same on every engine; Spark has no ``dt.total_days``).
+    """
+    when = nw.col(column)
+    first_of_year = values.days_from_civil(when.dt.year().cast(nw.Int64), nw.lit(1), nw.lit(1))
+    return first_of_year + when.dt.ordinal_day().cast(nw.Int64) - 1
+
+
+def reference_date(clean: Any, configured: date | None) -> date:
     """The date that "age" and "tenure" are measured at.
 
     ``configured`` (``feature_engineering.reference_date``) when set, otherwise the latest
     ``Dt_Customer`` in the data; never today's date, so that a rerun gives the same features.
     """
     if configured is not None:
-        return pd.Timestamp(configured)
-    if clean.empty:
+        return _as_date(configured)
+    latest = engine.first_row(
+        engine.lazy(clean).select(days=day_numbers(schema.DATE_COLUMN).max(), rows=nw.len())
+    )
+    if not latest["rows"]:
         raise ValueError("cannot derive a reference date from an empty customer table")
-    return pd.Timestamp(clean[schema.DATE_COLUMN].max()).normalize()
+    return date.fromordinal(date(1970, 1, 1).toordinal() + int(latest["days"]))
 
 
-def total_purchases(table: pd.DataFrame) -> pd.Series:
-    """Purchases through the three channels (web, catalogue, store). Deal purchases are a
-    subset of these, not a fourth channel.
-    """
-    return table[list(schema.CHANNEL_COLUMNS)].sum(axis=1)
+def share(part: nw.Expr, whole: nw.Expr) -> nw.Expr:
+    """``part / whole`` with 0 where ``whole`` is 0."""
+    return nw.when(whole > 0).then(part / whole).otherwise(0.0)
 
 
-def deal_share(deals: pd.Series | np.ndarray, purchases: pd.Series | np.ndarray) -> np.ndarray:
+def deal_share(deals: nw.Expr, purchases: nw.Expr) -> nw.Expr:
     """Share of purchases made with a discount: ``NumDealsPurchases / Total_Purchases``,
     capped at 1 (exports hold a few customers with more deals than purchases), 0 without
     purchases. Per customer, or per segment from the sums of both columns.
     """
-    deals = np.asarray(deals, dtype="float64")
-    purchases = np.asarray(purchases, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(purchases > 0, deals / purchases, 0.0)
-    return np.minimum(share, 1.0)
+    ratio = share(deals.cast(nw.Float64), purchases.cast(nw.Float64))
+    return nw.when(ratio > 1.0).then(1.0).otherwise(ratio)
 
 
-def _share(part: pd.Series, whole: pd.Series) -> pd.Series:
-    """``part / whole`` with 0 where ``whole`` is 0."""
-    return (part / whole.where(whole > 0, np.nan)).fillna(0.0)
+def _sum(columns: Sequence[str]) -> nw.Expr:
+    """The sum of ``columns``, left to right (the same order on every engine)."""
+    total = nw.col(columns[0])
+    for column in columns[1:]:
+        total = total + nw.col(column)
+    return total
 
 
-def build_features(
-    clean: pd.DataFrame, ref_date: pd.Timestamp, partner_statuses: Sequence[str]
-) -> pd.DataFrame:
-    """Compute the engineered features of each customer.
+def feature_frame(
+    clean: nw.LazyFrame, ref_date: date, partner_statuses: Sequence[str]
+) -> nw.LazyFrame:
+    """The engineered features of each customer, as expressions over ``clean``.
 
     Args:
         clean: needs ``ID``, ``Year_Birth``, ``Education``, ``Marital_Status``, ``Income``,
@@ -73,58 +89,85 @@ def build_features(
         partner_statuses: marital statuses that mean two adults at home.
 
     Returns:
-        One row per customer: ``ID`` and every column of ``schema.FEATURE_COLUMNS``.
+        One row per customer, in the order of ``clean``: ``ID`` and every column of
+        ``schema.FEATURE_COLUMNS``.
     """
-    spend = clean[list(schema.SPEND_COLUMNS)].sum(axis=1)
-    purchases = total_purchases(clean)
-    children = clean["Kidhome"] + clean["Teenhome"]
-    adults = np.where(clean["Marital_Status"].isin(set(partner_statuses)), 2, 1)
-    tenure_days = (ref_date - clean[schema.DATE_COLUMN]).dt.days
-    campaigns = [c for c in schema.CAMPAIGN_COLUMNS if c in clean.columns]
-    education_rank = {level: i for i, level in enumerate(schema.EDUCATION_LEVELS)}
-
-    features = pd.DataFrame(
-        {
-            schema.ID: clean[schema.ID].astype("int64"),
-            "Income": clean["Income"].astype("float64"),
-            **{c: clean[c] for c in schema.RAW_FEATURE_COLUMNS if c != "Income"},
-            "Age": ref_date.year - clean["Year_Birth"],
-            "Total_Spending": spend,
-            "Tenure_Days": tenure_days,
-            "Tenure_Months": tenure_days / DAYS_PER_MONTH,
-            "Children": children,
-            "Is_Parent": (children > 0).astype("int64"),
-            "Adults": adults,
-            "Family_Size": adults + children,
-            "Total_Purchases": purchases,
-            "Avg_Spend_Per_Purchase": _share(spend, purchases),
-            "Web_Share": _share(clean["NumWebPurchases"], purchases),
-            "Store_Share": _share(clean["NumStorePurchases"], purchases),
-            "Catalog_Share": _share(clean["NumCatalogPurchases"], purchases),
-            "Deal_Share": deal_share(clean["NumDealsPurchases"], purchases),
-            "Total_Campaigns_Accepted": clean[campaigns].sum(axis=1) if campaigns else 0,
-            "Education_Level": clean["Education"].map(education_rank).fillna(-1).astype("int64"),
-        },
-        index=clean.index,
-        copy=False,  # the raw columns stay views of ``clean``: no copy of a large table
+    ref = _as_date(ref_date)
+    present = clean.collect_schema().names()
+    campaigns = [c for c in schema.CAMPAIGN_COLUMNS if c in present]
+    # Intermediate values are named columns: an expression repeated inside another is
+    # computed again on some engines.
+    step = clean.with_columns(
+        _spend=_sum(schema.SPEND_COLUMNS),
+        _purchases=_sum(schema.CHANNEL_COLUMNS),
+        _children=nw.col("Kidhome") + nw.col("Teenhome"),
+        _adults=nw.when(nw.col("Marital_Status").is_in(list(partner_statuses)))
+        .then(nw.lit(2, dtype=nw.Int64))
+        .otherwise(nw.lit(1, dtype=nw.Int64)),
+        _tenure=values.day_number(ref) - day_numbers(schema.DATE_COLUMN),
     )
-    return features.reset_index(drop=True)
+    education_rank = {level: i for i, level in enumerate(schema.EDUCATION_LEVELS)}
+    spend, purchases = nw.col("_spend"), nw.col("_purchases")
+    children, adults, tenure = nw.col("_children"), nw.col("_adults"), nw.col("_tenure")
+    return step.select(
+        nw.col(schema.ID).cast(nw.Int64),
+        nw.col("Income").cast(nw.Float64),
+        *(nw.col(c) for c in schema.RAW_FEATURE_COLUMNS if c != "Income"),
+        Age=ref.year - nw.col("Year_Birth"),
+        Total_Spending=spend,
+        Tenure_Days=tenure,
+        Tenure_Months=tenure / DAYS_PER_MONTH,
+        Children=children,
+        Is_Parent=(children > 0).cast(nw.Int64),
+        Adults=adults,
+        Family_Size=adults + children,
+        Total_Purchases=purchases,
+        Avg_Spend_Per_Purchase=share(spend.cast(nw.Float64), purchases.cast(nw.Float64)),
+        Web_Share=share(nw.col("NumWebPurchases").cast(nw.Float64), purchases.cast(nw.Float64)),
+        Store_Share=share(nw.col("NumStorePurchases").cast(nw.Float64), purchases.cast(nw.Float64)),
+        Catalog_Share=share(
+            nw.col("NumCatalogPurchases").cast(nw.Float64), purchases.cast(nw.Float64)
+        ),
+        Deal_Share=deal_share(nw.col("NumDealsPurchases"), purchases),
+        Total_Campaigns_Accepted=_sum(campaigns).cast(nw.Int64)
+        if campaigns
+        else nw.lit(0, dtype=nw.Int64),
+        Education_Level=nw.col("Education").replace_strict(
+            education_rank, default=-1, return_dtype=nw.Int64
+        ),
+    )
 
 
-def typical_customer(clean: pd.DataFrame) -> dict[str, Any]:
+def build_features(clean: Any, ref_date: date, partner_statuses: Sequence[str]) -> Any:
+    """:func:`feature_frame` of a native clean table, as a native frame (see
+    ``engine.native``: a Polars DataFrame locally, a lazy Spark DataFrame on Spark).
+    """
+    return engine.native(feature_frame(engine.lazy(clean), ref_date, partner_statuses))
+
+
+def typical_customer(clean: Any) -> dict[str, Any]:
     """The median training customer, field by field: what the app's form starts from.
 
     Returns:
         The median of every whole-number and money field of the export (``Year_Birth``,
         ``Income``, ``Mnt*``, ``Num*``, ``Recency``, ``Kidhome``, ``Teenhome``), the most common
-        ``Education`` and ``Marital_Status``, and the median ``Dt_Customer`` (ISO date).
+        ``Education`` and ``Marital_Status`` (ties: the first in sort order), and the median
+        ``Dt_Customer`` (ISO date).
     """
+    frame = engine.lazy(clean)
     numeric = ["Year_Birth", *schema.RAW_FEATURE_COLUMNS]
-    medians = clean[numeric].median()
+    medians = engine.first_row(
+        frame.select(
+            *(nw.col(c).cast(nw.Float64).median() for c in numeric),
+            _days=day_numbers(schema.DATE_COLUMN).cast(nw.Float64).median(),
+        )
+    )
     typical: dict[str, Any] = {c: round(float(medians[c])) for c in numeric}
     for column in schema.CATEGORY_COLUMNS:
-        typical[column] = str(clean[column].mode().iloc[0])
-    typical[schema.DATE_COLUMN] = (
-        pd.Timestamp(clean[schema.DATE_COLUMN].median()).date().isoformat()
-    )
+        counts = (
+            frame.group_by(column).agg(_n=nw.len()).sort(["_n", column], descending=[True, False])
+        )
+        typical[column] = str(engine.first_row(counts.head(1))[column])
+    day = date(1970, 1, 1).toordinal() + int(medians["_days"] // 1)
+    typical[schema.DATE_COLUMN] = date.fromordinal(day).isoformat()
     return typical

@@ -246,3 +246,43 @@ def _find_malloc_trim() -> Any:
         return ctypes.CDLL(name).malloc_trim if name else None
     except (OSError, AttributeError):
         return None
+
+
+class SparkHooks:
+    """Starts the Spark session of a run whose environment has ``spark.yml``
+    (``kedro run --env spark``); any other run never starts a JVM.
+
+    The session is configured from ``spark.yml`` (``spark.master``, executors, ...). Two
+    settings are always applied because the rules depend on them: the session time zone is UTC
+    (dates are dates, not instants) and ANSI mode is on (an overflow or a bad cast raises
+    instead of giving null).
+    """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        """Build the session from the environment's ``spark.yml``, if it has one."""
+        try:
+            settings = dict(context.config_loader["spark"] or {})
+        except Exception:  # noqa: BLE001 - MissingConfigException: no spark.yml here
+            return
+        if not settings:
+            return
+        start_spark(settings)
+
+
+def start_spark(settings: dict[str, Any]) -> Any:
+    """``SparkSession.builder`` with ``settings`` (``spark.yml``'s keys), UTC and ANSI."""
+    from pyspark import SparkConf  # noqa: PLC0415 - only with --env spark
+    from pyspark.sql import SparkSession  # noqa: PLC0415
+
+    settings = {str(k): str(v) for k, v in settings.items()}
+    settings["spark.sql.session.timeZone"] = "UTC"
+    settings["spark.sql.ansi.enabled"] = "true"
+    if settings.get("spark.driver.bindAddress") == "127.0.0.1":
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    conf = SparkConf().setAll(list(settings.items()))
+    session = SparkSession.builder.appName("customer-segmentation").config(conf=conf)
+    spark = session.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    logger.info("Spark session on %s", spark.sparkContext.master)
+    return spark

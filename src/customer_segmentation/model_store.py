@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customer_segmentation import segments, versioning
+from customer_segmentation import engine, segments, versioning
 from customer_segmentation.datasets import ArtifactError
 from customer_segmentation.params import as_model
 
@@ -223,7 +223,7 @@ class ModelStore:
         with self._lock:
             dataset = self.catalog.get(name, version=Version(stamp, None))
         try:
-            return dataset.load()
+            return engine.to_pandas_table(dataset.load())
         except ArtifactError:
             raise
         except Exception as error:  # noqa: BLE001 - JSON errors etc. get the same treatment

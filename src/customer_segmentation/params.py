@@ -123,7 +123,6 @@ class DataProcessingParams(PipelineParams):
     max_customer_date: date
     ambiguous_date_order: Literal["day_first", "month_first"]
     two_digit_year_pivot: Annotated[int, Field(ge=0, le=99)]
-    chunk_rows: PositiveInt
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> DataProcessingParams:
@@ -248,6 +247,9 @@ class ClusteringParams(PipelineParams):
     n_init: PositiveInt
     batch_size: PositiveInt
     random_state: NonNegativeInt
+    start_sample_size: Annotated[int, Field(ge=10)]
+    max_iter: PositiveInt
+    tol: Annotated[float, Field(ge=0)]
     silhouette_sample_size: PositiveInt
     dbscan: DbscanParams
     naming: NamingParams

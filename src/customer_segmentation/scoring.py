@@ -1,16 +1,28 @@
-"""Scoring customers with a fitted scaler and K-Means model: shared by pipeline and app."""
+"""Scoring customers with a fitted scaler and K-Means model: shared by the pipeline, the app
+and the benchmark.
+
+The score of a customer (nearest centre, distance, runner-up, margin) is engine arithmetic on
+narwhals expressions, no Python function per row: the same definition scores the training
+table on Polars or Spark, an uploaded file and the app's one customer. :func:`explain` (which
+features pulled one customer into its segment) works on that one customer in NumPy.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from sklearn.base import TransformerMixin
 from sklearn.cluster import KMeans
 
-from customer_segmentation import schema
+from customer_segmentation import engine, schema
 
-# Rows whose distances to the centroids are computed at a time (memory: rows x segments).
-CHUNK_ROWS = 500_000
+SCORE_COLUMNS = ("segment", "distance", "runner_up", "runner_up_distance", "margin")
+# The smallest own distance a margin divides by (a customer exactly on a centre).
+_EPSILON = 1e-12
 
 
 def model_features(model: KMeans) -> list[str]:
@@ -18,105 +30,127 @@ def model_features(model: KMeans) -> list[str]:
     return [str(name) for name in model.feature_names_in_]
 
 
-def centroid_distances(
-    features: pd.DataFrame, scaler: TransformerMixin, model: KMeans
-) -> tuple[np.ndarray, np.ndarray]:
-    """Scale the model's features and measure each row's distance to every centroid.
+def _check_features(present: Sequence[str], names: Sequence[str]) -> None:
+    missing = [c for c in names if c not in present]
+    if missing:
+        raise KeyError(f"features missing for scoring: {', '.join(missing)}")
+
+
+def scaled_columns(names: Sequence[str], mean: np.ndarray, scale: np.ndarray) -> dict[str, nw.Expr]:
+    """``_scaled_<feature>``: each feature standardised as ``StandardScaler.transform`` does
+    (minus the mean, over the scale).
+    """
+    return {
+        f"_scaled_{name}": (nw.col(name).cast(nw.Float64) - float(m)) / float(s)
+        for name, m, s in zip(names, mean, scale, strict=True)
+    }
+
+
+def distance_columns(names: Sequence[str], centers: np.ndarray) -> dict[str, nw.Expr]:
+    """``_d<k>``: the Euclidean distance of each row's scaled features (``_scaled_<feature>``)
+    to centre k, summed feature by feature in a fixed order (the same on every engine).
+    """
+    out = {}
+    for k, centre in enumerate(np.asarray(centers, dtype="float64")):
+        total = None
+        for name, c in zip(names, centre, strict=True):
+            term = (nw.col(f"_scaled_{name}") - float(c)) ** 2
+            total = term if total is None else total + term
+        out[f"_d{k}"] = total.sqrt()
+    return out
+
+
+def _first_equal(candidates: list[nw.Expr], target: nw.Expr) -> nw.Expr:
+    """The lowest k whose ``candidates[k]`` equals ``target`` (ties: lower number first)."""
+    found = nw.lit(len(candidates) - 1, dtype=nw.Int64)
+    for k in reversed(range(len(candidates) - 1)):
+        found = nw.when(candidates[k] == target).then(nw.lit(k, dtype=nw.Int64)).otherwise(found)
+    return found
+
+
+def assign(frame: nw.LazyFrame, n_centres: int) -> nw.LazyFrame:
+    """``frame`` with ``_d0..`` distances gets ``segment`` (the nearest centre; ties: lower
+    number first) and ``distance``.
+    """
+    d = [nw.col(f"_d{k}") for k in range(n_centres)]
+    frame = frame.with_columns(distance=nw.min_horizontal(*d) if n_centres > 1 else d[0])
+    return frame.with_columns(segment=_first_equal(d, nw.col("distance")))
+
+
+def nearest(frame: nw.LazyFrame, n_centres: int) -> nw.LazyFrame:
+    """``frame`` with ``_d0..`` distances gets ``segment`` and ``distance`` (the nearest
+    centre), ``runner_up`` and ``runner_up_distance`` (the next nearest; one centre is its own
+    runner-up) and ``margin``: the runner-up's distance over the own distance minus one
+    (0 = on the border, larger = clearer).
+    """
+    d = [nw.col(f"_d{k}") for k in range(n_centres)]
+    frame = assign(frame, n_centres)
+    if n_centres == 1:
+        frame = frame.with_columns(
+            runner_up=nw.col("segment"), runner_up_distance=nw.col("distance")
+        )
+    else:
+        others = [
+            nw.when(nw.col("segment") == k).then(float("inf")).otherwise(d[k])
+            for k in range(n_centres)
+        ]
+        frame = frame.with_columns(
+            **{f"_o{k}": other for k, other in enumerate(others)}
+        ).with_columns(
+            runner_up_distance=nw.min_horizontal(*(nw.col(f"_o{k}") for k in range(n_centres)))
+        )
+        frame = frame.with_columns(
+            runner_up=_first_equal(
+                [nw.col(f"_o{k}") for k in range(n_centres)], nw.col("runner_up_distance")
+            )
+        )
+    own = nw.col("distance")
+    floor = nw.when(own > _EPSILON).then(own).otherwise(_EPSILON)
+    return frame.with_columns(margin=nw.col("runner_up_distance") / floor - 1.0)
+
+
+def score_frame(
+    features: nw.LazyFrame, scaler: TransformerMixin, model: KMeans, keep: Sequence[str] = ()
+) -> nw.LazyFrame:
+    """Segment of every customer, with how clearly it belongs (see :func:`nearest`).
+
+    Args:
+        features: needs ``ID`` and the model's features (see :func:`model_features`).
+        keep: other columns of ``features`` to keep beside the score.
 
     Returns:
-        The scaled features (rows × features) and the distances (rows × segments).
-    """
-    scaled = scale_features(features, scaler, model)
-    return scaled, distances_to_centroids(scaled, model.cluster_centers_)
-
-
-def scale_features(features: pd.DataFrame, scaler: TransformerMixin, model: KMeans) -> np.ndarray:
-    """The model's features of every row, scaled (rows × features, float64).
+        ``ID``, ``keep``, ``segment``, ``distance``, ``runner_up``, ``runner_up_distance``,
+        ``margin``; rows in the order of ``features``.
 
     Raises:
         KeyError: a feature the model was fitted on is not in ``features``.
     """
     names = model_features(model)
-    missing = [c for c in names if c not in features.columns]
-    if missing:
-        raise KeyError(f"features missing for scoring: {', '.join(missing)}")
+    _check_features(features.collect_schema().names(), names)
+    centers = model.cluster_centers_
+    frame = features.select(
+        nw.col(schema.ID),
+        *(nw.col(c) for c in keep if c != schema.ID),
+        **scaled_columns(names, scaler.mean_, scaler.scale_),
+    )
+    frame = nearest(frame.with_columns(**distance_columns(names, centers)), len(centers))
+    return frame.select(schema.ID, *(c for c in keep if c != schema.ID), *SCORE_COLUMNS)
+
+
+def score_customers(features: Any, scaler: TransformerMixin, model: KMeans) -> pd.DataFrame:
+    """:func:`score_frame` of a small native table (the app's customers), as pandas."""
+    return engine.to_pandas(score_frame(engine.lazy(features), scaler, model))
+
+
+def scale_features(features: pd.DataFrame, scaler: TransformerMixin, model: KMeans) -> np.ndarray:
+    """The model's features of every row of a small pandas table, scaled (rows x features).
+
+    Raises:
+        KeyError: a feature the model was fitted on is not in ``features``.
+    """
+    names = model_features(model)
+    _check_features(list(features.columns), names)
     return np.asarray(scaler.transform(features[names].astype("float64")), dtype="float64")
-
-
-def distances_to_centroids(scaled: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Euclidean distance of every scaled row to every centroid (rows × centroids)."""
-    squared = (
-        (scaled**2).sum(axis=1)[:, None]
-        - 2.0 * scaled @ centers.T
-        + (centers**2).sum(axis=1)[None, :]
-    )
-    return np.sqrt(np.clip(squared, 0.0, None))
-
-
-def _nearest_two(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest and second-nearest centroid of each row, as the first two columns of a stable
-    ``argsort`` (ties: lower number first); one centroid is its own runner-up.
-    """
-    if distances.shape[1] == 1 or not np.isfinite(distances).all():
-        order = np.argsort(distances, axis=1, kind="stable")
-        return order[:, 0], order[:, min(1, distances.shape[1] - 1)]
-    rows = np.arange(len(distances))
-    own = distances.argmin(axis=1)
-    others = distances.copy()
-    others[rows, own] = np.inf
-    return own, others.argmin(axis=1)
-
-
-def score_customers(
-    features: pd.DataFrame, scaler: TransformerMixin, model: KMeans
-) -> pd.DataFrame:
-    """Segment of every customer, with how clearly it belongs.
-
-    Args:
-        features: needs ``ID`` and the model's features (see :func:`model_features`).
-
-    Returns:
-        ``ID``, ``segment`` (nearest centroid, as ``model.predict``), ``distance`` to it,
-        ``runner_up`` and ``runner_up_distance``, and ``margin``: the runner-up's distance
-        over the own distance minus one (0 = on the border, larger = clearer).
-    """
-    scaled = scale_features(features, scaler, model)
-    return segments_of(features[schema.ID].to_numpy(), scaled, model.cluster_centers_)
-
-
-def segments_of(
-    ids: np.ndarray, scaled: np.ndarray, centers: np.ndarray, chunk_rows: int = CHUNK_ROWS
-) -> pd.DataFrame:
-    """:func:`segment_table` of scaled rows, ``chunk_rows`` at a time, so the distance
-    matrices and their temporaries stay small however many customers there are.
-    """
-    parts = [
-        segment_table(
-            ids[start : start + chunk_rows],
-            distances_to_centroids(scaled[start : start + chunk_rows], centers),
-        )
-        for start in range(0, max(len(scaled), 1), chunk_rows)
-    ]
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-
-
-def segment_table(ids: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
-    """What :func:`score_customers` returns, from the customers' distances to the centroids
-    (for callers that already hold the scaled features, e.g. right after fitting).
-    """
-    own, runner = _nearest_two(distances)
-    rows = np.arange(len(distances))
-    own_d, runner_d = distances[rows, own], distances[rows, runner]
-    return pd.DataFrame(
-        {
-            schema.ID: ids,
-            "segment": own.astype("int64"),
-            "distance": own_d,
-            "runner_up": runner.astype("int64"),
-            "runner_up_distance": runner_d,
-            "margin": runner_d / np.maximum(own_d, 1e-12) - 1.0,
-        }
-    )
 
 
 def explain(
@@ -131,11 +165,11 @@ def explain(
         ``feature``, ``value``, ``scaled``, ``own_centroid``, ``runner_up_centroid``, ``pull``,
         sorted by pull, strongest first.
     """
-    scaled, distances = centroid_distances(features.iloc[[row]], scaler, model)
-    order = np.argsort(distances[0], kind="stable")
-    own, runner = order[0], order[min(1, len(order) - 1)]
+    one = features.iloc[[row]]
+    scored = score_customers(one, scaler, model).iloc[0]
+    own, runner = int(scored["segment"]), int(scored["runner_up"])
     centers = model.cluster_centers_
-    x = scaled[0]
+    x = scale_features(one, scaler, model)[0]
     pull = (x - centers[runner]) ** 2 - (x - centers[own]) ** 2
     names = model_features(model)
     table = pd.DataFrame(

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from customer_segmentation import schema
-from customer_segmentation.features import deal_share
-from customer_segmentation.modeling.sampling import segmented_rows
+from customer_segmentation import engine, schema
+from customer_segmentation.features import deal_share, share
+from customer_segmentation.modeling.sampling import segmented_frame
 
 if TYPE_CHECKING:
     from customer_segmentation.params import NamingParams, Words
@@ -35,111 +36,51 @@ def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray)
     return means.sort_values(["spend", "income"], ascending=False).index.to_numpy()
 
 
-# Integer columns whose values span at most this many counts (over all segments) get their
-# medians by counting values rather than by sorting them.
-_COUNTING_CELLS = 1 << 22
-
-
-def _group_medians(
-    features: pd.DataFrame, columns: list[str], labels: np.ndarray, grouped: Any
-) -> pd.DataFrame:
-    """``grouped.median()`` of ``columns``; integer columns are counted instead of sorted.
-
-    The median of integers is one of them (or the mean of the two middle ones), so it is read
-    off the per-segment value counts: the same numbers, in one pass over the rows.
-    """
-    counted: dict[str, np.ndarray] = {}
-    if labels.dtype.kind in "iu" and len(labels):
-        groups, codes = np.unique(labels, return_inverse=True)
-        sizes = np.bincount(codes, minlength=len(groups))
-        # 0-based ranks of the middle value(s): equal when the segment size is odd.
-        lower, upper = (sizes - 1) // 2, sizes // 2
-        for column in columns:
-            values = features[column].to_numpy()
-            if values.dtype.kind != "i":
-                continue
-            low = int(values.min())
-            span = int(values.max()) - low + 1
-            if span * len(groups) > _COUNTING_CELLS:
-                continue
-            counts = np.bincount(
-                codes * span + (values - low), minlength=len(groups) * span
-            ).reshape(len(groups), span)
-            below = counts.cumsum(axis=1)
-            middle = [
-                (
-                    float(np.searchsorted(below[g], lower[g], side="right") + low)
-                    + float(np.searchsorted(below[g], upper[g], side="right") + low)
-                )
-                / 2
-                for g in range(len(groups))
-            ]
-            counted[column] = np.array(middle)
-    rest = [c for c in columns if c not in counted]
-    sorted_medians = grouped[rest].median() if rest else None
-    index = sorted_medians.index if sorted_medians is not None else grouped.size().index
-    return pd.DataFrame(
-        {c: counted[c] if c in counted else sorted_medians[c] for c in columns}, index=index
-    )
-
-
-def _mean_and_std(values: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """``values.mean()`` and ``values.std(ddof=0)`` (missing values skipped), one column at a
-    time: the same two-pass sums without copying the whole table.
-    """
-    means, stds = {}, {}
-    for column in values.columns:
-        data = values[column].to_numpy(dtype="float64")
-        missing = np.isnan(data)
-        count = float(len(data) - missing.sum())
-        if missing.any():
-            data = np.where(missing, 0.0, data)
-        if count == 0:
-            means[column] = stds[column] = np.nan
-            continue
-        mean = data.sum() / count
-        squares = (mean - data) ** 2
-        if missing.any():
-            squares[missing] = 0.0
-        means[column], stds[column] = mean, np.sqrt(squares.sum() / count)
-    return pd.Series(means, dtype="float64"), pd.Series(stds, dtype="float64")
-
-
-def profile_segments(
-    features: pd.DataFrame, segments: pd.Series, columns: list[str] | tuple[str, ...]
-) -> pd.DataFrame:
-    """Size, share, mean, median and z-score of every column, per segment.
+def profile_segments(segmented: Any, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Size, share, mean, median and z-score of every column, per segment: aggregates in the
+    engine (one pass per segment and one over all rows), gathered as a small table.
 
     Args:
-        features: one row per customer with ``columns``.
-        segments: the segment of each row (same index as ``features``).
+        segmented: a native frame (or narwhals LazyFrame) with ``columns`` and ``segment``.
         columns: the numeric columns to describe.
 
     Returns:
         One row per segment (sorted by number): ``segment``, ``size``, ``share`` and for each
         column ``mean_<c>``, ``median_<c>``, ``z_<c>`` (segment mean minus population mean,
-        in population standard deviations).
+        in population standard deviations; 0 for a constant column).
     """
-    values = features[list(columns)].astype("float64")
-    labels = segments.to_numpy()
-    grouped = values.groupby(labels)
-    means = grouped.mean()
-    medians = _group_medians(features, list(columns), labels, grouped)
-    population_mean, spread = _mean_and_std(values)
-    z = ((means - population_mean) / spread.replace(0, np.nan)).fillna(0.0)
-    size = grouped.size()
-    profile = pd.concat(
-        [
-            size.rename("size"),
-            (size / size.sum()).rename("share"),
-            means.add_prefix("mean_"),
-            medians.add_prefix("median_"),
-            z.add_prefix("z_"),
-        ],
-        axis=1,
+    frame = segmented if isinstance(segmented, nw.LazyFrame) else engine.lazy(segmented)
+    columns = list(columns)
+    values = {c: nw.col(c).cast(nw.Float64) for c in columns}
+    per_segment = engine.to_pandas(
+        frame.group_by(SEGMENT)
+        .agg(
+            size=nw.len(),
+            **{f"mean_{c}": v.mean() for c, v in values.items()},
+            **{f"median_{c}": v.median() for c, v in values.items()},
+        )
+        .sort(SEGMENT)
     )
-    profile.index.name = SEGMENT
-    return profile.reset_index().sort_values(SEGMENT).reset_index(drop=True)
+    population = engine.first_row(
+        frame.select(
+            **{f"mean_{c}": v.mean() for c, v in values.items()},
+            **{f"std_{c}": v.std(ddof=0) for c, v in values.items()},
+        )
+    )
+    profile = per_segment[[SEGMENT, "size"]].astype({SEGMENT: "int64", "size": "int64"})
+    profile["share"] = profile["size"] / profile["size"].sum()
+    means = per_segment[[f"mean_{c}" for c in columns]].astype("float64")
+    medians = per_segment[[f"median_{c}" for c in columns]].astype("float64")
+    z = pd.DataFrame(
+        {
+            f"z_{c}": (means[f"mean_{c}"] - population[f"mean_{c}"]) / population[f"std_{c}"]
+            if population[f"std_{c}"]
+            else 0.0
+            for c in columns
+        },
+        index=per_segment.index,
+    ).fillna(0.0)
+    return pd.concat([profile, means, medians, z], axis=1).reset_index(drop=True)
 
 
 def behaviour(z: pd.Series, high: float, low: float) -> str:
@@ -250,14 +191,13 @@ def describe(seg: pd.Series) -> str:
 
 
 def profile_and_name(
-    features: pd.DataFrame,
-    segments: pd.Series,
+    segmented: Any,
     columns: list[str] | tuple[str, ...],
     naming: NamingParams,
 ) -> pd.DataFrame:
     """:func:`profile_segments` joined with :func:`name_segments` (names first)."""
     wanted = list(dict.fromkeys([*schema.NAMING_COLUMNS, *columns]))
-    profile = profile_segments(features, segments, wanted)
+    profile = profile_segments(segmented, wanted)
     named = name_segments(profile, naming)
     return named.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
 
@@ -270,8 +210,8 @@ def segment_table(card: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def segment_profiles(
-    features: pd.DataFrame,
-    segments: pd.DataFrame,
+    features: Any,
+    segments: Any,
     card: Mapping[str, Any],
     columns: list[str],
 ) -> pd.DataFrame:
@@ -279,28 +219,24 @@ def segment_profiles(
     share, and the mean, median and z-score (against all customers) of every ``columns``.
 
     Args:
-        features: ``customer_features`` (``ID`` and ``columns``).
-        segments: ``customer_segments`` (``ID``, ``segment``).
+        features: ``customer_features`` (``ID`` and ``columns``), a native frame.
+        segments: ``customer_segments`` (``ID``, ``segment``), a native frame.
         card: the model card of the same model.
         columns: the columns to describe (``reporting.profile_columns``).
     """
-    rows, labels = segmented_rows(features, segments, schema.ID)
-    data = features[columns] if rows is None else features[columns].iloc[rows]
-    profile = profile_segments(data.reset_index(drop=True), pd.Series(labels), columns)
+    profile = profile_segments(segmented_frame(features, segments), columns)
     names = segment_table(card)[[SEGMENT, "name", "behaviour", "description", "action"]]
     return names.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
 
 
-def spending_mix(
-    features: pd.DataFrame, segments: pd.DataFrame, card: Mapping[str, Any]
-) -> pd.DataFrame:
+def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.DataFrame:
     """Share of each product category in the segment's spending and of each channel in its
-    purchases.
+    purchases: sums per segment in the engine.
 
     Args:
         features: needs the ``Mnt*`` columns, the four ``Num*Purchases``, ``Total_Purchases``
-            and ``Total_Spending``.
-        segments: ``customer_segments``.
+            and ``Total_Spending`` (a native frame).
+        segments: ``customer_segments`` (a native frame).
         card: the model card (segment names).
 
     Returns:
@@ -311,23 +247,40 @@ def spending_mix(
     summed = list(
         dict.fromkeys([*schema.SPEND_COLUMNS, *schema.PURCHASE_COLUMNS, "Total_Purchases"])
     )
-    rows, labels = segmented_rows(features, segments, schema.ID)
-    data = features[[*summed, "Total_Spending"]]
-    data = data if rows is None else data.iloc[rows].reset_index(drop=True)
-    grouped = data.groupby(pd.Index(labels, name=SEGMENT))
-    sums = grouped[summed].sum()  # one pass over the rows for every summed column
-    spend = sums[list(schema.SPEND_COLUMNS)]
-    channels = sums[list(schema.CHANNEL_COLUMNS)]
-    spend_share = spend.div(spend.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    channel_share = channels.div(channels.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    spend_share.columns = [f"spend_{c.removeprefix('Mnt')}" for c in spend_share.columns]
-    channel_share.columns = [
-        f"channel_{c.removeprefix('Num').removesuffix('Purchases')}" for c in channel_share.columns
-    ]
-    table = pd.concat([spend_share, channel_share], axis=1)
-    table["deal_share"] = deal_share(sums["NumDealsPurchases"], sums["Total_Purchases"])
-    table["mean_spending"] = grouped["Total_Spending"].mean()
-    table = table.reset_index()
+    sums = (
+        segmented_frame(features, segments)
+        .group_by(SEGMENT)
+        .agg(
+            *(nw.col(c).cast(nw.Float64).sum() for c in summed),
+            mean_spending=nw.col("Total_Spending").cast(nw.Float64).mean(),
+        )
+    )
+    spend_total = _total(schema.SPEND_COLUMNS)
+    channel_total = _total(schema.CHANNEL_COLUMNS)
+    table = engine.to_pandas(
+        sums.select(
+            SEGMENT,
+            **{
+                f"spend_{c.removeprefix('Mnt')}": share(nw.col(c), spend_total)
+                for c in schema.SPEND_COLUMNS
+            },
+            **{
+                f"channel_{c.removeprefix('Num').removesuffix('Purchases')}": share(
+                    nw.col(c), channel_total
+                )
+                for c in schema.CHANNEL_COLUMNS
+            },
+            deal_share=deal_share(nw.col("NumDealsPurchases"), nw.col("Total_Purchases")),
+            mean_spending=nw.col("mean_spending"),
+        ).sort(SEGMENT)
+    ).astype({SEGMENT: "int64"})
     names = {int(s["segment"]): str(s["name"]) for s in card["segments"]}
     table.insert(1, "name", table[SEGMENT].map(names))
     return table
+
+
+def _total(columns: tuple[str, ...]) -> nw.Expr:
+    total = nw.col(columns[0])
+    for column in columns[1:]:
+        total = total + nw.col(column)
+    return total

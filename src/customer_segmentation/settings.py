@@ -2,17 +2,20 @@
 
 from kedro.config import OmegaConfigLoader
 
-from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook
+from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.versioning import ModelVersionHook
 
 # ModelVersionHook: every dataset of a model version is read and written under one stamp.
 # NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
 # ReleaseMemoryHook: returns freed memory to the system after nodes and saves (large tables).
-HOOKS = (ModelVersionHook(), NodeTimingHook(), ReleaseMemoryHook())
+# SparkHooks: starts a Spark session only when the environment has spark.yml (--env spark).
+HOOKS = (ModelVersionHook(), NodeTimingHook(), ReleaseMemoryHook(), SparkHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # conf/spark/spark.yml: the Spark session of `kedro run --env spark`.
+    "config_patterns": {"spark": ["spark*", "spark*/**"]},
 }

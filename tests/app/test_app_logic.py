@@ -9,14 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REAL_FILES, real_file
-from model_projects import pipeline_tables
-
-from customer_segmentation import app_logic, schema
-from customer_segmentation.data_contract import (
+from contract_api import (
     CustomerDataError,
     RawCustomerFile,
     prepare_customers,
 )
+from model_projects import pipeline_tables
+
+from customer_segmentation import app_logic, schema
 from customer_segmentation.model_store import ModelStore, ModelVersion
 
 CUSTOMERS_CHECKED = 60  # real customers pushed through the form path

@@ -8,13 +8,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import REAL_FILES, changed, real_file
-
-from customer_segmentation.data_contract import (
+from contract_api import (
     RawCustomerFile,
-    clean_schema,
+    check_clean_table,
     parse_dates,
     prepare_customers,
 )
+
 from customer_segmentation.params import ParameterError
 
 ROWS = 30
@@ -46,7 +46,7 @@ def run(rows: pd.DataFrame, params: dict[str, Any], **overrides: Any):
     assert report["rows_in"] == len(rows), "rows_in must count every data row"
     assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
     assert len(clean) == report["rows_clean"] and len(rejected) == report["rows_rejected"]
-    clean_schema(settings).validate(clean)
+    check_clean_table(clean, settings)
     assert (rejected["reason"] != "").all(), "every rejected row has a reason"
     return clean, rejected, report
 

@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import REAL_FILES, copy_project, load_catalog, real_file, run_project
+from contract_api import RawCustomerFile
 
-from customer_segmentation.data_contract import RawCustomerFile
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 from conftest import REAL_FILES, project_params, real_file
+from contract_api import (
+    CustomerDataError,
+    RawCustomerFile,
+    check_clean_table,
+    prepare_customers,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customer_segmentation import schema
-from customer_segmentation.data_contract import (
-    CustomerDataError,
-    RawCustomerFile,
-    clean_schema,
-    prepare_customers,
-)
 
 PARAMS: dict[str, Any] = project_params()["data_processing"]
 REAL_LINES: list[bytes] = real_file(REAL_FILES[0]).read_bytes().splitlines()
@@ -85,7 +85,7 @@ def check_outcome(content: bytes) -> None:
     assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
     assert len(result.clean) == report["rows_clean"]
     assert len(result.rejected) == report["rows_rejected"]
-    clean_schema(PARAMS).validate(result.clean)
+    check_clean_table(result.clean, PARAMS)
     assert result.rejected["reason_code"].ne("").all(), "every reject has a reason code"
     assert sum(report["rejected_by_reason"].values()) == report["rows_rejected"]
 

@@ -8,9 +8,9 @@ from io import BytesIO
 
 import pytest
 from conftest import REAL_FILES, copy_project, real_file, run_project
+from contract_api import CustomerDataError, read_customer_table
 
 from customer_segmentation import schema
-from customer_segmentation.data_contract import CustomerDataError, read_customer_table
 
 MALL_CUSTOMERS = (
     b"CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)\n"

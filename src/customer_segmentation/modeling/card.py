@@ -55,7 +55,7 @@ def model_card(  # noqa: PLR0913
     # Silhouette on the seeded sample: only those rows are scaled.
     keep = sample_positions(len(table), params.silhouette_sample_size, seed)
     scaled = scaler.transform(table[columns].iloc[keep].astype("float64"))
-    named = profile_and_name(table, segments["segment"], columns, params.naming)
+    named = profile_and_name(table.assign(segment=labels), columns, params.naming)
     ranges = table[columns].agg(["min", "max"]).astype(float)
     return {
         "k": int(model.n_clusters),

@@ -7,17 +7,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import ThreadpoolController
 
-from customer_segmentation import schema
-from customer_segmentation.modeling.sampling import in_id_order
-from customer_segmentation.scoring import segments_of
+from customer_segmentation import engine, schema, scoring
 from customer_segmentation.segments import order_segments
 
 logger = logging.getLogger(__name__)
@@ -87,22 +87,6 @@ def _thread_pools() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def renumber_by_spending(
-    model: KMeans | MiniBatchKMeans, spending: np.ndarray, income: np.ndarray
-) -> KMeans | MiniBatchKMeans:
-    """Renumber the fitted model's clusters so segment 0 has the highest mean spending.
-
-    The centroids and labels are permuted in place, so ``model.predict`` returns the stable
-    numbers directly. Ties are broken by mean income (see ``segments.order_segments``).
-    """
-    perm = order_segments(model.labels_, spending, income)
-    inverse = np.empty_like(perm)
-    inverse[perm] = np.arange(len(perm))
-    model.cluster_centers_ = model.cluster_centers_[perm]
-    model.labels_ = inverse[model.labels_]
-    return model
-
-
 def sweep_start(sweep_centres: pd.DataFrame, k: int, columns: list[str]) -> pd.DataFrame | None:
     """The sweep's centres for ``k`` (features' units), or ``None`` if it has none for k.
 
@@ -125,6 +109,8 @@ def sweep_start(sweep_centres: pd.DataFrame, k: int, columns: list[str]) -> pd.D
 
 def describe_start(model: KMeans | MiniBatchKMeans) -> str:
     """How the fitted model was started, in words (for the log and the model card)."""
+    if hasattr(model, "start_"):
+        return str(model.start_)
     if isinstance(model.init, np.ndarray):
         return "the k sweep's centres for this k"
     return f"the best of {model.n_init} k-means++ starts"
@@ -133,12 +119,12 @@ def describe_start(model: KMeans | MiniBatchKMeans) -> str:
 @dataclass(frozen=True)
 class Segmentation:
     """The final fit: scaler, K-Means (segments numbered by spending) and every customer's
-    segment with distance, runner-up and margin (``scoring.segment_table``).
+    segment with distance, runner-up and margin (``scoring.score_frame``), a native frame.
     """
 
     scaler: StandardScaler
-    model: KMeans | MiniBatchKMeans
-    segments: pd.DataFrame
+    model: KMeans
+    segments: Any
 
 
 class FitSettings(KMeansSettings, Protocol):
@@ -146,24 +132,86 @@ class FitSettings(KMeansSettings, Protocol):
 
     features: list[str]
     init: Literal["sweep", "k-means++"]
+    start_sample_size: int
+    max_iter: int
+    tol: float
+
+
+def fitted_scaler(
+    columns: list[str], mean: np.ndarray, variance: np.ndarray, rows: int
+) -> StandardScaler:
+    """A ``StandardScaler`` from the engine's means and population variances of all rows: the
+    object ``StandardScaler().fit`` makes (a zero variance scales by 1, as scikit-learn does).
+    """
+    scaler = StandardScaler()
+    scaler.mean_ = np.asarray(mean, dtype="float64")
+    scaler.var_ = np.asarray(variance, dtype="float64")
+    scale = np.sqrt(scaler.var_)
+    scaler.scale_ = np.where(scale < 10 * np.finfo("float64").eps, 1.0, scale)
+    scaler.n_features_in_ = len(columns)
+    scaler.feature_names_in_ = np.asarray(columns, dtype=object)
+    scaler.n_samples_seen_ = int(rows)
+    return scaler
+
+
+def lloyd(
+    scaled: nw.LazyFrame, names: list[str], centres: np.ndarray, max_iter: int, tol: float
+) -> tuple[np.ndarray, int]:
+    """Lloyd's iterations as engine aggregations: each row to its nearest centre, each centre
+    to the mean of its rows, until the centres move less than ``tol`` (scikit-learn's
+    criterion: the squared shift summed over centres, relative to the mean variance of the
+    scaled features) or ``max_iter`` rounds. A centre that loses all its rows stays where it
+    is.
+
+    Args:
+        scaled: the scaled features as ``_scaled_<feature>`` columns.
+
+    Returns:
+        The centres and the number of rounds run.
+    """
+    variances = engine.first_row(
+        scaled.select(**{n: nw.col(f"_scaled_{n}").var(ddof=0) for n in names})
+    )
+    tolerance = tol * float(np.mean([variances[n] for n in names]))
+    centres = np.array(centres, dtype="float64")
+    rounds = 0
+    for rounds in range(1, max_iter + 1):  # noqa: B007 - the last round is reported
+        assigned = scoring.assign(
+            scaled.with_columns(**scoring.distance_columns(names, centres)), len(centres)
+        )
+        means = engine.rows(
+            assigned.group_by("segment").agg(**{n: nw.col(f"_scaled_{n}").mean() for n in names})
+        )
+        moved = centres.copy()
+        for row in means:
+            moved[int(row["segment"])] = [row[n] for n in names]
+        shift = float(((moved - centres) ** 2).sum())
+        centres = moved
+        if shift <= tolerance:
+            break
+    return centres, rounds
 
 
 def fit_segmentation(
-    features: pd.DataFrame,
+    features: Any,
     k: int,
     settings: FitSettings,
     sweep_centres: pd.DataFrame,
 ) -> Segmentation:
-    """Fit the scaler and K-Means on all customers and give every customer a segment.
+    """Fit the scaler and K-Means on all customers and give every customer a segment, inside
+    the engine (Polars locally, Spark with ``--env spark``).
 
-    Rows are ordered by ``ID`` first, so the input order does not matter; segments are
-    numbered by mean ``Total_Spending``, highest first (segment 0). With ``init: sweep``
-    K-Means starts from the sweep's centres for ``k`` and runs on all rows until it converges;
-    with ``k-means++``, or when the sweep has no centres for k, it makes ``n_init`` k-means++
-    starts.
+    The scaler's means and variances are aggregates of all rows. K-Means starts from the
+    sweep's centres for ``k`` (``init: sweep``) or, with ``k-means++`` or when the sweep has
+    none for k, from the best of ``n_init`` k-means++ starts on a seeded sample of
+    ``start_sample_size`` rows (``engine.sample``), and refines on all rows with Lloyd's
+    iterations written as engine aggregations (:func:`lloyd`): no row leaves the engine, and
+    the same arithmetic runs on every engine. Segments are numbered by mean
+    ``Total_Spending``, highest first (segment 0; ties by ``Income``).
 
     Args:
-        features: needs ``ID``, ``Total_Spending``, ``Income`` and ``settings.features``.
+        features: a native frame with ``ID``, ``Total_Spending``, ``Income`` and
+            ``settings.features``.
         k: the number of segments (decided once, in ``k_selection``).
         settings: the ``clustering`` parameters.
         sweep_centres: the sweep's centres per k, in the features' units.
@@ -173,28 +221,110 @@ def fit_segmentation(
     """
     columns = list(settings.features)
     needed = list(dict.fromkeys([schema.ID, *columns, "Total_Spending", "Income"]))
-    table = in_id_order(features[needed], schema.ID)
-    if len(table) < k:
-        raise ValueError(f"{len(table)} customers cannot make {k} segments")
-    values = table[columns].astype("float64")
-    scaler = StandardScaler().fit(values)
-    scaled = scaler.transform(values)
-    del values
-    start = sweep_start(sweep_centres, k, columns) if settings.init == "sweep" else None
-    model = fit_kmeans(
-        k,
-        settings,
-        pd.DataFrame(scaled, columns=columns),
-        init=None if start is None else scaler.transform(start),
+    frame = engine.lazy(features).select(*needed)
+    stats = engine.first_row(
+        frame.select(
+            _rows=nw.len(),
+            **{f"mean_{c}": nw.col(c).cast(nw.Float64).mean() for c in columns},
+            **{f"var_{c}": nw.col(c).cast(nw.Float64).var(ddof=0) for c in columns},
+        )
     )
-    renumber_by_spending(model, table["Total_Spending"].to_numpy(), table["Income"].to_numpy())
-    # The scaled rows are those score_customers would scale again: measure them directly.
-    segments = segments_of(table[schema.ID].to_numpy(), scaled, model.cluster_centers_)
+    rows = int(stats["_rows"])
+    if rows < k:
+        raise ValueError(f"{rows} customers cannot make {k} segments")
+    scaler = fitted_scaler(
+        columns,
+        np.array([stats[f"mean_{c}"] for c in columns]),
+        np.array([stats[f"var_{c}"] for c in columns]),
+        rows,
+    )
+    scaled = frame.select(
+        schema.ID,
+        "Total_Spending",
+        "Income",
+        **scoring.scaled_columns(columns, scaler.mean_, scaler.scale_),
+    )
+    scaled = engine.cache(scaled)
+    start = sweep_start(sweep_centres, k, columns) if settings.init == "sweep" else None
+    if start is not None:
+        centres, how = scaler.transform(start), "the k sweep's centres for this k"
+    else:
+        sample = engine.sample(frame, settings.start_sample_size, settings.random_state, schema.ID)
+        drawn = engine.to_numpy(sample, columns)
+        first = fit_kmeans(k, settings, scaler.transform(pd.DataFrame(drawn, columns=columns)))
+        centres = first.cluster_centers_
+        how = f"the best of {first.n_init} k-means++ starts on a sample of {len(drawn):,} rows"
+    centres, rounds = lloyd(scaled, columns, centres, settings.max_iter, settings.tol)
+    order = _by_spending(scaled, columns, centres)
+    model = _kmeans(k, centres[order], settings, how, rounds, columns)
+    scored = scoring.nearest(
+        scaled.with_columns(**scoring.distance_columns(columns, model.cluster_centers_)), k
+    )
+    model.inertia_ = float(
+        engine.first_row(scored.select(inertia=(nw.col("distance") ** 2).sum()))["inertia"]
+    )
+    segments = engine.native(scored.select(schema.ID, *scoring.SCORE_COLUMNS).sort(schema.ID))
     logger.info(
-        "Fitted %s with k=%d on %d customers, starting from %s",
-        type(model).__name__,
+        "Fitted K-Means with k=%d on %d customers in %d Lloyd rounds, starting from %s",
         k,
-        len(table),
-        describe_start(model),
+        rows,
+        rounds,
+        how,
     )
     return Segmentation(scaler=scaler, model=model, segments=segments)
+
+
+def _by_spending(scaled: nw.LazyFrame, columns: list[str], centres: np.ndarray) -> np.ndarray:
+    """The order of the centres by their customers' mean ``Total_Spending``, highest first
+    (ties by mean ``Income``; a centre without customers last).
+    """
+    assigned = scoring.assign(
+        scaled.with_columns(**scoring.distance_columns(columns, centres)), len(centres)
+    )
+    means = {
+        int(r["segment"]): r
+        for r in engine.rows(
+            assigned.group_by("segment").agg(
+                spend=nw.col("Total_Spending").cast(nw.Float64).mean(),
+                income=nw.col("Income").mean(),
+            )
+        )
+    }
+    labels = np.array(sorted(means), dtype="int64")
+    perm = order_segments(
+        labels,
+        np.array([means[s]["spend"] for s in labels]),
+        np.array([means[s]["income"] for s in labels]),
+    )
+    empty = [s for s in range(len(centres)) if s not in means]
+    return np.array([*perm, *empty], dtype="int64")
+
+
+def _kmeans(  # noqa: PLR0913
+    k: int,
+    centres: np.ndarray,
+    settings: FitSettings,
+    how: str,
+    rounds: int,
+    columns: list[str],
+) -> KMeans:
+    """A fitted scikit-learn ``KMeans`` holding the engine's centres: ``predict`` and
+    ``transform`` work, and it is saved as the same skops artifact whatever the engine.
+    ``labels_`` is not kept (every customer's segment is in ``customer_segments``).
+    """
+    model = KMeans(
+        n_clusters=k,
+        init=np.asarray(centres),
+        n_init=1,
+        max_iter=settings.max_iter,
+        tol=settings.tol,
+        random_state=settings.random_state,
+    )
+    model.cluster_centers_ = np.ascontiguousarray(centres, dtype="float64")
+    model.n_features_in_ = len(columns)
+    model.feature_names_in_ = np.asarray(columns, dtype=object)
+    model.n_iter_ = int(rounds)
+    model._n_threads = _openmp_effective_n_threads()  # noqa: SLF001 - what fit sets for predict
+    model._n_features_out = k  # noqa: SLF001
+    model.start_ = how
+    return model

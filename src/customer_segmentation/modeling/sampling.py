@@ -6,8 +6,13 @@ size is a parameter; everything linear runs on all rows.
 
 from __future__ import annotations
 
+from typing import Any
+
+import narwhals as nw
 import numpy as np
 import pandas as pd
+
+from customer_segmentation import engine, schema
 
 
 def sample_positions(n_rows: int, size: int | None, seed: int) -> np.ndarray:
@@ -133,3 +138,21 @@ def segmented_sample(
     rows, labels = segmented
     keep = sample_positions(len(labels), size, seed)
     return features.iloc[keep if rows is None else rows[keep]], labels[keep]
+
+
+def segmented_frame(features: Any, segments: Any) -> nw.LazyFrame:
+    """The rows of ``features`` (native) of every customer with a segment, with its
+    ``segment`` (an inner join on ``ID`` in the engine).
+    """
+    labels = engine.lazy(segments).select(schema.ID, "segment")
+    return engine.lazy(features).join(labels, on=schema.ID)
+
+
+def gathered_segmented(
+    features: Any, segments: Any, size: int | None, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded sample (``engine.sample``) of ``size`` segmented customers gathered from the
+    engine, in ``ID`` order: their features and their ``ID``/``segment`` rows.
+    """
+    sample = engine.gather(segmented_frame(features, segments), size, seed, schema.ID)
+    return sample.drop(columns="segment"), sample[[schema.ID, "segment"]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from itertools import compress
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,7 @@ from sklearn.metrics import (
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
+from customer_segmentation import engine, schema
 from customer_segmentation.modeling.kmeans import fit_kmeans
 from customer_segmentation.modeling.metrics import silhouettes
 from customer_segmentation.modeling.sampling import sample_positions
@@ -143,13 +144,12 @@ def preferred_k(table: pd.DataFrame) -> dict[str, int | None]:
     return preferred
 
 
-def sweep_table(
-    features: pd.DataFrame, params: ModelSelectionParams
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The k sweep on a seeded sample of ``params.sample_size`` customers.
+def sweep_table(features: Any, params: ModelSelectionParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The k sweep on a seeded sample of ``params.sample_size`` customers (``engine.sample``:
+    the same rows on every engine), gathered to this process.
 
     Args:
-        features: needs ``params.features``.
+        features: a native frame with ``ID`` and ``params.features``.
         params: the ``model_selection`` parameters.
 
     Returns:
@@ -158,9 +158,13 @@ def sweep_table(
         ``sweep_centres``: each k's fitted centres in the features' own units (``k``,
         ``centre``, the features), where the final fit can start.
     """
-    keep = sample_positions(len(features), params.sample_size, params.random_state)
-    # Only the sampled rows are converted.
-    values = features[list(params.features)].iloc[keep].to_numpy(dtype="float64")
+    drawn = engine.sample(
+        engine.lazy(features).select(schema.ID, *params.features),
+        params.sample_size,
+        params.random_state,
+        schema.ID,
+    )
+    values = engine.to_numpy(drawn, list(params.features))
     scaler = StandardScaler().fit(values)
     table, centres = sweep(scaler.transform(values), params)
     preferred = preferred_k(table)

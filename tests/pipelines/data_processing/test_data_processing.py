@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import changed
+from contract_api import CustomerDataError, RawCustomerFile
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from customer_segmentation.data_contract import CustomerDataError, RawCustomerFile
 from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.data_processing import create_pipeline
 from customer_segmentation.pipelines.data_processing.nodes import check_customers

@@ -1,18 +1,21 @@
 """Nodes of ``clustering``: k decided once, the scaler and K-Means, DBSCAN.
 
-The model card's node is ``modeling.card.model_card`` itself: its inputs are what it needs.
+The model card and the DBSCAN comparison read customers gathered from the engine (the card
+all of them, the comparison a seeded sample).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import figures, schema
-from customer_segmentation.modeling import dbscan, kmeans, selection
-from customer_segmentation.modeling.sampling import positions_of, sample_positions
+from customer_segmentation import engine, figures, schema
+from customer_segmentation.modeling import card, dbscan, kmeans, selection
+from customer_segmentation.modeling.sampling import gathered_segmented
 from customer_segmentation.params import ClusteringParams
 
 
@@ -24,12 +27,12 @@ def choose_k(k_sweep: pd.DataFrame, params: ClusteringParams) -> pd.DataFrame:
 
 
 def fit_segmentation(
-    customer_model_input: pd.DataFrame,
+    customer_model_input: Any,
     k_selection: pd.DataFrame,
     params: ClusteringParams,
     sweep_centres: pd.DataFrame,
-) -> tuple[StandardScaler, KMeans, pd.DataFrame]:
-    """Fit the scaler and K-Means with the chosen k on all customers
+) -> tuple[StandardScaler, KMeans, Any]:
+    """Fit the scaler and K-Means with the chosen k on all customers, in the run's engine
     (``modeling.kmeans.fit_segmentation``).
 
     Returns:
@@ -42,9 +45,30 @@ def fit_segmentation(
     return fitted.scaler, fitted.model, fitted.segments
 
 
+def model_card(  # noqa: PLR0913
+    customer_model_input: Any,
+    customer_segments: Any,
+    scaler: StandardScaler,
+    kmeans_model: KMeans,
+    feature_info: dict[str, Any],
+    params: ClusteringParams,
+) -> dict[str, Any]:
+    """``modeling.card.model_card`` of the customers and their segments gathered from the
+    engine in ``ID`` order.
+    """
+    return card.model_card(
+        engine.to_pandas(engine.lazy(customer_model_input).sort(schema.ID)),
+        engine.to_pandas(engine.lazy(customer_segments).sort(schema.ID)),
+        scaler,
+        kmeans_model,
+        feature_info,
+        params,
+    )
+
+
 def compare_with_dbscan(
-    customer_model_input: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_model_input: Any,
+    customer_segments: Any,
     scaler: StandardScaler,
     params: ClusteringParams,
 ) -> tuple[pd.DataFrame, Figure, Figure]:
@@ -55,13 +79,12 @@ def compare_with_dbscan(
         ``clustering_comparison``, the k-distance figure and side-by-side PCA maps.
     """
     settings = params.dbscan
-    ids = customer_segments[schema.ID].to_numpy()
-    keep = sample_positions(len(ids), settings.sample_size, params.random_state)
-    rows = positions_of(customer_model_input[schema.ID], ids[keep])
-    sample = customer_model_input.iloc[rows][list(params.features)].astype("float64")
+    sample, labels = gathered_segmented(
+        customer_model_input, customer_segments, settings.sample_size, params.random_state
+    )
     found = dbscan.compare(
-        scaler.transform(sample),
-        customer_segments["segment"].to_numpy()[keep],
+        scaler.transform(sample[list(params.features)].astype("float64")),
+        labels["segment"].to_numpy(),
         settings.min_samples,
         list(settings.scan_quantiles),
         settings.blob_share,

@@ -4,9 +4,7 @@ card, DBSCAN comparison. Everything written here belongs to the model version.
 
 from kedro.pipeline import Node, Pipeline
 
-from customer_segmentation.modeling.card import model_card
-
-from .nodes import choose_k, compare_with_dbscan, fit_segmentation
+from .nodes import choose_k, compare_with_dbscan, fit_segmentation, model_card
 
 
 def create_pipeline(**kwargs) -> Pipeline:

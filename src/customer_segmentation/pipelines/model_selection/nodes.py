@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from customer_segmentation.modeling.selection import sweep_table
@@ -9,10 +11,10 @@ from customer_segmentation.params import ModelSelectionParams
 
 
 def select_k(
-    customer_model_input: pd.DataFrame, params: ModelSelectionParams
+    customer_model_input: Any, params: ModelSelectionParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Sweep k on a seeded sample and record every criterion, the knee and each criterion's
-    preferred k (``modeling.selection.sweep_table``).
+    """Sweep k on a seeded sample (gathered from the engine) and record every criterion, the
+    knee and each criterion's preferred k (``modeling.selection.sweep_table``).
 
     Returns:
         ``k_sweep`` and ``sweep_centres`` (each k's centres, where the final fit can start).

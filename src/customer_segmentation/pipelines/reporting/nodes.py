@@ -16,12 +16,21 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import eda, figures, maps, schema, segments
-from customer_segmentation.modeling.sampling import segmented_rows, segmented_sample
+from customer_segmentation import eda, engine, figures, maps, schema, segments
+from customer_segmentation.modeling.sampling import (
+    gathered_segmented,
+    segmented_rows,
+    segmented_sample,
+)
 from customer_segmentation.params import ReportingParams, as_model
 from customer_segmentation.report import report
 
 logger = logging.getLogger(__name__)
+
+
+def _pandas(table: Any) -> pd.DataFrame:
+    """A native table of the engine gathered to this process, as pandas."""
+    return engine.to_pandas(engine.lazy(table))
 
 
 def _names(model_card: dict[str, Any]) -> dict[int, str]:
@@ -29,8 +38,8 @@ def _names(model_card: dict[str, Any]) -> dict[int, str]:
 
 
 def build_segment_profiles(
-    customer_features: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_features: Any,
+    customer_segments: Any,
     model_card: dict[str, Any],
     params: ReportingParams,
 ) -> tuple[pd.DataFrame, Figure]:
@@ -49,8 +58,8 @@ def plot_elbow(k_selection: pd.DataFrame) -> Figure:
 
 
 def _scaled_sample(  # noqa: PLR0913
-    features: pd.DataFrame,
-    segments: pd.DataFrame,
+    features: Any,
+    segments: Any,
     scaler: StandardScaler,
     model_card: dict[str, Any],
     size: int,
@@ -58,12 +67,15 @@ def _scaled_sample(  # noqa: PLR0913
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``maps.scaled_sample`` of the model's features, seeded by the reporting parameters."""
     columns = list(model_card["features"])
-    return maps.scaled_sample(features, segments, scaler, columns, size, params.random_state)
+    drawn, labels = gathered_segmented(
+        engine.lazy(features).select(*columns, schema.ID), segments, size, params.random_state
+    )
+    return maps.scaled_sample(drawn, labels, scaler, columns, size, params.random_state)
 
 
 def plot_segment_map(  # noqa: PLR0913
-    customer_model_input: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_model_input: Any,
+    customer_segments: Any,
     scaler: StandardScaler,
     kmeans_model: KMeans,
     model_card: dict[str, Any],
@@ -86,8 +98,8 @@ def plot_segment_map(  # noqa: PLR0913
 
 
 def plot_tsne_map(
-    customer_model_input: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_model_input: Any,
+    customer_segments: Any,
     scaler: StandardScaler,
     model_card: dict[str, Any],
     params: ReportingParams,
@@ -105,8 +117,8 @@ def plot_tsne_map(
 
 
 def plot_segment_distributions(
-    customer_model_input: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_model_input: Any,
+    customer_segments: Any,
     model_card: dict[str, Any],
     params: ReportingParams,
 ) -> tuple[Figure, Figure]:
@@ -114,9 +126,15 @@ def plot_segment_distributions(
     violin plots), for a seeded sample of ``map_sample_size`` customers.
     """
     columns = list(dict.fromkeys(["Income", "Total_Spending", *model_card["features"]]))
+    drawn, labels = gathered_segmented(
+        engine.lazy(customer_model_input).select(schema.ID, *columns),
+        customer_segments,
+        params.map_sample_size,
+        params.random_state,
+    )
     sample, sample_labels = segmented_sample(
-        customer_model_input[columns],
-        segmented_rows(customer_model_input, customer_segments, schema.ID),
+        drawn[columns],
+        segmented_rows(drawn, labels, schema.ID),
         params.map_sample_size,
         params.random_state,
     )
@@ -129,9 +147,9 @@ def plot_segment_distributions(
 
 
 def explore_customers(
-    customers: pd.DataFrame,
-    customer_features: pd.DataFrame,
-    rejected_customers: pd.DataFrame,
+    customers: Any,
+    customer_features: Any,
+    rejected_customers: Any,
     data_quality_report: dict[str, Any],
     params: ReportingParams,
 ) -> tuple[
@@ -146,6 +164,8 @@ def explore_customers(
         ``eda_distributions``, ``eda_correlations``, ``eda_removed``.
     """
     settings = params.eda
+    customers, customer_features = _pandas(customers), _pandas(customer_features)
+    rejected_customers = _pandas(rejected_customers)
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
     # Each column is counted once (linear in rows); every table and figure below is exact.
@@ -175,8 +195,8 @@ def explore_customers(
 
 
 def spending_mix(
-    customer_features: pd.DataFrame,
-    customer_segments: pd.DataFrame,
+    customer_features: Any,
+    customer_segments: Any,
     model_card: dict[str, Any],
 ) -> tuple[pd.DataFrame, Figure]:
     """``segments.spending_mix`` and its stacked bars."""

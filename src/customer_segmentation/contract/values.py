@@ -1,0 +1,321 @@
+"""Values of an export as text -> typed values, written once as narwhals expressions.
+
+Each function returns expressions over the string columns of ``reading.RawTable.strings``;
+the same expressions run on Polars and on Spark. Nothing here decides whether a row is kept:
+``rules`` does, from the masks these return.
+
+* numbers: plain (``58138``, ``-3.5``) or with currency and thousands marks (``$58,138``,
+  ``€ 1 200``: a repair); whole numbers up to 2**53 (what a float64 holds exactly);
+* dates: ``dd-mm-yyyy``, ``dd/mm/yyyy``, ``dd.mm.yyyy``, month-first ``m/d/yyyy``, ISO
+  ``yyyy-mm-dd``, ``d-Mon-yy`` / ``d Month yyyy``, Excel serial numbers; a time of day after the
+  date is ignored. No engine's lenient parser is used: each shape is matched by a pattern, its
+  parts checked (month 1-12, the day within the month, leap years), and the date built from
+  them, so every engine reads the same dates;
+* categories: trimmed, inner blanks collapsed, known spellings in their canonical case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import narwhals as nw
+
+NA_TOKENS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a")
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_NUMBER_WITH_MARKS = r"^[$€£]?\s*-?\d{1,3}([,\s]\d{3})+(\.\d+)?$|^[$€£]\s*-?\d+(\.\d+)?$"
+_MARKS = r"[$€£,\s]"
+# Whole numbers above this cannot be held exactly by a float64.
+LARGEST_WHOLE = 2**53
+
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
+_TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$"
+_NUMERIC_DATE = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$"
+_ISO_DATE = r"^(\d{4})-(\d{1,2})-(\d{1,2})$"
+_NAMED_DATE = r"^(\d{1,2})[-/ ]([A-Za-z]{3})[A-Za-z]*[-/ ](\d{2}|\d{4})$"
+_SERIAL_DATE = r"^(\d{5})(\.0+)?$"
+# Excel's serial number of 1970-01-01 (its serials count days from 1899-12-30), and its last
+# day, 9999-12-31.
+_EXCEL_1970 = 25569
+_LAST_EXCEL_SERIAL = 2958465
+CENTURY = 100
+
+DAY_FIRST, MONTH_FIRST = "day_first", "month_first"
+UNDECIDED = ("ambiguous column", "no day/month-number dates")
+
+
+def only(condition: nw.Expr, value: nw.Expr) -> nw.Expr:
+    """``value`` where ``condition`` holds, null elsewhere."""
+    return nw.when(condition).then(value).otherwise(None)
+
+
+def text(column: str) -> nw.Expr:
+    """The column's values trimmed; a missing field is an empty string."""
+    return nw.col(column).fill_null("").str.strip_chars()
+
+
+def is_missing(trimmed: nw.Expr) -> nw.Expr:
+    """Whether a trimmed value is empty or a missing-value token (``n/a``, ``null``, ``-``...)."""
+    return trimmed.str.to_lowercase().is_in(NA_TOKENS)
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number column: its value (Float64, null where missing or unreadable), whether the
+    field is missing, whether the value needed a repair (marks removed).
+    """
+
+    value: nw.Expr
+    missing: nw.Expr
+    repaired: nw.Expr
+
+    @property
+    def unreadable(self) -> nw.Expr:
+        """Present but not a number."""
+        return ~self.missing & self.value.is_null()
+
+    @property
+    def not_whole(self) -> nw.Expr:
+        """A number that is not a whole one, or too large to be held exactly."""
+        return ~self.value.is_null() & (
+            (self.value.floor() != self.value) | (self.value.abs() > LARGEST_WHOLE)
+        )
+
+    @property
+    def negative(self) -> nw.Expr:
+        """A number below zero."""
+        return ~self.value.is_null() & (self.value < 0)
+
+
+def number(column: str) -> Number:
+    """Read ``column`` as a number (see :class:`Number`)."""
+    trimmed = text(column)
+    plain = trimmed.str.contains(_PLAIN_NUMBER)
+    marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS)
+    value = (
+        nw.when(plain)
+        .then(trimmed)
+        .otherwise(only(marked, trimmed.str.replace_all(_MARKS, "")))
+        .cast(nw.Float64)
+    )
+    return Number(value=value, missing=is_missing(trimmed), repaired=marked)
+
+
+# ------------------------------------------------------------------------------ dates
+
+
+def _part(trimmed: nw.Expr, pattern: str, group: int) -> nw.Expr:
+    """Group ``group`` of ``pattern`` as an integer where the value matches, else null."""
+    return only(trimmed.str.contains(pattern), trimmed.str.replace_all(pattern, f"${group}")).cast(
+        nw.Int64
+    )
+
+
+def _date_text(column: str) -> nw.Expr:
+    """The date column trimmed, a time of day after the date removed."""
+    return text(column).str.replace_all(_TIME_OF_DAY, "")
+
+
+def numeric_date_fields(column: str) -> tuple[nw.Expr, nw.Expr]:
+    """The first and second field of ``d-m-y``-shaped values (null for other shapes): which
+    of them is the day is decided by the whole column (:func:`date_order`).
+    """
+    trimmed = _date_text(column)
+    return _part(trimmed, _NUMERIC_DATE, 1), _part(trimmed, _NUMERIC_DATE, 2)
+
+
+def date_order(first_big: int, second_big: int, numeric: int, ambiguous: str) -> dict[str, str]:
+    """The order of day and month in a column's ``d-m-y`` values, and what decided it.
+
+    Args:
+        first_big: values whose first field is above 12 (so it is the day).
+        second_big: values whose second field is above 12.
+        numeric: values in that shape at all.
+        ambiguous: the order when no value tells (``data_processing.ambiguous_date_order``).
+    """
+    if first_big and second_big:
+        order = DAY_FIRST if first_big >= second_big else MONTH_FIRST
+        decided = f"majority ({first_big} day-first vs {second_big} month-first values)"
+    elif first_big:
+        order, decided = DAY_FIRST, "values above 12 in the first place"
+    elif second_big:
+        order, decided = MONTH_FIRST, "values above 12 in the second place"
+    elif numeric:
+        order, decided = ambiguous, "ambiguous column: parameter ambiguous_date_order"
+    else:
+        order, decided = ambiguous, "no day/month-number dates in the column"
+    return {"date_order": order, "date_order_decided_by": decided}
+
+
+def days_from_civil(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
+    """Days since 1970-01-01 of a valid date (H. Hinnant's algorithm: integer arithmetic
+    only, the same on every engine).
+    """
+    shifted = year - (month <= 2).cast(nw.Int64)  # noqa: PLR2004 - March-based years
+    era = shifted // 400
+    year_of_era = shifted - era * 400
+    month_index = nw.when(month > 2).then(month - 3).otherwise(month + 9)  # noqa: PLR2004
+    day_of_year = (153 * month_index + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def civil_from_days(frame: nw.LazyFrame, days: str, prefix: str) -> nw.LazyFrame:
+    """``frame`` with the year, month and day of the day numbers in column ``days``, as
+    columns ``{prefix}year``, ``{prefix}month``, ``{prefix}day`` (the inverse of
+    :func:`days_from_civil`). Each step is a named column, so no engine recomputes one.
+    """
+    t = {name: f"{prefix}{name}" for name in ("era", "doe", "yoe", "doy", "mp")}
+    shifted = nw.col(days) + 719468
+    frame = frame.with_columns(**{t["era"]: shifted // 146097})
+    frame = frame.with_columns(**{t["doe"]: shifted - nw.col(t["era"]) * 146097})
+    doe = nw.col(t["doe"])
+    frame = frame.with_columns(
+        **{t["yoe"]: (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365}
+    )
+    yoe = nw.col(t["yoe"])
+    frame = frame.with_columns(**{t["doy"]: doe - (365 * yoe + yoe // 4 - yoe // 100)})
+    frame = frame.with_columns(**{t["mp"]: (5 * nw.col(t["doy"]) + 2) // 153})
+    mp = nw.col(t["mp"])
+    month = nw.when(mp < 10).then(mp + 3).otherwise(mp - 9)  # noqa: PLR2004
+    frame = frame.with_columns(
+        **{
+            f"{prefix}day": nw.col(t["doy"]) - (153 * mp + 2) // 5 + 1,
+            f"{prefix}month": month,
+        }
+    )
+    year = yoe + nw.col(t["era"]) * 400 + (nw.col(f"{prefix}month") <= 2).cast(nw.Int64)  # noqa: PLR2004
+    return frame.with_columns(**{f"{prefix}year": year}).drop(*t.values())
+
+
+def day_number(value: date) -> int:
+    """Days since 1970-01-01 of a Python date (for comparisons with parsed dates)."""
+    return (value - date(1970, 1, 1)).days
+
+
+def _leap(year: nw.Expr) -> nw.Expr:
+    return ((year % 4) == 0) & (((year % 100) != 0) | ((year % 400) == 0))
+
+
+def _valid(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
+    """Whether year, month and day make a calendar date."""
+    last = (
+        nw.when(month == 2)  # noqa: PLR2004
+        .then(28 + _leap(year).cast(nw.Int64))
+        .otherwise(nw.when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31))
+    )
+    return (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)  # noqa: PLR2004
+
+
+# The columns :func:`parse_dates` adds.
+DATE_DAYS, DATE_YEAR, DATE_SERIAL, DATE_ISO = (
+    "_date_days",
+    "_date_year",
+    "_date_serial",
+    "_date_iso",
+)
+
+
+def parse_dates(
+    frame: nw.LazyFrame, column: str, order: str, two_digit_year_pivot: int
+) -> nw.LazyFrame:
+    """``frame`` with ``column`` read in every understood shape, numeric ``d-m-y`` values in
+    ``order``: ``DATE_DAYS`` (days since 1970-01-01), ``DATE_YEAR`` and ``DATE_ISO``
+    (``yyyy-mm-dd``), null where the value is not a date, and ``DATE_SERIAL`` (the value was an
+    Excel serial number). Intermediate values are named columns (dropped at the end): an
+    expression that repeats a sub-expression is recomputed, or grows without bound, on some
+    engines.
+    """
+    p = "_dp_"
+    frame = frame.with_columns(**{f"{p}text": _date_text(column)})
+    trimmed = nw.col(f"{p}text")
+    first, second = _part(trimmed, _NUMERIC_DATE, 1), _part(trimmed, _NUMERIC_DATE, 2)
+    day, month = (first, second) if order == DAY_FIRST else (second, first)
+    month_word = only(
+        trimmed.str.contains(_NAMED_DATE),
+        trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase(),
+    ).replace_strict(_MONTHS, default=None, return_dtype=nw.Int64)
+    serial = _part(trimmed, _SERIAL_DATE, 1)
+    frame = frame.with_columns(
+        **{
+            f"{p}n_y": _century(_part(trimmed, _NUMERIC_DATE, 3), two_digit_year_pivot),
+            f"{p}n_m": month,
+            f"{p}n_d": day,
+            f"{p}i_y": _part(trimmed, _ISO_DATE, 1),
+            f"{p}i_m": _part(trimmed, _ISO_DATE, 2),
+            f"{p}i_d": _part(trimmed, _ISO_DATE, 3),
+            f"{p}w_y": _century(_part(trimmed, _NAMED_DATE, 3), two_digit_year_pivot),
+            f"{p}w_m": month_word,
+            f"{p}w_d": _part(trimmed, _NAMED_DATE, 1),
+            f"{p}serial": only((serial >= 1) & (serial <= _LAST_EXCEL_SERIAL), serial),
+        }
+    )
+    candidates = {}
+    for shape in ("n", "i", "w"):
+        year, month_, day_ = (nw.col(f"{p}{shape}_{part}") for part in "ymd")
+        ok = ~year.is_null() & ~month_.is_null() & ~day_.is_null()
+        candidates[f"{p}{shape}_days"] = only(
+            ok & _valid(year, month_, day_), days_from_civil(year, month_, day_)
+        )
+    frame = frame.with_columns(**candidates)
+    frame = frame.with_columns(
+        **{
+            DATE_DAYS: nw.coalesce(
+                nw.col(f"{p}n_days"),
+                nw.col(f"{p}i_days"),
+                nw.col(f"{p}w_days"),
+                nw.col(f"{p}serial") - _EXCEL_1970,
+            ),
+            DATE_SERIAL: ~nw.col(f"{p}serial").is_null(),
+        }
+    )
+    frame = civil_from_days(frame, DATE_DAYS, f"{p}c_")
+    iso = nw.concat_str(
+        [
+            nw.col(f"{p}c_{part}").cast(nw.String).str.zfill(width)
+            for part, width in (("year", 4), ("month", 2), ("day", 2))
+        ],
+        separator="-",
+    )
+    frame = frame.with_columns(**{DATE_YEAR: nw.col(f"{p}c_year"), DATE_ISO: iso})
+    return frame.drop(*(c for c in frame.collect_schema().names() if c.startswith(p)))
+
+
+def _century(year: nw.Expr, pivot: int) -> nw.Expr:
+    """Two-digit years below ``pivot`` are 20yy, others 19yy; four-digit years as they are."""
+    return (
+        nw.when(year < CENTURY)
+        .then(nw.when(year < pivot).then(year + 2000).otherwise(year + 1900))
+        .otherwise(year)
+    )
+
+
+def to_date(iso: nw.Expr) -> nw.Expr:
+    """A Date from ``yyyy-mm-dd`` text of a valid date (``DATE_ISO``), parsed strictly."""
+    return iso.str.to_date("%Y-%m-%d")
+
+
+# ------------------------------------------------------------------------- categories
+
+
+def category(column: str, known: tuple[str, ...]) -> tuple[nw.Expr, nw.Expr, nw.Expr]:
+    """A category column normalised: trimmed, inner blanks collapsed, a known spelling in its
+    canonical case (``" GRADUATION "`` -> ``Graduation``), others in title case.
+
+    Returns:
+        The value, whether it is missing, and whether normalising changed it.
+    """
+    trimmed = text(column)
+    collapsed = trimmed.str.replace_all(r"\s+", " ")
+    canonical = collapsed.str.to_lowercase().replace_strict(
+        {k.lower(): k for k in known}, default=None, return_dtype=nw.String
+    )
+    value = nw.coalesce(canonical, collapsed.str.to_titlecase())
+    missing = is_missing(trimmed)
+    changed = ~missing & (value != nw.col(column).fill_null(""))
+    return value, missing, changed

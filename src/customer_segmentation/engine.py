@@ -1,0 +1,150 @@
+"""The edge between the project's rules and the engine that runs them.
+
+The rules (data contract, features, profiles, scoring) are narwhals expressions over lazy
+frames; nodes receive and return the catalog's native frames: Polars DataFrames locally
+(``conf/base``), Spark DataFrames with ``kedro run --env spark``. This module is the only place
+that knows the difference: it turns native frames into narwhals ones, gathers small results to
+the driver, and materialises the tables a node returns (collected at once on Polars, so shared
+work is done once; cached and left lazy on Spark, which writes them itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+
+def lazy(native: Any) -> nw.LazyFrame:
+    """A native frame (Polars DataFrame or LazyFrame, Spark DataFrame, pandas) as a narwhals
+    LazyFrame.
+    """
+    if isinstance(native, pd.DataFrame):  # the app's and tests' small tables: run on Polars
+        import polars as pl  # noqa: PLC0415 - the local engine
+
+        native = pl.from_pandas(native)
+    frame = nw.from_native(native)
+    return frame if isinstance(frame, nw.LazyFrame) else frame.lazy()
+
+
+def is_spark(frame: nw.LazyFrame) -> bool:
+    """Whether ``frame`` runs on Spark (not on this process's own engine)."""
+    return frame.implementation.is_pyspark()
+
+
+def rows(frame: nw.LazyFrame) -> list[dict[str, Any]]:
+    """A small result (aggregates, a sample) gathered to the driver, as Python rows."""
+    return frame.collect(backend="polars").rows(named=True)
+
+
+def first_row(frame: nw.LazyFrame) -> dict[str, Any]:
+    """The one row of an aggregate."""
+    (row,) = rows(frame)
+    return row
+
+
+def to_pandas(frame: nw.LazyFrame) -> pd.DataFrame:
+    """A small result gathered to the driver as a pandas frame (figures, reports, the app)."""
+    return frame.collect(backend="polars").to_pandas()
+
+
+def to_pandas_table(data: Any) -> Any:
+    """A Polars table loaded from the catalog as pandas (the app's display and figures);
+    anything else (a model, a card, a pandas table) as it is.
+    """
+    if type(data).__module__.startswith("polars"):
+        return to_pandas(lazy(data))
+    return data
+
+
+def to_numpy(frame: nw.LazyFrame, columns: Sequence[str]) -> np.ndarray:
+    """``columns`` of a gathered frame as a C-contiguous float64 matrix (what scikit-learn
+    fits; contiguous, so every engine's rows give the same floating-point results).
+    """
+    gathered = frame.select(*(nw.col(c).cast(nw.Float64) for c in columns)).collect(
+        backend="polars"
+    )
+    return np.ascontiguousarray(gathered.to_numpy(), dtype="float64")
+
+
+def materialise(
+    summary: nw.LazyFrame, tables: Sequence[nw.LazyFrame], shared: nw.LazyFrame | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    """Compute a one-row ``summary`` and the ``tables`` a node returns, once.
+
+    On Polars all are collected together (work they share is done once) and the tables come
+    back as DataFrames. On Spark ``shared`` (the frame they are all derived from) is cached,
+    the summary gathered, and the tables returned lazy for Spark to write.
+
+    Returns:
+        The summary as a dict and the tables as native frames.
+    """
+    if is_spark(summary):
+        if shared is not None:
+            shared.to_native().persist()
+        return first_row(summary), [table.to_native() for table in tables]
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    collected = pl.collect_all([summary.to_native(), *(t.to_native() for t in tables)])
+    return collected[0].row(0, named=True), list(collected[1:])
+
+
+def cache(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """A frame several computations read: collected once on Polars, persisted on Spark."""
+    if is_spark(frame):
+        frame.to_native().persist()
+        return frame
+    return frame.collect(backend="polars").lazy()
+
+
+def native(frame: nw.LazyFrame) -> Any:
+    """The frame a node returns: collected on Polars (the catalog writes DataFrames), lazy
+    on Spark.
+    """
+    if is_spark(frame):
+        return frame.to_native()
+    return frame.collect(backend="polars").to_native()
+
+
+# A seeded sample that is the same on every engine (each engine's own sampler differs): rows in
+# the order of a hash of their ID and the seed, the first ``size`` taken. The hash is two rounds
+# of a multiplicative (Lehmer) generator modulo a prime, in integers below 2**62: exact on
+# every engine, and no engine-specific hash function.
+_PRIME = 2_147_483_647  # 2**31 - 1
+_MULTIPLIERS = (48_271, 69_621)
+HASH = "_sample_hash"
+
+
+def sample_hash(id_column: str, seed: int) -> nw.Expr:
+    """A pseudo-random number in ``[0, 2**31 - 1)`` per ID, fixed by ``seed``."""
+    first = (nw.col(id_column).abs() % _PRIME) * _MULTIPLIERS[0] + (seed % _PRIME) + 1
+    second = (first % _PRIME) * _MULTIPLIERS[1] + 12_345
+    return second % _PRIME
+
+
+def sample(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> nw.LazyFrame:
+    """A seeded sample of ``size`` rows (all when ``None``), in ``id_column`` order: the same
+    rows on every engine. The rows with the smallest :func:`sample_hash` (ties by ID).
+    """
+    if size is None:
+        return frame.sort(id_column)
+    drawn = (
+        frame.with_columns(**{HASH: sample_hash(id_column, seed)})
+        .sort([HASH, id_column])
+        .head(int(size))
+        .drop(HASH)
+    )
+    return drawn.sort(id_column)
+
+
+def gather(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> pd.DataFrame:
+    """:func:`sample` gathered to this process as pandas (what figures and scikit-learn read)."""
+    return to_pandas(sample(frame, size, seed, id_column))
+
+
+def row_count(frame: nw.LazyFrame) -> int:
+    """The number of rows."""
+    return int(first_row(frame.select(rows=nw.len()))["rows"])

@@ -1,0 +1,93 @@
+"""The data contract as the tests read its results: pandas tables (the package returns the
+engine's native frames), and a column of date texts read as the contract reads one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import pandas as pd
+import polars as pl
+
+from customer_segmentation import engine
+from customer_segmentation.contract import (
+    CustomerDataError,
+    RawCustomerFile,
+    read_file,
+    rules,
+    values,
+)
+from customer_segmentation.contract import prepare_customers as _prepare
+from customer_segmentation.contract.schema import check_clean
+
+__all__ = [
+    "CustomerDataError",
+    "RawCustomerFile",
+    "check_clean_table",
+    "parse_dates",
+    "prepare_customers",
+    "read_customer_table",
+]
+
+
+@dataclass(frozen=True)
+class PandasResult:
+    clean: pd.DataFrame
+    rejected: pd.DataFrame
+    report: dict[str, Any]
+
+
+def prepare_customers(raw: RawCustomerFile, params: Any) -> PandasResult:
+    """``contract.prepare_customers`` with its tables as pandas."""
+    result = _prepare(raw, params)
+    return PandasResult(
+        clean=engine.to_pandas(engine.lazy(result.clean)),
+        rejected=engine.to_pandas(engine.lazy(result.rejected)),
+        report=result.report,
+    )
+
+
+def check_clean_table(clean: pd.DataFrame, params: Any) -> None:
+    """The clean table's schema check (``contract.schema.check_clean``)."""
+    table = pl.from_pandas(clean).with_columns(pl.col("Dt_Customer").cast(pl.Date))
+    check_clean(engine.lazy(table), params, "test")
+
+
+def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """An export read as text (``contract.read_file``), every value collected, after the
+    contract's first look at the whole file (a file without data rows is refused there).
+    """
+    from conftest import project_params  # noqa: PLC0415
+
+    raw = read_file(RawCustomerFile(source, content))
+    rules._first_pass(raw.strings, source, project_params()["data_processing"])  # noqa: SLF001
+    try:
+        table = engine.to_pandas(raw.strings)
+    except Exception as error:
+        if rules._is_read_error(error):  # noqa: SLF001 - the same diagnosis as a run's
+            raise rules.irregular(source, error) from error
+        raise
+    return table, raw.info
+
+
+def parse_dates(texts: pd.Series, ambiguous: str, pivot: int) -> tuple[pd.Series, dict[str, str]]:
+    """A column of date texts read as the contract reads ``Dt_Customer``: the order of day and
+    month decided by the column (``ambiguous`` when it does not tell), NaT where not a date.
+    """
+    frame = nw.from_native(pl.DataFrame({"d": [str(t) for t in texts]})).lazy()
+    first, second = values.numeric_date_fields("d")
+    counts = engine.first_row(
+        frame.select(
+            first_big=(first > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
+            second_big=(second > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
+            numeric=(~first.is_null()).cast(nw.Int64).sum(),
+        )
+    )
+    info = values.date_order(
+        counts["first_big"], counts["second_big"], counts["numeric"], ambiguous
+    )
+    parsed = values.parse_dates(frame, "d", info["date_order"], pivot)
+    dates = engine.to_pandas(parsed.select(values.to_date(nw.col(values.DATE_ISO)).alias("d")))
+    return pd.to_datetime(dates["d"]), info
