@@ -19,6 +19,7 @@ over its process tree sampled every ``--sample-interval`` seconds.
 
     python benchmarks/run.py --rows 1000000
     python benchmarks/run.py --rows 100000 --rows 1000000 --scoring
+    python benchmarks/run.py --rows 1000000 --env spark     # also Spark local[2], same file
 """
 
 from __future__ import annotations
@@ -56,18 +57,24 @@ MB = 1024 * 1024
 # --------------------------------------------------------------------------------------
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = 0
+def _tree_rss(process: psutil.Process) -> tuple[int, int]:
+    """Resident memory of ``process`` and its descendants, and of the Java ones among them
+    (Spark's JVM, started by PySpark as a child of the Python process).
+    """
+    total = jvm = 0
     try:
         members = [process, *process.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            rss = member.memory_info().rss
+            total += rss
+            if "java" in member.name():
+                jvm += rss
         except psutil.Error:
             continue
-    return total
+    return total, jvm
 
 
 def measure(
@@ -78,14 +85,15 @@ def measure(
     with log.open("wb") as sink:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT)
-        peak_tree = 0
+        peak_tree = peak_jvm = 0
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak_tree
+            nonlocal peak_tree, peak_jvm
             watched = psutil.Process(proc.pid)
             while not done.is_set():
-                peak_tree = max(peak_tree, _tree_rss(watched))
+                tree, jvm = _tree_rss(watched)
+                peak_tree, peak_jvm = max(peak_tree, tree), max(peak_jvm, jvm)
                 done.wait(interval)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -104,6 +112,7 @@ def measure(
         "peak_mb": max(own_peak, peak_tree) / MB,
         "peak_mb_own": own_peak / MB,
         "peak_mb_tree_sampled": peak_tree / MB,
+        "peak_mb_jvm_sampled": peak_jvm / MB,
         "log": str(log),
     }
 
@@ -137,7 +146,12 @@ def copy_project(target: Path) -> Path:
 
 def child_env() -> dict[str, str]:
     """The environment of the measured processes: no telemetry, no display."""
-    return {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "MPLBACKEND": "Agg"}
+    return {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "MPLBACKEND": "Agg",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 def generate(rows: int, seed: int, work: Path, interval: float) -> tuple[Path, dict[str, Any]]:
@@ -232,17 +246,27 @@ def kedro_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kedro"]
 
 
-def run_kedro(
-    csv: Path, work: Path, rows: int, overrides: dict[str, str], interval: float
+def run_kedro(  # noqa: PLR0913
+    csv: Path,
+    work: Path,
+    rows: int,
+    overrides: dict[str, str],
+    interval: float,
+    env: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """``kedro run`` on ``csv`` in a fresh project copy; returns the measures and node timings."""
-    project = copy_project(work / f"project_{rows}")
-    timings = work / f"node_timings_{rows}.json"
+    """``kedro run`` (``--env env`` when given) on ``csv`` in a fresh project copy; returns the
+    measures and node timings.
+    """
+    tag = f"{env}_{rows}" if env else str(rows)
+    project = copy_project(work / f"project_{tag}")
+    timings = work / f"node_timings_{tag}.json"
     timings.unlink(missing_ok=True)
     params = {"raw_customers_path": str(csv), "node_timings_path": str(timings), **overrides}
     cmd = [*kedro_command(), "run", "--params", ",".join(f"{k}={v}" for k, v in params.items())]
-    result = measure(cmd, project, work / f"kedro_{rows}.log", child_env(), interval)
-    _check(result, "kedro run")
+    if env:
+        cmd += ["--env", env]
+    result = measure(cmd, project, work / f"kedro_{tag}.log", child_env(), interval)
+    _check(result, f"kedro run{' --env ' + env if env else ''}")
     return result, json.loads(timings.read_text()), project
 
 
@@ -256,6 +280,24 @@ def run_plain(
     result = measure(cmd, work, work / f"plain_{rows}.log", child_env(), interval)
     _check(result, "plain script")
     return {**result, "figures": json.loads((out / "figures.json").read_text())}
+
+
+def segments_parity(local: Path, spark: Path) -> str:
+    """Whether the Spark run gave every customer the local run's segment (one sentence)."""
+    mine = pd.read_parquet(
+        sorted((local / "data" / "07_model_output" / "customer_segments.parquet").glob("*/*"))[-1]
+    )
+    theirs = pd.read_parquet(
+        sorted(
+            (spark / "data" / "spark" / "07_model_output" / "customer_segments.parquet").glob("*/*")
+        )[-1]
+    )
+    both = mine.merge(theirs, on=schema.ID, suffixes=("", "_spark"))
+    moved = int((both["segment"] != both["segment_spark"]).sum())
+    return (
+        f"Same segments: {len(both):,} customers in both runs ({len(mine):,} local, "
+        f"{len(theirs):,} Spark), {moved:,} in another segment."
+    )
 
 
 def model_card(project: Path) -> dict[str, Any]:
@@ -351,12 +393,23 @@ def figures_table(result: dict[str, Any]) -> str:
         "| run | wall time (s) | peak memory (MB) | CPU time (s) | µs per row |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, part in (("kedro run", kedro), ("plain scikit-learn", plain)):
+    runs = [("kedro run", kedro), ("plain scikit-learn", plain)]
+    if "spark" in result:
+        runs.append(("kedro run --env spark (local[2])", result["spark"]))
+    for name, part in runs:
         lines.append(
             f"| {name} | {part['wall_seconds']:.1f} | {part['peak_mb']:.0f} | "
             f"{part['cpu_seconds']:.1f} | {1e6 * part['wall_seconds'] / rows:.1f} |"
         )
     lines.append(f"| **ratio kedro / plain** | **{wall_ratio:.2f}x** | **{mem_ratio:.2f}x** | | |")
+    if "spark" in result:
+        spark = result["spark"]
+        lines += [
+            "",
+            f"Spark: Python process peak {spark['peak_mb_own']:.0f} MB, JVM peak "
+            f"{spark['peak_mb_jvm_sampled']:.0f} MB (sampled); CPU time counts the Python "
+            f"process only. {result['spark_parity']}",
+        ]
     nodes = result["nodes"]["nodes"]
     lines += [
         "",
@@ -420,6 +473,18 @@ def scaling_table(results: list[dict[str, Any]]) -> str:
             f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
             f"{p['peak_mb']:.0f} |"
         )
+    if all("spark" in r for r in results):
+        lines += [
+            "",
+            "| rows | Spark local[2] wall (s) | Python peak (MB) | JVM peak (MB) | µs per row |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for r in results:
+            s = r["spark"]
+            lines.append(
+                f"| {r['rows']:,} | {s['wall_seconds']:.1f} | {s['peak_mb_own']:.0f} | "
+                f"{s['peak_mb_jvm_sampled']:.0f} | {1e6 * s['wall_seconds'] / r['rows']:.1f} |"
+            )
     return "\n".join(lines)
 
 
@@ -461,6 +526,15 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
         "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
         "same_answer": same_answer(card, plain),
     }
+    if args.env == "spark":
+        print(f"[{rows:,} rows] kedro run --env spark ...", flush=True)
+        spark, spark_nodes, spark_project = run_kedro(
+            csv, work, rows, overrides, args.sample_interval, env="spark"
+        )
+        result["spark"], result["spark_nodes"] = spark, spark_nodes
+        result["spark_parity"] = segments_parity(project, spark_project)
+        if not args.keep:
+            shutil.rmtree(spark_project, ignore_errors=True)
     if args.scoring:
         print(f"[{rows:,} rows] scoring ...", flush=True)
         result["scoring"] = time_scoring(project, args.single_repeats)
@@ -494,6 +568,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single-repeats", type=int, default=200)
     parser.add_argument("--sample-interval", type=float, default=0.05, help="memory sampling (s)")
     parser.add_argument("--keep", action="store_true", help="keep project copies and outputs")
+    parser.add_argument(
+        "--env",
+        choices=["spark"],
+        help="also run kedro run --env spark (Spark local[2]) on the same file",
+    )
     args = parser.parse_args(argv)
     sizes = args.rows or [100_000]
     work = args.work_dir.resolve()

@@ -12,6 +12,7 @@ from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
+from customer_segmentation import engine
 from customer_segmentation.modeling.dbscan import dbscan_scan
 from customer_segmentation.modeling.kmeans import fit_kmeans
 from customer_segmentation.modeling.metrics import silhouette, silhouette_on_sample, silhouettes
@@ -145,7 +146,7 @@ def _segment_by_id(features: pd.DataFrame, params) -> pd.Series:
     _, _, segments = fit_segmentation(
         features, k_selection, settings, pd.DataFrame(columns=["k", "centre"])
     )
-    return segments.set_index("ID")["segment"].sort_index()
+    return engine.to_pandas_table(segments).set_index("ID")["segment"].sort_index()
 
 
 def test_numbering_is_stable_across_runs_and_row_order(demo_features, params):

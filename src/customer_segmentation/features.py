@@ -46,11 +46,10 @@ def reference_date(clean: Any, configured: date | None) -> date:
     """
     if configured is not None:
         return _as_date(configured)
-    latest = engine.first_row(
-        engine.lazy(clean).select(days=day_numbers(schema.DATE_COLUMN).max(), rows=nw.len())
-    )
-    if not latest["rows"]:
+    frame = engine.lazy(clean)
+    if not engine.row_count(frame):
         raise ValueError("cannot derive a reference date from an empty customer table")
+    latest = engine.first_row(frame.select(days=day_numbers(schema.DATE_COLUMN).max()))
     return date.fromordinal(date(1970, 1, 1).toordinal() + int(latest["days"]))
 
 

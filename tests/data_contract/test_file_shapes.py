@@ -19,6 +19,7 @@ import pytest
 from conftest import REAL_FILES, copy_project, load_catalog, real_file, run_project
 from contract_api import RawCustomerFile
 
+from customer_segmentation import engine
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
@@ -146,7 +147,12 @@ def _segments_of(raw: RawCustomerFile, params: dict[str, Any], canonical: dict[s
     _, _, segments = fit_segmentation(
         model_input, canonical["k_selection"], params["clustering"], canonical["sweep_centres"]
     )
-    return customers, rejected, report, segments
+    return (
+        engine.to_pandas_table(customers),
+        engine.to_pandas_table(rejected),
+        report,
+        engine.to_pandas_table(segments),
+    )
 
 
 def _assert_same_as_canonical(customers, rejected, report, segments, canonical, name) -> None:

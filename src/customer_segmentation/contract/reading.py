@@ -156,6 +156,7 @@ class Layout:
     delimiter: str
     fields: list[str]
     present: set[str]
+    line_ends: str  # "LF", "CRLF" or "CR" (old Mac exports: the reader is told)
 
     @property
     def ignored(self) -> list[str]:
@@ -195,7 +196,11 @@ def inspect(content: bytes, source: str, complete: bool = True) -> Layout:
         raise CustomerDataError(
             f"{source}: column(s) appear more than once in the header: {', '.join(duplicated)}"
         )
-    return Layout(encoding, delimiter, fields, present)
+    if "\n" not in text_sample and "\r" in text_sample:
+        line_ends = "CR"
+    else:
+        line_ends = "CRLF" if "\r\n" in text_sample else "LF"
+    return Layout(encoding, delimiter, fields, present, line_ends)
 
 
 def read_info(content: bytes, source: str, layout: Layout) -> dict[str, Any]:
@@ -205,7 +210,7 @@ def read_info(content: bytes, source: str, layout: Layout) -> dict[str, Any]:
         "encoding": layout.encoding,
         "byte_order_mark": layout.encoding in ("utf-8-sig", "utf-16"),
         "delimiter": DELIMITER_NAMES[layout.delimiter],
-        "line_ends": "CRLF" if b"\r\n" in content[: 1 << 16] else "LF",
+        "line_ends": layout.line_ends,
         "ignored_columns": layout.ignored,
         "absent_optional_columns": [c for c in schema.OPTIONAL_COLUMNS if c not in layout.present],
     }
@@ -243,6 +248,7 @@ def read_file(raw: RawCustomerFile) -> RawTable:
         has_header=True,
         new_columns=names,
         infer_schema=False,
+        eol_char="\r" if layout.line_ends == "CR" else "\n",
         row_index_name=SOURCE_ROW,
         row_index_offset=1,
     )
@@ -284,6 +290,7 @@ def _read_spark(raw: RawCustomerFile, head: bytes, layout: Layout) -> RawTable:
         escape='"',
         mode="FAILFAST",
         enforceSchema=True,
+        **({"lineSep": "\r"} if layout.line_ends == "CR" else {}),
     )
     frame = frame.withColumn("_pid", F.spark_partition_id()).withColumn(
         "_within", F.monotonically_increasing_id().bitwiseAND((1 << 33) - 1)

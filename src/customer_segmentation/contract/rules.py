@@ -76,9 +76,13 @@ class CheckResult:
     report: dict[str, Any]
 
 
+def _text(column: str) -> str:
+    return f"_text_{column}"
+
+
 def _said(column: str, what: str) -> nw.Expr:
     """``"<column> '<value>' <what>"`` for each row (the value left out when empty)."""
-    shown = values.text(column)
+    shown = nw.col(_text(column))
     quoted = values.only(shown != "", nw.concat_str([nw.lit("'"), shown, nw.lit("' ")]))
     return nw.concat_str(
         [nw.lit(f"{column} "), quoted.fill_null(""), nw.lit(what)], ignore_nulls=True
@@ -114,14 +118,15 @@ def _parsed(frame: nw.LazyFrame, present: list[str]) -> nw.LazyFrame:
         "Income",
         *(c for c in schema.OPTIONAL_COLUMNS if c in present),
     ]
+    frame = frame.with_columns(**{_text(c): values.text(c) for c in present})
     parsed = {}
     for column in numbers:
-        read = values.number(column)
+        read = values.number(column, nw.col(_text(column)))
         parsed[_value(column)] = read.value
         parsed[_missing(column)] = read.missing
         parsed[_repaired(column)] = read.repaired
     for column in schema.CATEGORY_COLUMNS:
-        parsed[_missing(column)] = values.is_missing(values.text(column))
+        parsed[_missing(column)] = values.is_missing(nw.col(_text(column)))
     frame = frame.with_columns(**parsed)
     whole_id = nw.col(_value(schema.ID))
     valid_id = ~whole_id.is_null() & (whole_id.floor() == whole_id)
@@ -298,7 +303,7 @@ def check(
         **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
     ).with_columns(**_decided(rules))
 
-    categories = {c: values.category(c, known) for c, known in _KNOWN.items()}
+    categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
     clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
     clean = clean.select(
         *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)

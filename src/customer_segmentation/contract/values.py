@@ -74,27 +74,12 @@ class Number:
     missing: nw.Expr
     repaired: nw.Expr
 
-    @property
-    def unreadable(self) -> nw.Expr:
-        """Present but not a number."""
-        return ~self.missing & self.value.is_null()
 
-    @property
-    def not_whole(self) -> nw.Expr:
-        """A number that is not a whole one, or too large to be held exactly."""
-        return ~self.value.is_null() & (
-            (self.value.floor() != self.value) | (self.value.abs() > LARGEST_WHOLE)
-        )
-
-    @property
-    def negative(self) -> nw.Expr:
-        """A number below zero."""
-        return ~self.value.is_null() & (self.value < 0)
-
-
-def number(column: str) -> Number:
-    """Read ``column`` as a number (see :class:`Number`)."""
-    trimmed = text(column)
+def number(column: str, trimmed: nw.Expr | None = None) -> Number:
+    """Read ``column`` as a number (see :class:`Number`); ``trimmed``: its :func:`text`, when
+    already computed as a column.
+    """
+    trimmed = text(column) if trimmed is None else trimmed
     plain = trimmed.str.contains(_PLAIN_NUMBER)
     marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS)
     value = (
@@ -303,14 +288,16 @@ def to_date(iso: nw.Expr) -> nw.Expr:
 # ------------------------------------------------------------------------- categories
 
 
-def category(column: str, known: tuple[str, ...]) -> tuple[nw.Expr, nw.Expr, nw.Expr]:
+def category(
+    column: str, known: tuple[str, ...], trimmed: nw.Expr | None = None
+) -> tuple[nw.Expr, nw.Expr, nw.Expr]:
     """A category column normalised: trimmed, inner blanks collapsed, a known spelling in its
     canonical case (``" GRADUATION "`` -> ``Graduation``), others in title case.
 
     Returns:
         The value, whether it is missing, and whether normalising changed it.
     """
-    trimmed = text(column)
+    trimmed = text(column) if trimmed is None else trimmed
     collapsed = trimmed.str.replace_all(r"\s+", " ")
     canonical = collapsed.str.to_lowercase().replace_strict(
         {k.lower(): k for k in known}, default=None, return_dtype=nw.String

@@ -253,10 +253,14 @@ def fit_segmentation(
         drawn = engine.to_numpy(sample, columns)
         first = fit_kmeans(k, settings, scaler.transform(pd.DataFrame(drawn, columns=columns)))
         centres = first.cluster_centers_
-        how = f"the best of {first.n_init} k-means++ starts on a sample of {len(drawn):,} rows"
-    centres, rounds = lloyd(scaled, columns, centres, settings.max_iter, settings.tol)
+        how = (
+            f"the best of {first.n_init} k-means++ starts ({type(first).__name__}) on a sample "
+            f"of {len(drawn):,} rows"
+        )
+    initial = np.array(centres, dtype="float64")
+    centres, rounds = lloyd(scaled, columns, initial, settings.max_iter, settings.tol)
     order = _by_spending(scaled, columns, centres)
-    model = _kmeans(k, centres[order], settings, how, rounds, columns)
+    model = _kmeans(k, centres[order], initial, settings, how, rounds, columns)
     scored = scoring.nearest(
         scaled.with_columns(**scoring.distance_columns(columns, model.cluster_centers_)), k
     )
@@ -303,6 +307,7 @@ def _by_spending(scaled: nw.LazyFrame, columns: list[str], centres: np.ndarray) 
 def _kmeans(  # noqa: PLR0913
     k: int,
     centres: np.ndarray,
+    initial: np.ndarray,
     settings: FitSettings,
     how: str,
     rounds: int,
@@ -310,11 +315,12 @@ def _kmeans(  # noqa: PLR0913
 ) -> KMeans:
     """A fitted scikit-learn ``KMeans`` holding the engine's centres: ``predict`` and
     ``transform`` work, and it is saved as the same skops artifact whatever the engine.
+    ``init`` holds the centres it started from (before Lloyd's iterations and numbering).
     ``labels_`` is not kept (every customer's segment is in ``customer_segments``).
     """
     model = KMeans(
         n_clusters=k,
-        init=np.asarray(centres),
+        init=initial,
         n_init=1,
         max_iter=settings.max_iter,
         tol=settings.tol,

@@ -145,7 +145,15 @@ def segmented_frame(features: Any, segments: Any) -> nw.LazyFrame:
     ``segment`` (an inner join on ``ID`` in the engine).
     """
     labels = engine.lazy(segments).select(schema.ID, "segment")
-    return engine.lazy(features).join(labels, on=schema.ID)
+    table = engine.lazy(features)
+    for frame, what in (
+        (labels, "the segments repeat an ID: a customer must have one segment"),
+        (table, "the features repeat an ID: a customer must have one row"),
+    ):
+        counts = engine.first_row(frame.select(rows=nw.len(), ids=nw.col(schema.ID).n_unique()))
+        if counts["rows"] != counts["ids"]:
+            raise ValueError(what)
+    return table.join(labels, on=schema.ID)
 
 
 def gathered_segmented(

@@ -8,6 +8,7 @@ from contract_api import CustomerDataError, RawCustomerFile
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from customer_segmentation import engine
 from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.data_processing import create_pipeline
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
@@ -38,8 +39,14 @@ def raw() -> RawCustomerFile:
     )
 
 
+def checked(raw, settings):
+    """``check_customers`` with its tables as pandas."""
+    clean, rejected, report = check_customers(raw, settings)
+    return engine.to_pandas_table(clean), engine.to_pandas_table(rejected), report
+
+
 def test_every_row_is_clean_or_rejected_with_its_reason(raw, params):
-    clean, rejected, report = check_customers(raw, params["data_processing"])
+    clean, rejected, report = checked(raw, params["data_processing"])
 
     assert report["rows_in"] == 5
     assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
@@ -60,7 +67,7 @@ def test_every_row_is_clean_or_rejected_with_its_reason(raw, params):
 
 def test_missing_income_can_be_imputed_instead_of_dropped(raw, params):
     settings = changed(params["data_processing"], missing_income="impute_median")
-    clean, rejected, report = check_customers(raw, settings)
+    clean, rejected, report = checked(raw, settings)
 
     assert 2 in set(clean["ID"]), "the customer without income must be kept"
     assert clean.loc[clean["ID"] == 2, "Income"].item() == 58138

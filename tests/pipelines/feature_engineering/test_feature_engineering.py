@@ -8,6 +8,7 @@ from conftest import changed
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from customer_segmentation import engine
 from customer_segmentation.pipelines.feature_engineering import create_pipeline
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
 from customer_segmentation.schema import (
@@ -67,8 +68,14 @@ def customers() -> pd.DataFrame:
     )
 
 
+def engineer(customers, settings):
+    """``engineer_features`` with its tables as pandas."""
+    features, model_input, info = engineer_features(customers, settings)
+    return engine.to_pandas_table(features), engine.to_pandas_table(model_input), info
+
+
 def test_features_are_computed_as_documented(customers, params):
-    features, _, info = engineer_features(customers, params["feature_engineering"])
+    features, _, info = engineer(customers, params["feature_engineering"])
     first = features.set_index("ID").loc[1]
 
     assert info["reference_date"] == "2014-06-29", "reference date is the latest Dt_Customer"
@@ -90,7 +97,7 @@ def test_features_are_computed_as_documented(customers, params):
 
 
 def test_the_typical_customer_is_the_median_customer(customers, params):
-    _, _, info = engineer_features(customers, params["feature_engineering"])
+    _, _, info = engineer(customers, params["feature_engineering"])
     typical = info["typical_customer"]
     assert typical["Income"] == 50_000
     assert typical["NumWebPurchases"] == 1, "the median of 2 and 0"
@@ -99,7 +106,7 @@ def test_the_typical_customer_is_the_median_customer(customers, params):
 
 
 def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params):
-    features, _, _ = engineer_features(customers, params["feature_engineering"])
+    features, _, _ = engineer(customers, params["feature_engineering"])
     second = features.set_index("ID").loc[2]
 
     assert second["Family_Size"] == 1
@@ -110,7 +117,7 @@ def test_a_customer_without_purchases_gets_zero_shares_not_nan(customers, params
 
 def test_reference_date_parameter_overrides_the_data(customers, params):
     settings = changed(params["feature_engineering"], reference_date="2015-01-01")
-    features, _, info = engineer_features(customers, settings)
+    features, _, info = engineer(customers, settings)
 
     assert info["reference_date_source"] == "parameter"
     assert features.set_index("ID").loc[1, "Age"] == 2015 - 1960
@@ -132,14 +139,14 @@ def test_pipeline_runs_on_an_in_memory_catalog(customers, params):
     )
     SequentialRunner().run(create_pipeline(), catalog)
 
-    assert catalog.load("customer_features")["ID"].tolist() == [1, 2]
+    assert catalog.load("customer_features")["ID"].to_list() == [1, 2]
     assert catalog.load("feature_info")["rows"] == 2
 
 
 def test_model_input_has_the_model_and_naming_columns_in_id_order(customers, params):
     shuffled = customers.iloc[::-1].reset_index(drop=True)  # IDs 2, 1
 
-    features, model_input, _ = engineer_features(shuffled, params["feature_engineering"])
+    features, model_input, _ = engineer(shuffled, params["feature_engineering"])
 
     assert features["ID"].tolist() == [2, 1], "customer_features keeps the input's row order"
     assert model_input["ID"].tolist() == [1, 2], "customer_model_input is in ID order"
