@@ -17,8 +17,6 @@ from customer_segmentation.modeling.dbscan import dbscan_scan
 from customer_segmentation.modeling.kmeans import fit_kmeans
 from customer_segmentation.modeling.metrics import silhouette, silhouette_on_sample, silhouettes
 from customer_segmentation.modeling.sampling import (
-    id_order,
-    in_id_order,
     matched_positions,
     positions_of,
 )
@@ -203,16 +201,6 @@ def test_dbscan_scan_of_no_eps_is_empty():
     assert dbscan_scan(LINE, [], 2) == []
 
 
-def test_id_order_is_the_stable_sort_order():
-    rng = np.random.default_rng(1)
-    unique = rng.permutation(1000) * 7
-    repeated = rng.integers(0, 50, 1000)
-
-    np.testing.assert_array_equal(unique[id_order(unique)], np.sort(unique))
-    np.testing.assert_array_equal(id_order(repeated), np.argsort(repeated, kind="stable"))
-    assert id_order(np.array(["b", "a"])) is None, "non-integer IDs are left to pandas"
-
-
 def test_positions_of_selects_what_set_index_loc_selects():
     table = pd.DataFrame({"ID": [30, 10, 20, 40], "x": [3.0, 1.0, 2.0, 4.0]})
     wanted = pd.Series([20, 30, 40])
@@ -256,21 +244,3 @@ def test_matched_positions_still_refuse_repeated_ids_in_the_same_order():
     ids = np.array([3, 3, 9])
     with pytest.raises(ValueError, match="repeat an ID"):
         matched_positions(ids, ids.copy())
-
-
-@pytest.mark.parametrize(
-    "ids",
-    [[3, 1, 2, 1], [1, 1, 2, 3], [2.0, np.nan, 1.0], ["b", "a", "a"]],
-)
-def test_in_id_order_is_the_stable_sort(ids):
-    table = pd.DataFrame({"ID": ids, "row": range(len(ids))})
-
-    got = in_id_order(table, "ID")
-
-    expected = table.sort_values("ID", kind="stable", ignore_index=True)
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
-
-
-def test_in_id_order_returns_a_sorted_table_itself():
-    table = pd.DataFrame({"ID": [1, 2, 2, 5], "row": range(4)})
-    assert in_id_order(table, "ID") is table, "no copy when the rows are already in order"

@@ -17,10 +17,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
-from customer_segmentation import schema
+from customer_segmentation import engine, schema
 
 logger = logging.getLogger(__name__)
 
@@ -191,12 +192,13 @@ def feature_summary(
     return pd.DataFrame(rows)
 
 
-def missing_values(customers: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFrame:
+def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
     """Missing values per column in the raw export (clean and rejected rows together) and in
     the clean table.
 
     Args:
-        customers: the clean ``customers`` table (missing = NaN/NaT).
+        customers: the clean ``customers`` table, a native frame of the engine (missing =
+            null); counted in the engine, not gathered.
         rejected: ``rejected_customers`` (original text; missing = empty string).
 
     Returns:
@@ -204,11 +206,19 @@ def missing_values(customers: pd.DataFrame, rejected: pd.DataFrame) -> pd.DataFr
         ``missing_raw``, ``missing_raw_share``, ``missing_clean``; sorted by ``missing_raw``
         (descending), then column.
     """
-    columns = [c for c in schema.KAGGLE_COLUMNS if c in customers.columns or c in rejected]
-    total = len(customers) + len(rejected)
+    frame = engine.lazy(customers)
+    present = frame.collect_schema().names()
+    counts = engine.first_row(
+        frame.select(
+            _rows=nw.len(),
+            **{c: nw.col(c).is_null().cast(nw.Int64).sum() for c in present},
+        )
+    )
+    columns = [c for c in schema.KAGGLE_COLUMNS if c in present or c in rejected]
+    total = int(counts["_rows"]) + len(rejected)
     rows = []
     for column in columns:
-        clean_missing = int(customers[column].isna().sum()) if column in customers else 0
+        clean_missing = int(counts[column] or 0) if column in present else 0
         rejected_missing = (
             int(rejected[column].fillna("").astype(str).str.strip().eq("").sum())
             if column in rejected

@@ -52,10 +52,10 @@ def to_pandas(frame: nw.LazyFrame) -> pd.DataFrame:
 
 
 def to_pandas_table(data: Any) -> Any:
-    """A Polars table loaded from the catalog as pandas (the app's display and figures);
-    anything else (a model, a card, a pandas table) as it is.
+    """A Polars or Spark table loaded from the catalog as pandas (the app's display and
+    figures); anything else (a model, a card, a pandas table) as it is.
     """
-    if type(data).__module__.startswith("polars"):
+    if type(data).__module__.startswith(("polars", "pyspark")):
         return to_pandas(lazy(data))
     return data
 

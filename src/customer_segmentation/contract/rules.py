@@ -40,7 +40,7 @@ REASON_CODE, REASON = "reason_code", "reason"
 _ID = "_id"
 _FIRST = "_first_row"
 _DATE_DAYS, _DATE_YEAR, _DATE_SERIAL = values.DATE_DAYS, values.DATE_YEAR, values.DATE_SERIAL
-_BAD, _CODE, _REASON = "_bad", "_code", "_reason"
+_BAD, _CODE = "_bad", "_code"
 
 
 def _value(column: str) -> str:
@@ -217,17 +217,21 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
 
 
 def _decided(rules: list[Rule]) -> dict[str, nw.Expr]:
-    """Per row: whether any rule rejects it, the first rule's code, every rule's message."""
+    """Per row: whether any rule rejects it and the first rule's code."""
     masks = [nw.col(f"_rule_{i}") for i in range(len(rules))]
     code = nw.lit(None, dtype=nw.String)
     for mask, rule in reversed(list(zip(masks, rules, strict=True))):
         code = nw.when(mask).then(nw.lit(rule.code)).otherwise(code)
+    return {_BAD: nw.any_horizontal(*masks, ignore_nulls=True), _CODE: code}
+
+
+def _reason(rules: list[Rule]) -> nw.Expr:
+    """Every message of the rules that reject a row, joined (built for rejected rows only:
+    the clean rows, nearly all of a file, never pay for the text).
+    """
+    masks = [nw.col(f"_rule_{i}") for i in range(len(rules))]
     messages = [values.only(mask, rule.message) for mask, rule in zip(masks, rules, strict=True)]
-    return {
-        _BAD: nw.any_horizontal(*masks, ignore_nulls=True),
-        _CODE: code,
-        _REASON: nw.concat_str(messages, separator="; ", ignore_nulls=True),
-    }
+    return nw.concat_str(messages, separator="; ", ignore_nulls=True)
 
 
 def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) -> dict[str, Any]:
@@ -316,7 +320,7 @@ def check(
             SOURCE_ROW,
             *(nw.col(c).fill_null("") for c in originals),
             nw.col(_CODE).alias(REASON_CODE),
-            nw.col(_REASON).alias(REASON),
+            _reason(rules).alias(REASON),
         )
     )
     summary = checked.select(**_counts(rules, present, categories, params))

@@ -33,34 +33,6 @@ def _ascending(values: np.ndarray, *, strictly: bool) -> bool:
     return bool(np.all(later > earlier) if strictly else np.all(later >= earlier))
 
 
-def id_order(ids: pd.Series | np.ndarray) -> np.ndarray | None:
-    """Positions that sort integer ``ids`` ascending, ties in their original order: what
-    ``sort_values(kind="stable")`` does, by the faster unstable sort when the IDs are unique
-    (then both orders are the same). ``None`` when the IDs are not integers.
-    """
-    values = np.asarray(ids)
-    if values.dtype.kind not in "iu":
-        return None
-    order = np.argsort(values)
-    ordered = values[order]
-    if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
-        return np.argsort(values, kind="stable")
-    return order
-
-
-def in_id_order(table: pd.DataFrame, id_column: str) -> pd.DataFrame:
-    """``table`` with its rows in ascending ``id_column`` order, ties in their original order
-    (``sort_values(kind="stable")``); ``table`` itself when they already are (no copy).
-    """
-    ids = table[id_column].to_numpy()
-    if _ascending(ids, strictly=False):
-        return table
-    order = id_order(ids)
-    if order is None:
-        return table.sort_values(id_column, kind="stable", ignore_index=True)
-    return table.take(order).reset_index(drop=True)
-
-
 def positions_of(ids: pd.Series | np.ndarray, wanted: pd.Series | np.ndarray) -> np.ndarray:
     """Positions in ``ids`` (unique) of every value of ``wanted``, in ``wanted``'s order: the rows
     ``table.set_index(ID).loc[wanted]`` selects, found without copying the table.

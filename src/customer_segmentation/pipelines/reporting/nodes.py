@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -29,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 
 def _pandas(table: Any) -> pd.DataFrame:
-    """A native table of the engine gathered to this process, as pandas."""
-    return engine.to_pandas(engine.lazy(table))
+    """A native table of the engine (or a narwhals LazyFrame) gathered here, as pandas."""
+    return engine.to_pandas(table if isinstance(table, nw.LazyFrame) else engine.lazy(table))
 
 
 def _names(model_card: dict[str, Any]) -> dict[int, str]:
@@ -164,10 +165,14 @@ def explore_customers(
         ``eda_distributions``, ``eda_correlations``, ``eda_removed``.
     """
     settings = params.eda
-    customers, customer_features = _pandas(customers), _pandas(customer_features)
-    rejected_customers = _pandas(rejected_customers)
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
+    # Only the columns the tables and figures read are gathered from the engine.
+    described = list(dict.fromkeys([*raw, *engineered, *correlated]))
+    customer_features = _pandas(engine.lazy(customer_features).select(*described))
+    kept = list(dict.fromkeys([*schema.CATEGORY_COLUMNS, *settings.removed_reasons]))
+    customers_kept = _pandas(engine.lazy(customers).select(*kept))
+    rejected_customers = _pandas(rejected_customers)
     # Each column is counted once (linear in rows); every table and figure below is exact.
     counted = eda.distributions(customer_features, [*raw, *engineered, *correlated])
     summary = eda.feature_summary(customer_features, raw, engineered, counted)
@@ -183,13 +188,13 @@ def explore_customers(
     return (
         summary,
         eda.missing_values(customers, rejected_customers),
-        eda.category_counts(customers),
+        eda.category_counts(customers_kept),
         matrix,
         removed,
         figures.distributions(counted, raw, engineered, params.histogram_bins),
         figures.correlations(matrix),
         figures.removed(
-            customers, rejected_customers, settings.removed_reasons, params.histogram_bins
+            customers_kept, rejected_customers, settings.removed_reasons, params.histogram_bins
         ),
     )
 
