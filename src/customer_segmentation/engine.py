@@ -100,6 +100,16 @@ def cache(frame: nw.LazyFrame) -> nw.LazyFrame:
     return frame.collect(backend="polars").lazy()
 
 
+def cut(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """On Spark, the frame computed and kept, with its plan cut (``localCheckpoint``): Spark's
+    planner slows down sharply on plans with hundreds of columns built step by step. On Polars,
+    the frame as it is (its optimiser handles the whole plan).
+    """
+    if not is_spark(frame):
+        return frame
+    return nw.from_native(frame.to_native().localCheckpoint(eager=True))
+
+
 def native(frame: nw.LazyFrame) -> Any:
     """The frame a node returns: collected on Polars (the catalog writes DataFrames), lazy
     on Spark.

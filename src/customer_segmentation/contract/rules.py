@@ -219,9 +219,14 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
 def _decided(rules: list[Rule]) -> dict[str, nw.Expr]:
     """Per row: whether any rule rejects it and the first rule's code."""
     masks = [nw.col(f"_rule_{i}") for i in range(len(rules))]
-    code = nw.lit(None, dtype=nw.String)
-    for mask, rule in reversed(list(zip(masks, rules, strict=True))):
-        code = nw.when(mask).then(nw.lit(rule.code)).otherwise(code)
+    # The first rule that rejects the row, as the smallest index of a rejecting rule: one flat
+    # expression (a chain of 100+ nested CASEs is slow to plan and to compile on Spark).
+    first = nw.min_horizontal(
+        *(values.only(mask, nw.lit(i, dtype=nw.Int64)) for i, mask in enumerate(masks))
+    )
+    code = first.replace_strict(
+        {i: rule.code for i, rule in enumerate(rules)}, default=None, return_dtype=nw.String
+    )
     return {_BAD: nw.any_horizontal(*masks, ignore_nulls=True), _CODE: code}
 
 
@@ -302,6 +307,7 @@ def check(
     parsed = values.parse_dates(
         parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
     )
+    parsed = engine.cut(parsed)
     rules = _rules(present, params)
     checked = parsed.with_columns(
         **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
