@@ -48,13 +48,14 @@ def test_scores_are_what_kmeans_predicts_and_its_distances():
     rng = np.random.default_rng(3)
     raw = pd.DataFrame(rng.normal(size=(1003, 4)) * [1, 10, 100, 1000], columns=list("abcd"))
     scaler = StandardScaler().fit(raw)
-    model = KMeans(5, n_init=2, random_state=0).fit(scaler.transform(raw))
-    model.feature_names_in_ = np.asarray(list("abcd"), dtype=object)
+    model = KMeans(5, n_init=2, random_state=0).fit(
+        pd.DataFrame(scaler.transform(raw), columns=list("abcd"))
+    )
     features = raw.assign(ID=np.arange(1003) + 100)
 
     scored = score_customers(features, scaler, model)
 
-    scaled = scaler.transform(raw)
+    scaled = pd.DataFrame(scaler.transform(raw), columns=list("abcd"))
     assert (scored["segment"].to_numpy() == model.predict(scaled)).all()
     assert (scored["ID"].to_numpy() == features["ID"].to_numpy()).all(), "rows keep their order"
     distances = model.transform(scaled)
