@@ -77,14 +77,7 @@ def parse_dates(texts: pd.Series, ambiguous: str, pivot: int) -> tuple[pd.Series
     month decided by the column (``ambiguous`` when it does not tell), NaT where not a date.
     """
     frame = nw.from_native(pl.DataFrame({"d": [str(t) for t in texts]})).lazy()
-    first, second = values.numeric_date_fields("d")
-    counts = engine.first_row(
-        frame.select(
-            first_big=(first > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
-            second_big=(second > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
-            numeric=(~first.is_null()).cast(nw.Int64).sum(),
-        )
-    )
+    counts = engine.first_row(frame.select(**values.date_order_counts("d")))
     info = values.date_order(
         counts["first_big"], counts["second_big"], counts["numeric"], ambiguous
     )

@@ -243,13 +243,10 @@ def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) 
     """What the rules need from the whole file before they run: the number of rows, how its
     dates are written, the median income (for ``impute_median``).
     """
-    first, second = values.numeric_date_fields(schema.DATE_COLUMN)
     income = values.number("Income")
     summary = frame.select(
         rows=nw.len(),
-        first_big=(first > 12).cast(nw.Int64).sum(),  # noqa: PLR2004 - a day, not a month
-        second_big=(second > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
-        numeric=(~first.is_null()).cast(nw.Int64).sum(),
+        **values.date_order_counts(schema.DATE_COLUMN),
         median_income=values.only(~income.missing, income.value).median(),
     )
     try:

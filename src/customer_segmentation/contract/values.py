@@ -114,6 +114,19 @@ def numeric_date_fields(column: str) -> tuple[nw.Expr, nw.Expr]:
     return _part(trimmed, _NUMERIC_DATE, 1), _part(trimmed, _NUMERIC_DATE, 2)
 
 
+def date_order_counts(column: str) -> dict[str, nw.Expr]:
+    """The counts :func:`date_order` decides from, as aggregations over ``column``:
+    ``first_big`` and ``second_big`` (values whose first / second field is above 12, so it is
+    the day), ``numeric`` (values in the ``d-m-y`` shape at all).
+    """
+    first, second = numeric_date_fields(column)
+    return {
+        "first_big": (first > 12).cast(nw.Int64).sum(),  # noqa: PLR2004 - a day, not a month
+        "second_big": (second > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
+        "numeric": (~first.is_null()).cast(nw.Int64).sum(),
+    }
+
+
 def date_order(first_big: int, second_big: int, numeric: int, ambiguous: str) -> dict[str, str]:
     """The order of day and month in a column's ``d-m-y`` values, and what decided it.
 
