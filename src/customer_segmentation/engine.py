@@ -110,6 +110,25 @@ def cut(frame: nw.LazyFrame) -> nw.LazyFrame:
     return nw.from_native(frame.to_native().localCheckpoint(eager=True))
 
 
+def slices(frame: nw.LazyFrame, rows: int, size: int) -> list[nw.LazyFrame]:
+    """``frame`` in row slices of ``size`` (Polars: each read and checked in turn, so memory
+    holds one slice); on Spark the frame itself (Spark partitions the work).
+    """
+    if is_spark(frame) or rows <= size:
+        return [frame]
+    native_frame = frame.to_native()
+    return [nw.from_native(native_frame.slice(start, size)) for start in range(0, rows, size)]
+
+
+def concat(tables: Sequence[Any]) -> Any:
+    """Native tables of the same columns, one after the other (one table as it is)."""
+    if len(tables) == 1:
+        return tables[0]
+    import polars as pl  # noqa: PLC0415 - slices exist on the local engine only
+
+    return pl.concat(list(tables))
+
+
 def native(frame: nw.LazyFrame) -> Any:
     """The frame a node returns: collected on Polars (the catalog writes DataFrames), lazy
     on Spark.

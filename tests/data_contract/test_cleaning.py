@@ -237,3 +237,27 @@ def test_mixed_date_orders_follow_the_majority_and_reject_the_rest(rows, params)
 def test_date_spellings(value, expected):
     dates, _ = parse_dates(pd.Series([value, "25-12-2013"]), "day_first", PIVOT)
     assert dates[0] == pd.Timestamp(expected), f"{value!r} read as {dates[0]}"
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_the_real_table_in_small_slices_gives_the_same_result(name, params):
+    content = real_file(name).read_bytes()
+    whole = prepare_customers(RawCustomerFile(name, content), params["data_processing"])
+    sliced = prepare_customers(
+        RawCustomerFile(name, content), changed(params["data_processing"], chunk_rows=300)
+    )
+    assert sliced.report == whole.report
+    pd.testing.assert_frame_equal(sliced.clean, whole.clean)
+    pd.testing.assert_frame_equal(sliced.rejected, whole.rejected)
+
+
+def test_a_duplicate_in_a_later_slice_names_the_row_of_the_first(params):
+    lines = real_file(REAL_FILES[0]).read_bytes().splitlines()
+    copied = lines[1]  # the first customer again, 2,000 rows later (another slice)
+    content = b"\n".join([*lines[:2001], copied, *lines[2001:]]) + b"\n"
+    result = prepare_customers(
+        RawCustomerFile("dup.csv", content), changed(params["data_processing"], chunk_rows=500)
+    )
+    duplicate = result.rejected[result.rejected["reason_code"] == "duplicate_id"]
+    assert duplicate["source_row"].astype(int).tolist() == [2001]
+    assert duplicate["reason"].str.contains("first seen at row 1").all(), duplicate["reason"]

@@ -110,8 +110,10 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
     return rules
 
 
-def _parsed(frame: nw.LazyFrame, present: list[str]) -> nw.LazyFrame:
-    """The frame with every value parsed into helper columns (each computed once)."""
+def _parsed(frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame) -> nw.LazyFrame:
+    """The frame with every value parsed into helper columns (each computed once), and the
+    row where its ID is first seen in the whole file (:func:`first_rows`).
+    """
     numbers = [
         schema.ID,
         *schema.REQUIRED_INTEGER_COLUMNS,
@@ -128,11 +130,22 @@ def _parsed(frame: nw.LazyFrame, present: list[str]) -> nw.LazyFrame:
     for column in schema.CATEGORY_COLUMNS:
         parsed[_missing(column)] = values.is_missing(nw.col(_text(column)))
     frame = frame.with_columns(**parsed)
-    whole_id = nw.col(_value(schema.ID))
-    valid_id = ~whole_id.is_null() & (whole_id.floor() == whole_id)
-    frame = frame.with_columns(**{_ID: values.only(valid_id, whole_id.cast(nw.Int64))})
-    return frame.with_columns(
-        **{_FIRST: values.only(~nw.col(_ID).is_null(), nw.col(SOURCE_ROW).min().over(_ID))}
+    frame = frame.with_columns(**{_ID: _whole_id(nw.col(_value(schema.ID)))})
+    return frame.join(first_rows, on=_ID, how="left")
+
+
+def _whole_id(value: nw.Expr) -> nw.Expr:
+    """The customer ID as an integer where the value is a whole number, else null."""
+    return values.only(~value.is_null() & (value.floor() == value), value.cast(nw.Int64))
+
+
+def first_rows(frame: nw.LazyFrame) -> nw.LazyFrame:
+    """The row where each valid ID is first seen, over the whole file (``_id``,
+    ``_first_row``): a later row with the same ID is a duplicate, whichever slice it is in.
+    """
+    ids = frame.select(_whole_id(values.number(schema.ID).value).alias(_ID), nw.col(SOURCE_ROW))
+    return (
+        ids.filter(~nw.col(_ID).is_null()).group_by(_ID).agg(nw.col(SOURCE_ROW).min().alias(_FIRST))
     )
 
 
@@ -265,6 +278,46 @@ def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) 
     return found
 
 
+def _check_slice(  # noqa: PLR0913
+    frame: nw.LazyFrame,
+    present: list[str],
+    first: dict[str, Any],
+    rules: list[Rule],
+    categories: dict[str, tuple[nw.Expr, nw.Expr, nw.Expr]],
+    seen: nw.LazyFrame,
+    params: DataProcessingParams,
+) -> tuple[dict[str, Any], Any, Any]:
+    """The rules on some rows of the file: their counts, clean rows and rejected rows."""
+    parsed = _parsed(frame, present, seen)
+    parsed = values.parse_dates(
+        parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
+    )
+    parsed = engine.cut(parsed)
+    checked = parsed.with_columns(
+        **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
+    ).with_columns(**_decided(rules))
+    clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
+    clean = clean.select(
+        *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)
+    )
+    originals = [c for c in present if c in schema.KAGGLE_COLUMNS]
+    rejected = (
+        checked.filter(nw.col(_BAD))
+        .sort(SOURCE_ROW)
+        .select(
+            SOURCE_ROW,
+            *(nw.col(c).fill_null("") for c in originals),
+            nw.col(_CODE).alias(REASON_CODE),
+            _reason(rules).alias(REASON),
+        )
+    )
+    summary = checked.select(**_counts(rules, present, categories, params))
+    counts, (clean_native, rejected_native) = engine.materialise(
+        summary, [clean, rejected], shared=checked
+    )
+    return counts, clean_native, rejected_native
+
+
 def _is_read_error(error: Exception) -> bool:
     """An error of the engine's CSV reader (a line it cannot split), not of the rules."""
     text = str(error)
@@ -299,42 +352,22 @@ def check(
     frame = raw.strings
     present = [c for c in frame.collect_schema().names() if c != SOURCE_ROW]
     first = _first_pass(frame, source, params)
-
-    parsed = _parsed(frame, present)
-    parsed = values.parse_dates(
-        parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
-    )
-    parsed = engine.cut(parsed)
     rules = _rules(present, params)
-    checked = parsed.with_columns(
-        **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
-    ).with_columns(**_decided(rules))
-
     categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
-    clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
-    clean = clean.select(
-        *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)
-    )
-    originals = [c for c in present if c in schema.KAGGLE_COLUMNS]
-    rejected = (
-        checked.filter(nw.col(_BAD))
-        .sort(SOURCE_ROW)
-        .select(
-            SOURCE_ROW,
-            *(nw.col(c).fill_null("") for c in originals),
-            nw.col(_CODE).alias(REASON_CODE),
-            _reason(rules).alias(REASON),
-        )
-    )
-    summary = checked.select(**_counts(rules, present, categories, params))
-    try:
-        counts, (clean_native, rejected_native) = engine.materialise(
-            summary, [clean, rejected], shared=checked
-        )
-    except Exception as error:
-        if _is_read_error(error):
-            raise irregular(source, error) from error
-        raise
+    seen = engine.cache(first_rows(frame))
+    parts = []
+    # Row slices of chunk_rows (Polars): memory holds one slice's helper columns, not the
+    # whole file's; Spark gets one slice and spreads the work itself.
+    for part in engine.slices(frame, first["rows"], params.chunk_rows):
+        try:
+            parts.append(_check_slice(part, present, first, rules, categories, seen, params))
+        except Exception as error:
+            if _is_read_error(error):
+                raise irregular(source, error) from error
+            raise
+    counts = {key: sum(part[0][key] or 0 for part in parts) for key in parts[0][0]}
+    clean_native = engine.concat([part[1] for part in parts])
+    rejected_native = engine.concat([part[2] for part in parts])
     check_clean(engine.lazy(clean_native), params, source)
     report = _report(raw.info, first, counts, rules, present, categories, params)
     logger.log(
