@@ -261,3 +261,12 @@ def test_a_duplicate_in_a_later_slice_names_the_row_of_the_first(params):
     duplicate = result.rejected[result.rejected["reason_code"] == "duplicate_id"]
     assert duplicate["source_row"].astype(int).tolist() == [2001]
     assert duplicate["reason"].str.contains("first seen at row 1").all(), duplicate["reason"]
+
+
+def test_an_id_too_large_for_an_integer_is_rejected_not_a_crash(rows, params):
+    rows.loc[0, "ID"] = "1e308"  # a float64, far beyond any integer type
+
+    _, rejected, report = run(rows, params)
+
+    assert rejected_row(rejected, 1)["reason_code"] == "not_whole_number"
+    assert report["rows_in"] == len(rows)

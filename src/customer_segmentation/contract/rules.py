@@ -135,8 +135,11 @@ def _parsed(frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame) -
 
 
 def _whole_id(value: nw.Expr) -> nw.Expr:
-    """The customer ID as an integer where the value is a whole number, else null."""
-    return values.only(~value.is_null() & (value.floor() == value), value.cast(nw.Int64))
+    """The customer ID as an integer where the value is a whole number that a float64 holds
+    exactly, else null (nulled before the cast: a cast of ``1e308`` would fail).
+    """
+    valid = ~value.is_null() & (value.floor() == value) & (value.abs() <= values.LARGEST_WHOLE)
+    return values.only(valid, value).cast(nw.Int64)
 
 
 def first_rows(frame: nw.LazyFrame) -> nw.LazyFrame:
