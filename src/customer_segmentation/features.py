@@ -67,7 +67,7 @@ def deal_share(deals: nw.Expr, purchases: nw.Expr) -> nw.Expr:
     return nw.when(ratio > 1.0).then(1.0).otherwise(ratio)
 
 
-def _sum(columns: Sequence[str]) -> nw.Expr:
+def row_sum(columns: Sequence[str]) -> nw.Expr:
     """The sum of ``columns``, left to right (the same order on every engine)."""
     total = nw.col(columns[0])
     for column in columns[1:]:
@@ -97,8 +97,8 @@ def feature_frame(
     # Intermediate values are named columns: an expression repeated inside another is
     # computed again on some engines.
     step = clean.with_columns(
-        _spend=_sum(schema.SPEND_COLUMNS),
-        _purchases=_sum(schema.CHANNEL_COLUMNS),
+        _spend=row_sum(schema.SPEND_COLUMNS),
+        _purchases=row_sum(schema.CHANNEL_COLUMNS),
         _children=nw.col("Kidhome") + nw.col("Teenhome"),
         _adults=nw.when(nw.col("Marital_Status").is_in(list(partner_statuses)))
         .then(nw.lit(2, dtype=nw.Int64))
@@ -128,7 +128,7 @@ def feature_frame(
             nw.col("NumCatalogPurchases").cast(nw.Float64), purchases.cast(nw.Float64)
         ),
         Deal_Share=deal_share(nw.col("NumDealsPurchases"), purchases),
-        Total_Campaigns_Accepted=_sum(campaigns).cast(nw.Int64)
+        Total_Campaigns_Accepted=row_sum(campaigns).cast(nw.Int64)
         if campaigns
         else nw.lit(0, dtype=nw.Int64),
         Education_Level=nw.col("Education").replace_strict(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from customer_segmentation import engine, schema
-from customer_segmentation.features import deal_share, share
+from customer_segmentation.features import deal_share, row_sum, share
 from customer_segmentation.modeling.sampling import segmented_frame
 
 if TYPE_CHECKING:
@@ -255,8 +255,8 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
             mean_spending=nw.col("Total_Spending").cast(nw.Float64).mean(),
         )
     )
-    spend_total = _total(schema.SPEND_COLUMNS)
-    channel_total = _total(schema.CHANNEL_COLUMNS)
+    spend_total = row_sum(schema.SPEND_COLUMNS)
+    channel_total = row_sum(schema.CHANNEL_COLUMNS)
     table = engine.to_pandas(
         sums.select(
             SEGMENT,
@@ -277,10 +277,3 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
     names = {int(s["segment"]): str(s["name"]) for s in card["segments"]}
     table.insert(1, "name", table[SEGMENT].map(names))
     return table
-
-
-def _total(columns: tuple[str, ...]) -> nw.Expr:
-    total = nw.col(columns[0])
-    for column in columns[1:]:
-        total = total + nw.col(column)
-    return total
