@@ -12,14 +12,22 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation.contract.errors import CustomerDataError
-from customer_segmentation.contract.reading import SOURCE_ROW, RawCustomerFile, RawTable, read_file
+from customer_segmentation.contract.reading import (
+    SOURCE_ROW,
+    RawCustomerFile,
+    RawTable,
+    read_file,
+    typed_table,
+)
 from customer_segmentation.contract.rules import REASON, REASON_CODE, CheckResult, check
 from customer_segmentation.params import DataProcessingParams
 
 
-def prepare_customers(raw: RawCustomerFile, params: DataProcessingParams) -> CheckResult:
-    """Read an export with the local engine (Polars) and check every row."""
-    return check(read_file(raw), params)
+def prepare_customers(raw: RawCustomerFile | RawTable, params: DataProcessingParams) -> CheckResult:
+    """Check every row of an export: a file (read by its engine, :func:`read_file`) or a table
+    that arrived typed (a database table, :func:`typed_table`).
+    """
+    return check(raw if isinstance(raw, RawTable) else read_file(raw), params)
 
 
 def check_rows(rows: Any, source: str, params: DataProcessingParams) -> CheckResult:
@@ -49,4 +57,5 @@ __all__ = [
     "check_rows",
     "prepare_customers",
     "read_file",
+    "typed_table",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation import schema
+from customer_segmentation.contract import values
 from customer_segmentation.contract.errors import CustomerDataError
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -148,6 +149,30 @@ def _detect_delimiter(first_line: str, source: str) -> tuple[str, list[str]]:
     return best, best_fields
 
 
+def check_header(fields: list[str], source: str) -> set[str]:
+    """The canonical columns among a header's ``fields``.
+
+    Raises:
+        CustomerDataError: a required column is missing, or a column appears twice.
+    """
+    header = [normalise_name(str(f)) for f in fields]
+    present = {CANONICAL[h] for h in header if h in CANONICAL}
+    missing = [c for c in schema.REQUIRED_COLUMNS if c not in present]
+    if missing:
+        found = ", ".join(str(f).strip() for f in fields[:_HEADER_SHOWN])
+        more = f" and {len(fields) - _HEADER_SHOWN} more" if len(fields) > _HEADER_SHOWN else ""
+        raise CustomerDataError(
+            f"{source}: {len(missing)} required column(s) missing: {', '.join(missing)} "
+            f"(the header has: {found}{more})"
+        )
+    duplicated = sorted({h for h in header if header.count(h) > 1 and h in CANONICAL})
+    if duplicated:
+        raise CustomerDataError(
+            f"{source}: column(s) appear more than once in the header: {', '.join(duplicated)}"
+        )
+    return present
+
+
 @dataclass(frozen=True)
 class Layout:
     """What the first lines of an export tell: encoding, delimiter, header, columns."""
@@ -180,22 +205,7 @@ def inspect(content: bytes, source: str, complete: bool = True) -> Layout:
             "expected the customer table with a header line"
         )
     delimiter, fields = _detect_delimiter(lines[0], source)
-
-    header = [normalise_name(f) for f in fields]
-    present = {CANONICAL[h] for h in header if h in CANONICAL}
-    missing = [c for c in schema.REQUIRED_COLUMNS if c not in present]
-    if missing:
-        found = ", ".join(str(f).strip() for f in fields[:_HEADER_SHOWN])
-        more = f" and {len(fields) - _HEADER_SHOWN} more" if len(fields) > _HEADER_SHOWN else ""
-        raise CustomerDataError(
-            f"{source}: {len(missing)} required column(s) missing: {', '.join(missing)} "
-            f"(the header has: {found}{more})"
-        )
-    duplicated = sorted({h for h in header if header.count(h) > 1 and h in CANONICAL})
-    if duplicated:
-        raise CustomerDataError(
-            f"{source}: column(s) appear more than once in the header: {', '.join(duplicated)}"
-        )
+    present = check_header(fields, source)
     if "\n" not in text_sample and "\r" in text_sample:
         line_ends = "CR"
     else:
@@ -274,7 +284,6 @@ def _read_spark(raw: RawCustomerFile, head: bytes, layout: Layout) -> RawTable:
     partition (upper bits) and the row within it (lower 33 bits).
     """
     from pyspark.sql import SparkSession  # noqa: PLC0415 - only with --env spark
-    from pyspark.sql import functions as F  # noqa: N812, PLC0415
     from pyspark.sql.types import StringType, StructField, StructType  # noqa: PLC0415
 
     spark = SparkSession.builder.getOrCreate()
@@ -292,6 +301,21 @@ def _read_spark(raw: RawCustomerFile, head: bytes, layout: Layout) -> RawTable:
         enforceSchema=True,
         **({"lineSep": "\r"} if layout.line_ends == "CR" else {}),
     )
+    frame = _spark_source_rows(frame)
+    keep = [n for n in names if n in CANONICAL.values()]
+    strings = nw.from_native(frame.select(SOURCE_ROW, *keep))
+    return RawTable(strings, read_info(head, raw.name, layout))
+
+
+def _spark_source_rows(frame: Any) -> Any:
+    """A Spark DataFrame read from one file with ``source_row``: its row's 1-based number in the
+    file, from each partition's offset (partitions follow the file's order;
+    ``monotonically_increasing_id`` holds the partition in its upper bits and the row within
+    it in the lower 33).
+    """
+    from pyspark.sql import functions as F  # noqa: N812, PLC0415 - only with --env spark
+
+    spark = frame.sparkSession
     frame = frame.withColumn("_pid", F.spark_partition_id()).withColumn(
         "_within", F.monotonically_increasing_id().bitwiseAND((1 << 33) - 1)
     )
@@ -301,12 +325,63 @@ def _read_spark(raw: RawCustomerFile, head: bytes, layout: Layout) -> RawTable:
         offsets.append((int(row["_pid"]), total))
         total += int(row["count"])
     starts = spark.createDataFrame(offsets or [(0, 0)], "_pid int, _offset long")
-    frame = frame.join(F.broadcast(starts), on="_pid").withColumn(
-        SOURCE_ROW, (F.col("_offset") + F.col("_within") + 1).cast("long")
+    return (
+        frame.join(F.broadcast(starts), on="_pid")
+        .withColumn(SOURCE_ROW, (F.col("_offset") + F.col("_within") + 1).cast("long"))
+        .drop("_pid", "_within", "_offset")
     )
-    keep = [n for n in names if n in CANONICAL.values()]
-    strings = nw.from_native(frame.select(SOURCE_ROW, *keep))
-    return RawTable(strings, read_info(head, raw.name, layout))
+
+
+def as_text(column: str, dtype: Any) -> nw.Expr:
+    """A typed column as the text the rules read: dates ``yyyy-mm-dd``, whole floats without
+    ``.0`` (``1957.0`` -> ``1957``), booleans ``1``/``0``, NaN as ``nan`` (a missing value).
+    """
+    value = nw.col(column)
+    if dtype == nw.String:
+        return value
+    if dtype == nw.Date or isinstance(dtype, nw.Datetime):
+        return value.dt.to_string("%Y-%m-%d").alias(column)
+    if dtype == nw.Boolean:
+        return value.cast(nw.Int64).cast(nw.String).alias(column)
+    if dtype.is_float():
+        whole = ~value.is_nan() & (value.abs() <= values.LARGEST_WHOLE) & (value.floor() == value)
+        as_whole = nw.when(whole).then(value).otherwise(None).cast(nw.Int64).cast(nw.String)
+        return nw.coalesce(as_whole, value.cast(nw.String)).alias(column)
+    return value.cast(nw.String).alias(column)
+
+
+def typed_table(frame: Any, info: dict[str, Any]) -> RawTable:
+    """A table whose values arrive typed (Parquet, a workbook, a database table) as the rules'
+    table of strings: columns matched to the canonical names as a file's header is
+    (:func:`check_header`), each value as text (:func:`as_text`), ``source_row`` the row's
+    1-based position.
+
+    Args:
+        frame: a native Polars (eager or lazy) or Spark DataFrame.
+        info: what reading found (``source``, ``format``...), for the report.
+
+    Raises:
+        CustomerDataError: a required column is missing or appears twice.
+    """
+    source = str(info["source"])
+    names = [str(n) for n in nw.from_native(frame).collect_schema().names()]
+    present = check_header(names, source)
+    if type(frame).__module__.startswith("pyspark"):
+        numbered = nw.from_native(_spark_source_rows(frame))
+    else:
+        numbered = nw.from_native(frame.lazy().with_row_index(SOURCE_ROW, offset=1))
+    dtypes = numbered.collect_schema()
+    renamed = {n: CANONICAL[normalise_name(n)] for n in names if normalise_name(n) in CANONICAL}
+    strings = numbered.select(
+        nw.col(SOURCE_ROW).cast(nw.Int64),
+        *(as_text(n, dtypes[n]).alias(renamed[n]) for n in names if n in renamed),
+    )
+    typed_info = {
+        **info,
+        "ignored_columns": [n for n in names if n not in renamed],
+        "absent_optional_columns": [c for c in schema.OPTIONAL_COLUMNS if c not in present],
+    }
+    return RawTable(strings, typed_info)
 
 
 def irregular(source: str, error: Exception) -> CustomerDataError:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_segmentation.contract import RawCustomerFile, prepare_customers
+from customer_segmentation.contract import RawCustomerFile, RawTable, prepare_customers
 from customer_segmentation.params import DataProcessingParams
 
 
 def check_customers(
-    raw_customers: RawCustomerFile, params: DataProcessingParams
+    raw_customers: RawCustomerFile | RawTable, params: DataProcessingParams
 ) -> tuple[Any, Any, dict[str, Any]]:
     """Read the export with the run's engine and sort every row into clean or rejected
-    (``contract``).
+    (``contract``). ``raw_customers`` is a file, or a table read typed from a database
+    (``kedro run --env database``).
 
     Returns:
         ``customers`` (typed clean rows), ``rejected_customers`` (original values,
