@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from customer_segmentation.contract import containers
 from customer_segmentation.modeling import dbscan, selection
 from customer_segmentation.report import RUN_STAMP
 
@@ -106,8 +107,7 @@ def quality_sentence(quality: Mapping[str, Any]) -> str:
         f"Source {quality['source']}: {quality['rows_in']:,} rows read, "
         f"{quality['rows_clean']:,} kept, {quality['rows_rejected']:,} rejected "
         f"(missing-income policy: {quality['missing_income_policy']}); "
-        f"delimiter {quality['delimiter']}, encoding {quality['encoding']}, "
-        f"date order {quality['date_order']}."
+        f"read as {containers.describe(quality)}, date order {quality['date_order']}."
     )
 
 
