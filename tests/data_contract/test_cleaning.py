@@ -270,3 +270,26 @@ def test_an_id_too_large_for_an_integer_is_rejected_not_a_crash(rows, params):
 
     assert rejected_row(rejected, 1)["reason_code"] == "not_whole_number"
     assert report["rows_in"] == len(rows)
+
+
+def test_ambiguous_thousands_marks_follow_the_decimal_mark_parameter(rows, params):
+    # "51.381" is 51.381 with a decimal point and 51,381 with a decimal comma: no value tells,
+    # so the parameter decides, and the report says so.
+    incomes = pd.to_numeric(rows["Income"]).astype(int)
+    rows["Income"] = incomes.map(lambda x: f"{x // 1000}.{x % 1000:03d}")
+    clean, _, report = run(rows, params, decimal_mark=",")
+    assert clean["Income"].tolist() == incomes.astype(float).tolist()
+    assert report["decimal_marks"]["Income"].startswith("decimal comma: the values do not tell")
+    pointed, _, report = run(rows, params, decimal_mark=".")
+    assert pointed["Income"].tolist() == (incomes / 1000).tolist()
+    assert "decimal_marks" not in report, "a column of points with a point default is not unclear"
+
+
+def test_one_value_with_decimals_decides_the_decimal_mark(rows, params):
+    incomes = pd.to_numeric(rows["Income"]).astype(int)
+    rows["Income"] = incomes.map(lambda x: f"{x // 1000}.{x % 1000:03d}")
+    rows.loc[0, "Income"] = "51.381,50"
+    clean, _, report = run(rows, params, decimal_mark=".")
+    assert clean["Income"].iloc[0] == 51381.5
+    assert clean["Income"].iloc[1:].tolist() == incomes.iloc[1:].astype(float).tolist()
+    assert report["decimal_marks"]["Income"].startswith("decimal comma: 1 values show it")

@@ -88,6 +88,14 @@ def _typed(text: pd.DataFrame) -> pd.DataFrame:
     return typed
 
 
+def _european(numbers: pd.Series, thousands: str = ".") -> pd.Series:
+    """Numbers as a spreadsheet in most of Europe writes them: ``58.138,00``."""
+    present = numbers != ""
+    written = pd.to_numeric(numbers[present]).map(lambda x: f"{x:,.2f}")
+    european = written.str.replace(",", "_").str.replace(".", ",").str.replace("_", thousands)
+    return numbers.where(~present, european)
+
+
 def _parquet(table: pd.DataFrame) -> bytes:
     table = table.assign(Dt_Customer=table["Dt_Customer"].dt.date)  # a DATE column
     buffer = io.BytesIO()
@@ -178,6 +186,21 @@ SHAPES: dict[str, tuple[Callable[[pd.DataFrame], bytes], dict[str, Any]]] = {
             lineterminator="\r\n",
         ),
         {"delimiter": "semicolon", "byte_order_mark": True, "date_order": "month_first"},
+    ),
+    "european_decimal_comma": (
+        lambda t: _csv(
+            t.assign(Income=_european(t["Income"]), MntWines=_european(t["MntWines"])), sep=";"
+        ),
+        {
+            "decimal_marks": {
+                "Income": "decimal comma: 2,216 values show it (0 a decimal point)",
+                "MntWines": "decimal comma: 2,240 values show it (0 a decimal point)",
+            }
+        },
+    ),
+    "european_space_thousands_in_a_workbook": (
+        lambda t: _workbook({"Export": t.assign(Income=_european(t["Income"], " "))}),
+        {"decimal_marks": {"Income": "decimal comma: 2,216 values show it (0 a decimal point)"}},
     ),
     # Containers: recognised by their first bytes (every file here is named .csv).
     "gzip_compressed": (lambda t: gzip.compress(_csv(t)), {"compression": "gzip"}),

@@ -110,20 +110,27 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
     return rules
 
 
-def _parsed(frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame) -> nw.LazyFrame:
-    """The frame with every value parsed into helper columns (each computed once), and the
-    row where its ID is first seen in the whole file (:func:`first_rows`).
-    """
-    numbers = [
+def _number_columns(present: list[str]) -> list[str]:
+    """The columns read as numbers."""
+    return [
         schema.ID,
         *schema.REQUIRED_INTEGER_COLUMNS,
         "Income",
         *(c for c in schema.OPTIONAL_COLUMNS if c in present),
     ]
+
+
+def _parsed(
+    frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame, marks: dict[str, str]
+) -> nw.LazyFrame:
+    """The frame with every value parsed into helper columns (each computed once, numbers with
+    their column's decimal mark), and the row where its ID is first seen in the whole file
+    (:func:`first_rows`).
+    """
     frame = frame.with_columns(**{_text(c): values.text(c) for c in present})
     parsed = {}
-    for column in numbers:
-        read = values.number(column, nw.col(_text(column)))
+    for column in _number_columns(present):
+        read = values.number(column, nw.col(_text(column)), marks[column])
         parsed[_value(column)] = read.value
         parsed[_missing(column)] = read.missing
         parsed[_repaired(column)] = read.repaired
@@ -142,11 +149,15 @@ def _whole_id(value: nw.Expr) -> nw.Expr:
     return values.only(valid, value).cast(nw.Int64)
 
 
-def first_rows(frame: nw.LazyFrame) -> nw.LazyFrame:
+def first_rows(frame: nw.LazyFrame, id_mark: str = values.POINT) -> nw.LazyFrame:
     """The row where each valid ID is first seen, over the whole file (``_id``,
     ``_first_row``): a later row with the same ID is a duplicate, whichever slice it is in.
+    ``id_mark``: the ID column's decimal mark.
     """
-    ids = frame.select(_whole_id(values.number(schema.ID).value).alias(_ID), nw.col(SOURCE_ROW))
+    ids = frame.select(
+        _whole_id(values.number(schema.ID, decimal_mark=id_mark).value).alias(_ID),
+        nw.col(SOURCE_ROW),
+    )
     return (
         ids.filter(~nw.col(_ID).is_null()).group_by(_ID).agg(nw.col(SOURCE_ROW).min().alias(_FIRST))
     )
@@ -255,22 +266,27 @@ def _reason(rules: list[Rule]) -> nw.Expr:
     return nw.concat_str(messages, separator="; ", ignore_nulls=True)
 
 
-def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) -> dict[str, Any]:
+def _median_income(mark: str) -> nw.Expr:
+    income = values.number("Income", decimal_mark=mark)
+    return values.only(~income.missing, income.value).median()
+
+
+def _first_pass(
+    frame: nw.LazyFrame, source: str, present: list[str], params: DataProcessingParams
+) -> dict[str, Any]:
     """What the rules need from the whole file before they run: the number of rows, how its
-    dates are written, the median income (for ``impute_median``).
+    dates are written, each number column's decimal mark (``marks``; decided from the values
+    in a second look, only when a column holds commas, or points against a comma default),
+    the median income (for ``impute_median``).
     """
-    income = values.number("Income")
+    numbers = _number_columns(present)
     summary = frame.select(
         rows=nw.len(),
         **values.date_order_counts(schema.DATE_COLUMN),
-        median_income=values.only(~income.missing, income.value).median(),
+        median_income=_median_income(params.decimal_mark),
+        **{k: v for c in numbers for k, v in values.separator_counts(c).items()},
     )
-    try:
-        found = engine.first_row(summary)
-    except Exception as error:
-        if _is_read_error(error):
-            raise irregular(source, error) from error
-        raise
+    found = _collected(summary, source)
     if not found["rows"]:
         raise CustomerDataError(f"{source}: the file has a header but no data rows")
     found.update(
@@ -278,7 +294,43 @@ def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) 
             found["first_big"], found["second_big"], found["numeric"], params.ambiguous_date_order
         )
     )
+    unclear = [
+        c
+        for c in numbers
+        if found[f"comma:{c}"] or (params.decimal_mark == values.COMMA and found[f"point:{c}"])
+    ]
+    marks = dict.fromkeys(numbers, params.decimal_mark)
+    decided: dict[str, str] = {}
+    if unclear:
+        shows = _collected(
+            frame.select(
+                **{k: v for c in unclear for k, v in values.decimal_mark_counts(c).items()}
+            ),
+            source,
+        )
+        for column in unclear:
+            marks[column], decided[column] = values.decimal_mark(
+                shows[f"shows{values.COMMA}{column}"],
+                shows[f"shows{values.POINT}{column}"],
+                params.decimal_mark,
+            )
+        if marks["Income"] != params.decimal_mark:
+            found["median_income"] = _collected(
+                frame.select(median_income=_median_income(marks["Income"])), source
+            )["median_income"]
+    found["marks"] = marks
+    found["decimal_marks"] = decided
     return found
+
+
+def _collected(summary: nw.LazyFrame, source: str) -> dict[str, Any]:
+    """The one row of an aggregation over the file (a line the reader cannot split is named)."""
+    try:
+        return engine.first_row(summary)
+    except Exception as error:
+        if _is_read_error(error):
+            raise irregular(source, error) from error
+        raise
 
 
 def _check_slice(  # noqa: PLR0913
@@ -291,7 +343,7 @@ def _check_slice(  # noqa: PLR0913
     params: DataProcessingParams,
 ) -> tuple[dict[str, Any], Any, Any]:
     """The rules on some rows of the file: their counts, clean rows and rejected rows."""
-    parsed = _parsed(frame, present, seen)
+    parsed = _parsed(frame, present, seen, first["marks"])
     parsed = values.parse_dates(
         parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
     )
@@ -354,10 +406,10 @@ def check(
     source = str(raw.info["source"])
     frame = raw.strings
     present = [c for c in frame.collect_schema().names() if c != SOURCE_ROW]
-    first = _first_pass(frame, source, params)
+    first = _first_pass(frame, source, present, params)
     rules = _rules(present, params)
     categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
-    seen = engine.cache(first_rows(frame))
+    seen = engine.cache(first_rows(frame, first["marks"][schema.ID]))
     parts = []
     # Row slices of chunk_rows (Polars): memory holds one slice's helper columns, not the
     # whole file's; Spark gets one slice and spreads the work itself.
@@ -459,6 +511,9 @@ def _report(  # noqa: PLR0913
     if counts.get("imputed"):
         repaired["Income: missing, imputed with the median"] = counts["imputed"]
     date_info = {k: first[k] for k in ("date_order", "date_order_decided_by")}
+    date_info["decimal_mark"] = params.decimal_mark
+    if first["decimal_marks"]:
+        date_info["decimal_marks"] = first["decimal_marks"]
     if counts["excel_serial_dates"]:
         date_info["excel_serial_dates"] = counts["excel_serial_dates"]
     report = {
