@@ -11,7 +11,8 @@ marks (``$58,138``); category values trimmed and case-normalised (``" GRADUATION
 campaign flags absent from the file taken as 0 (the report says so).
 
 Rejections (``reason_code``; a row breaking several rules gets the first code, in the order
-below, and every message in ``reason``): ``missing_id``, ``not_whole_number`` (also a number too
+below, and every message in ``reason``): ``repeated_header`` (a header line inside the table,
+from exports pasted together; no other rule is applied to it), ``missing_id``, ``not_whole_number`` (also a number too
 large to be exact), ``duplicate_id`` (the first row with an ID is kept, later ones name it),
 ``missing_value``, ``not_a_number``, ``negative_value``, ``bad_flag`` (not 0/1), ``bad_date``
 (unreadable or impossible, e.g. 31-02-2013), ``date_out_of_range``, ``missing_income``,
@@ -28,7 +29,7 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation import engine, schema
-from customer_segmentation.contract import values
+from customer_segmentation.contract import diagnosis, values
 from customer_segmentation.contract.errors import CustomerDataError
 from customer_segmentation.contract.reading import SOURCE_ROW, RawTable, irregular
 from customer_segmentation.contract.schema import CLEAN_TYPES, check_clean
@@ -41,6 +42,9 @@ _ID = "_id"
 _FIRST = "_first_row"
 _DATE_DAYS, _DATE_YEAR, _DATE_SERIAL = values.DATE_DAYS, values.DATE_YEAR, values.DATE_SERIAL
 _BAD, _CODE = "_bad", "_code"
+_HEADER = "_header"
+REPEATED_HEADER = "repeated_header"
+_HEADER_MESSAGE = "a header line repeated inside the table (exports pasted together)"
 
 
 def _value(column: str) -> str:
@@ -62,6 +66,7 @@ class Rule:
     code: str
     mask: nw.Expr
     message: nw.Expr
+    column: str | None = None  # the column the rule reads (for the diagnosis)
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,10 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
     value, missing = nw.col(_value(column)), nw.col(_missing(column))
     rules = []
     if required:
-        rules.append(Rule("missing_value", missing, nw.lit(f"{column} is missing")))
-    rules.append(Rule("not_a_number", ~missing & value.is_null(), _said(column, "is not a number")))
+        rules.append(Rule("missing_value", missing, nw.lit(f"{column} is missing"), column))
+    rules.append(
+        Rule("not_a_number", ~missing & value.is_null(), _said(column, "is not a number"), column)
+    )
     if whole:
         odd = ~value.is_null() & ((value.floor() != value) | (value.abs() > values.LARGEST_WHOLE))
         rules.append(
@@ -102,10 +109,11 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
                 "not_whole_number",
                 odd,
                 _said(column, "is not a whole number (or too large to be one)"),
+                column,
             )
         )
     rules.append(
-        Rule("negative_value", ~value.is_null() & (value < 0), _said(column, "is negative"))
+        Rule("negative_value", ~value.is_null() & (value < 0), _said(column, "is negative"), column)
     )
     return rules
 
@@ -128,7 +136,7 @@ def _parsed(
     (:func:`first_rows`).
     """
     frame = frame.with_columns(**{_text(c): values.text(c) for c in present})
-    parsed = {}
+    parsed = {_HEADER: _is_header()}
     for column in _number_columns(present):
         read = values.number(column, nw.col(_text(column)), marks[column])
         parsed[_value(column)] = read.value
@@ -139,6 +147,16 @@ def _parsed(
     frame = frame.with_columns(**parsed)
     frame = frame.with_columns(**{_ID: _whole_id(nw.col(_value(schema.ID)))})
     return frame.join(first_rows, on=_ID, how="left")
+
+
+def _is_header() -> nw.Expr:
+    """A row that repeats the header (two exports pasted into one file): its ID, birth year
+    and date fields hold those columns' names.
+    """
+    names = (schema.ID, "Year_Birth", schema.DATE_COLUMN)
+    return nw.all_horizontal(
+        *(nw.col(_text(c)).str.to_lowercase() == c.lower() for c in names), ignore_nulls=True
+    )
 
 
 def _whole_id(value: nw.Expr) -> nw.Expr:
@@ -166,15 +184,18 @@ def first_rows(frame: nw.LazyFrame, id_mark: str = values.POINT) -> nw.LazyFrame
 def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
     """Every rule, in the order that decides a row's reason code."""
     rules = [
+        Rule(REPEATED_HEADER, nw.col(_HEADER), nw.lit(_HEADER_MESSAGE)),
         Rule(
             "missing_id",
             nw.col(_value(schema.ID)).is_null(),
             _said(schema.ID, "is missing or not a number"),
+            schema.ID,
         ),
         Rule(
             "not_whole_number",
             ~nw.col(_value(schema.ID)).is_null() & nw.col(_ID).is_null(),
             _said(schema.ID, "is not a whole number"),
+            schema.ID,
         ),
         Rule(
             "duplicate_id",
@@ -182,6 +203,7 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
             nw.concat_str(
                 [nw.lit("duplicate ID, first seen at row "), nw.col(_FIRST).cast(nw.String)]
             ),
+            schema.ID,
         ),
     ]
     for column in schema.REQUIRED_INTEGER_COLUMNS:
@@ -193,6 +215,7 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
                 "missing_income",
                 nw.col(_missing("Income")),
                 nw.lit("Income is missing (missing_income: drop)"),
+                "Income",
             )
         )
     for column in schema.OPTIONAL_COLUMNS:
@@ -206,20 +229,27 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
                     "bad_flag",
                     ~value.is_null() & ~value.is_in([0.0, 1.0]),
                     _said(column, "is not 0 or 1"),
+                    column,
                 )
             )
     for column in schema.CATEGORY_COLUMNS:
         rules.append(
-            Rule("missing_value", nw.col(_missing(column)), nw.lit(f"{column} is missing"))
+            Rule("missing_value", nw.col(_missing(column)), nw.lit(f"{column} is missing"), column)
         )
     low, high = params.min_customer_date, params.max_customer_date
     days = nw.col(_DATE_DAYS)
     rules += [
-        Rule("bad_date", days.is_null(), _said(schema.DATE_COLUMN, "is not a date")),
+        Rule(
+            "bad_date",
+            days.is_null(),
+            _said(schema.DATE_COLUMN, "is not a date"),
+            schema.DATE_COLUMN,
+        ),
         Rule(
             "date_out_of_range",
             ~days.is_null() & ((days < values.day_number(low)) | (days > values.day_number(high))),
             _said(schema.DATE_COLUMN, f"is outside {low.isoformat()}..{high.isoformat()}"),
+            schema.DATE_COLUMN,
         ),
     ]
     year = nw.col(_value("Year_Birth"))
@@ -228,19 +258,31 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
             "birth_year_out_of_range",
             ~year.is_null() & (year < params.min_birth_year),
             _said("Year_Birth", f"is before {params.min_birth_year}"),
+            "Year_Birth",
         ),
         Rule(
             "birth_year_out_of_range",
             ~year.is_null() & ~nw.col(_DATE_YEAR).is_null() & (year > nw.col(_DATE_YEAR)),
             _said("Year_Birth", "is after the customer's first purchase"),
+            "Year_Birth",
         ),
         Rule(
             "income_outlier",
             ~nw.col(_value("Income")).is_null() & (nw.col(_value("Income")) > params.max_income),
             _said("Income", f"is above max_income {params.max_income:,.0f}"),
+            "Income",
         ),
     ]
     return rules
+
+
+def _masks(rules: list[Rule]) -> dict[str, nw.Expr]:
+    """Per rule, whether it rejects the row (a repeated header line breaks only its own)."""
+    masks = {}
+    for i, rule in enumerate(rules):
+        mask = rule.mask.fill_null(False)
+        masks[f"_rule_{i}"] = mask if rule.code == REPEATED_HEADER else mask & ~nw.col(_HEADER)
+    return masks
 
 
 def _decided(rules: list[Rule]) -> dict[str, nw.Expr]:
@@ -276,7 +318,7 @@ def _first_pass(
 ) -> dict[str, Any]:
     """What the rules need from the whole file before they run: the number of rows, how its
     dates are written, each number column's decimal mark (``marks``; decided from the values
-    in a second look, only when a column holds commas, or points against a comma default),
+    in a second look, only for columns that hold commas or points),
     the median income (for ``impute_median``).
     """
     numbers = _number_columns(present)
@@ -294,11 +336,7 @@ def _first_pass(
             found["first_big"], found["second_big"], found["numeric"], params.ambiguous_date_order
         )
     )
-    unclear = [
-        c
-        for c in numbers
-        if found[f"comma:{c}"] or (params.decimal_mark == values.COMMA and found[f"point:{c}"])
-    ]
+    unclear = [c for c in numbers if found[f"comma:{c}"] or found[f"point:{c}"]]
     marks = dict.fromkeys(numbers, params.decimal_mark)
     decided: dict[str, str] = {}
     if unclear:
@@ -348,9 +386,7 @@ def _check_slice(  # noqa: PLR0913
         parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
     )
     parsed = engine.cut(parsed)
-    checked = parsed.with_columns(
-        **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
-    ).with_columns(**_decided(rules))
+    checked = parsed.with_columns(**_masks(rules)).with_columns(**_decided(rules))
     clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
     clean = clean.select(
         *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)
@@ -389,10 +425,52 @@ def _is_read_error(error: Exception) -> bool:
     )
 
 
+def _examples(  # noqa: PLR0913
+    frame: nw.LazyFrame,
+    present: list[str],
+    first: dict[str, Any],
+    rules: list[Rule],
+    seen: nw.LazyFrame,
+    params: DataProcessingParams,
+    failure: diagnosis.Failure,
+) -> list[tuple[int, str]]:
+    """The first rows (and their values) that ``failure``'s rules reject."""
+    parsed = values.parse_dates(
+        _parsed(frame, present, seen, first["marks"]),
+        schema.DATE_COLUMN,
+        first["date_order"],
+        params.two_digit_year_pivot,
+    )
+    masks = _masks(rules)
+    hit = nw.any_horizontal(
+        *(
+            masks[f"_rule_{i}"]
+            for i, rule in enumerate(rules)
+            if (rule.column, rule.code) == (failure.column, failure.code)
+        ),
+        ignore_nulls=True,
+    )
+    found = engine.rows(
+        parsed.filter(hit)
+        .select(SOURCE_ROW, nw.col(failure.column).fill_null(""))
+        .sort(SOURCE_ROW)
+        .head(diagnosis.SHOWN)
+    )
+    return [(row[SOURCE_ROW], row[failure.column]) for row in found]
+
+
 def check(
-    raw: RawTable, params: DataProcessingParams, log_level: int = logging.INFO
+    raw: RawTable,
+    params: DataProcessingParams,
+    log_level: int = logging.INFO,
+    *,
+    diagnose: bool = True,
 ) -> CheckResult:
     """Check every row of an export read as text; repair, reject with reasons, account.
+
+    With ``diagnose`` (a file; not the app's one-row form), a file where one rule rejects more
+    than ``stop_share`` of the rows in a required column, or no row survives, stops with a
+    diagnosis (:mod:`diagnosis`).
 
     Returns:
         ``clean``: the typed rows in file order, columns ``schema.KAGGLE_COLUMNS``
@@ -401,7 +479,8 @@ def check(
         quality report.
 
     Raises:
-        CustomerDataError: the file has no data rows or cannot be read as a regular table.
+        CustomerDataError: the file has no data rows, cannot be read as a regular table, or
+            stops with a diagnosis.
     """
     source = str(raw.info["source"])
     frame = raw.strings
@@ -425,6 +504,26 @@ def check(
     rejected_native = engine.concat([part[2] for part in parts])
     check_clean(engine.lazy(clean_native), params, source)
     report = _report(raw.info, first, counts, rules, present, categories, params)
+    if diagnose:
+        failure = diagnosis.worst(
+            ((rule.column, rule.code, counts[f"rule#{i}"]) for i, rule in enumerate(rules)),
+            report["rows_in"],
+            params.stop_share,
+        )
+        if diagnosis.is_broken(failure, report["rows_in"], report["rows_clean"], params.stop_share):
+            examples = (
+                _examples(frame, present, first, rules, seen, params, failure) if failure else []
+            )
+            raise CustomerDataError(
+                diagnosis.message(
+                    source,
+                    failure,
+                    report["rows_in"],
+                    report["rows_clean"],
+                    params.stop_share,
+                    examples,
+                )
+            )
     logger.log(
         log_level,
         "%s: %d rows in, %d clean, %d rejected %s",
@@ -480,6 +579,8 @@ def _counts(
         hits = [nw.col(f"_rule_{i}") for i, rule in enumerate(rules) if rule.code == code]
         counts[f"rule:{code}"] = nw.any_horizontal(*hits, ignore_nulls=True).cast(nw.Int64).sum()
         counts[f"code:{code}"] = (nw.col(_CODE) == code).fill_null(False).cast(nw.Int64).sum()
+    for i in range(len(rules)):
+        counts[f"rule#{i}"] = nw.col(f"_rule_{i}").cast(nw.Int64).sum()
     kept = ~nw.col(_BAD)
     for column in [schema.ID, *schema.REQUIRED_INTEGER_COLUMNS, "Income", *schema.OPTIONAL_COLUMNS]:
         if column in present or column not in schema.OPTIONAL_COLUMNS:
