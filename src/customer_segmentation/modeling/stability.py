@@ -9,9 +9,12 @@ split or merge is not (Hennig 2007, "Cluster-wise assessment of cluster stabilit
 Computational Statistics & Data Analysis 52, 258-271).
 
 As in ``clusterboot(bootmethod="boot", multipleboot=TRUE, bscompare=FALSE)``: the refit sees the
-resample with its repeated rows; the Jaccard similarity counts each resampled customer once. A
+resample with its repeated rows; the Jaccard similarity counts each resampled customer once
+(fpc's present default, ``multipleboot=FALSE``, refits on the distinct customers only). A
 resample that holds no customer of a segment says nothing about it and is left out of its mean
-(``clusterboot`` scores it 0; counted here in ``stability_skipped``).
+(``clusterboot`` scores it 0; counted here in ``stability_skipped``). A resample dissolves a
+segment at a Jaccard of at most ``dissolution`` and recovers it above ``recovery``, as
+``clusterboot`` counts ``bootbrd`` and ``bootrecover``.
 """
 
 from __future__ import annotations
