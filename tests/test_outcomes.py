@@ -210,3 +210,16 @@ def test_evidence_phrase_only_when_the_interval_excludes_the_overall_rate():
 
 def test_every_outcome_has_words():
     assert set(outcomes.VERBS) == set(OUTCOMES) == set(outcomes.NEVER)
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_spark_gives_the_same_table(tables, spark_session):
+    customers, segments = tables
+    on_polars, _ = segment_outcomes(customers, segments, [], Z)
+
+    on_spark, _ = segment_outcomes(
+        spark_session.createDataFrame(customers), spark_session.createDataFrame(segments), [], Z
+    )
+
+    pd.testing.assert_frame_equal(on_spark, on_polars)
