@@ -190,6 +190,21 @@ def test_sentence_says_when_the_top_intervals_overlap():
     assert "do not tell which of the two" in sentence
 
 
+def test_sentence_says_when_no_segment_beats_the_average():
+    table = _response_table({0: (16, 100), 1: (15, 100), 2: (14, 100)})
+
+    sentence = next_campaign_sentence(table, Z)
+
+    assert "Segment 0 responded 1.1× as often" in sentence, sentence
+    assert "overlaps those of Segment 1 and Segment 2" in sentence
+    assert sentence.endswith(
+        "the interval holds the average too, so no segment is shown to respond more."
+    )
+    assert "holds the average" not in next_campaign_sentence(
+        _response_table({0: (30, 100), 1: (25, 100), 2: (2, 100)}), Z
+    )
+
+
 def test_evidence_phrase_only_when_the_interval_excludes_the_overall_rate():
     table = _response_table({0: (30, 100), 1: (25, 100), 2: (2, 100)}).set_index("segment")
     response = table.loc[table["outcome"] == "Response"]

@@ -134,9 +134,10 @@ def _note(left_out: list[str], absent: Sequence[str], customers: int, segments: 
     if not left_out:
         return measured
     flags = [c for c in schema.FLAG_COLUMNS if c in set(absent)]
+    plural = len(flags) > 1
     why = (
-        f"the customer table had no {', '.join(flags)} column{'s' if len(flags) > 1 else ''} "
-        "(the data contract fills it with 0, which would read as a rate of 0)"
+        f"the customer table had no {', '.join(flags)} column{'s' if plural else ''} (the data "
+        f"contract fills {'them' if plural else 'it'} with 0, which would read as a rate of 0)"
     )
     if len(left_out) == len(OUTCOMES):
         return f"No campaign outcomes: {why}."
@@ -267,7 +268,8 @@ def next_campaign_sentence(
 
     Names the top segment with its lift and the lift's interval (the segment's Wilson
     interval over the overall rate, which is taken as known), and says whether its interval
-    overlaps another segment's: when it does, the ranking of those segments is not clear.
+    overlaps another segment's (when it does, the ranking of those segments is not clear) and
+    whether it holds the overall rate (then no segment is shown to respond more).
 
     Args:
         outcomes: from :func:`segment_outcomes`.
@@ -298,19 +300,23 @@ def next_campaign_sentence(
         f"{overall:.0%} overall)"
     )
     if others.empty:
-        return f"{lead}; it is the only segment."
-    close = [label[int(r[SEGMENT])] for _, r in others.iterrows() if _overlaps(top, r)]
-    if not close:
-        return (
-            f"{lead}; its interval overlaps no other segment's, so it comes first for the "
-            "next campaign."
-        )
-    if len(close) == 1:
-        return (
-            f"{lead}; its interval overlaps {close[0]}'s, so the data do not tell which of "
-            "the two responds better."
-        )
-    return (
-        f"{lead}; its interval overlaps those of {', '.join(close[:-1])} and {close[-1]}, so "
-        "the data do not tell which of these responds best."
-    )
+        ranking = "it is the only segment"
+    else:
+        close = [label[int(r[SEGMENT])] for _, r in others.iterrows() if _overlaps(top, r)]
+        if not close:
+            ranking = (
+                "its interval overlaps no other segment's, so it comes first for the next campaign"
+            )
+        elif len(close) == 1:
+            ranking = (
+                f"its interval overlaps {close[0]}'s, so the data do not tell which of the two "
+                "responds better"
+            )
+        else:
+            ranking = (
+                f"its interval overlaps those of {', '.join(close[:-1])} and {close[-1]}, so "
+                "the data do not tell which of these responds best"
+            )
+    if not shows_difference(top):
+        ranking += "; the interval holds the average too, so no segment is shown to respond more"
+    return f"{lead}; {ranking}."
