@@ -199,3 +199,19 @@ def fresh_project(tmp_path: Path) -> Path:
 def catalog_of() -> Callable[..., Any]:
     """``catalog_of(project)`` loads a project copy's catalog."""
     return load_catalog
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Any:
+    """One Spark session for the unit tests marked ``spark``, configured as
+    ``kedro run --env spark`` configures it (``conf/spark/spark.yml``, through the project's
+    hook). Skipped without PySpark.
+    """
+    pytest.importorskip("pyspark")
+    import yaml  # noqa: PLC0415
+
+    from customer_segmentation.hooks import start_spark  # noqa: PLC0415
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    settings = yaml.safe_load((PROJECT_ROOT / "conf" / "spark" / "spark.yml").read_text())
+    return start_spark(settings)

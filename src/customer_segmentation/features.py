@@ -75,6 +75,19 @@ def row_sum(columns: Sequence[str]) -> nw.Expr:
     return total
 
 
+def total_spending() -> nw.Expr:
+    """A customer's total spending: the six ``Mnt*`` columns summed (``Total_Spending``)."""
+    return row_sum(schema.SPEND_COLUMNS)
+
+
+def total_purchases() -> nw.Expr:
+    """A customer's purchases through the web, the catalogue and the store
+    (``Total_Purchases``; ``NumDealsPurchases`` counts those made with a discount, not a
+    channel of its own).
+    """
+    return row_sum(schema.CHANNEL_COLUMNS)
+
+
 def feature_frame(
     clean: nw.LazyFrame, ref_date: date, partner_statuses: Sequence[str]
 ) -> nw.LazyFrame:
@@ -97,8 +110,8 @@ def feature_frame(
     # Intermediate values are named columns: an expression repeated inside another is
     # computed again on some engines.
     step = clean.with_columns(
-        _spend=row_sum(schema.SPEND_COLUMNS),
-        _purchases=row_sum(schema.CHANNEL_COLUMNS),
+        _spend=total_spending(),
+        _purchases=total_purchases(),
         _children=nw.col("Kidhome") + nw.col("Teenhome"),
         _adults=nw.when(nw.col("Marital_Status").is_in(list(partner_statuses)))
         .then(nw.lit(2, dtype=nw.Int64))
