@@ -440,3 +440,77 @@ def removed(
         )
         ax.title.set_fontsize(9)
     return fig
+
+
+def segment_outcomes(
+    table: pd.DataFrame, names: Mapping[int, str], outcome: str, note: str
+) -> Figure:
+    """Each segment's rate of one campaign outcome with its Wilson interval, beside the rate
+    of all customers (a dashed line); ``note`` written instead when the outcome was not
+    measured.
+
+    Args:
+        table: ``outcomes.segment_outcomes`` (``segment``, ``outcome``, ``rate``,
+            ``ci_low``, ``ci_high``, ``overall_rate``).
+        names: segment -> name.
+        outcome: the outcome to draw (``Response``: the last campaign).
+        note: what the table holds (``outcomes.segment_outcomes``' note).
+    """
+    rows = table[table["outcome"] == outcome].sort_values("segment")
+    labels = [labelled(names)[int(s)] for s in rows["segment"]]
+    fig = Figure(figsize=(8, 0.5 * len(rows) + 2), layout="constrained")
+    ax = fig.subplots()
+    if rows.empty:
+        ax.axis("off")
+        ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True)
+        return fig
+    with _seaborn():
+        colours = [segment_colour(int(s)) for s in rows["segment"]]
+        ax.barh(labels, rows["rate"], color=colours, alpha=0.8)
+        ax.errorbar(
+            rows["rate"],
+            labels,
+            xerr=[rows["rate"] - rows["ci_low"], rows["ci_high"] - rows["rate"]],
+            fmt="none",
+            ecolor="black",
+            capsize=3,
+        )
+        overall = float(rows["overall_rate"].iloc[0])
+        ax.axvline(overall, color="grey", linestyle="--", label=f"all customers {overall:.1%}")
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    ax.set(xlabel=f"{outcome} rate (95% Wilson interval)", ylabel="", title=f"{outcome} by segment")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def rfm_crosstab(crosstab: pd.DataFrame, names: Mapping[int, str]) -> Figure:
+    """K-Means segment x RFM group: each segment's customers spread over the RFM groups (row
+    shares, counts in the cells).
+
+    Args:
+        crosstab: ``rfm.rfm_crosstab`` (``segment``, ``rfm_group``, ``customers``, ``share``).
+        names: segment -> name.
+    """
+    groups = list(dict.fromkeys(crosstab["rfm_group"]))
+    shares = crosstab.pivot(index="segment", columns="rfm_group", values="share")[groups]
+    counts = crosstab.pivot(index="segment", columns="rfm_group", values="customers")[groups]
+    shares.index = [labelled(names)[int(s)] for s in shares.index]
+    fig = Figure(figsize=(max(8.0, 1.1 * len(groups) + 4), 0.6 * len(shares) + 2.5))
+    fig.set_layout_engine("constrained")
+    ax = fig.subplots()
+    with _seaborn():
+        sns.heatmap(
+            shares,
+            cmap="Blues",
+            vmin=0,
+            vmax=1,
+            annot=counts.to_numpy(),
+            fmt="d",
+            annot_kws={"fontsize": 8},
+            cbar_kws={"label": "share of the segment's customers"},
+            ax=ax,
+        )
+    ax.set(xlabel="RFM group", ylabel="", title="K-Means segments and RFM groups")
+    ax.tick_params(labelsize=8)
+    return fig

@@ -238,6 +238,26 @@ class NamingParams(_Block):
         return self
 
 
+class SegmentStabilityParams(_Block):
+    """``clustering.segment_stability``: Hennig's cluster-wise bootstrap of each segment
+    (``modeling.stability``).
+    """
+
+    resamples: PositiveInt
+    n_init: PositiveInt
+    sample_size: PositiveInt
+    dissolution: Fraction
+    recovery: Fraction
+    thresholds: dict[str, Annotated[float, Field(ge=0, le=1)]]
+
+    @model_validator(mode="after")
+    def _labels_cover_zero_to_one(self) -> SegmentStabilityParams:
+        from customer_segmentation.modeling.stability import check_thresholds  # noqa: PLC0415
+
+        check_thresholds(self.thresholds)
+        return self
+
+
 class ClusteringParams(PipelineParams):
     """``parameters_clustering.yml``: k, the final K-Means, DBSCAN and segment naming."""
 
@@ -256,6 +276,7 @@ class ClusteringParams(PipelineParams):
     silhouette_sample_size: PositiveInt
     dbscan: DbscanParams
     naming: NamingParams
+    segment_stability: SegmentStabilityParams
 
 
 # ------------------------------------------------------------------------ reporting
@@ -278,6 +299,38 @@ class EdaParams(_Block):
     removed_reasons: dict[str, str]
 
 
+class OutcomesParams(_Block):
+    """``reporting.outcomes``: the campaign outcomes per segment (``outcomes``)."""
+
+    z: Annotated[float, Field(gt=0)]
+
+
+class RfmGroup(_Block):
+    """One RFM group: the inclusive ``[low, high]`` range of each score."""
+
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int]
+
+
+class RfmParams(_Block):
+    """``reporting.rfm``: score levels (5: quintiles), the groups' rules in order (first match
+    wins) and the name of customers no rule matches (``rfm``).
+    """
+
+    levels: int
+    groups: Annotated[list[RfmGroup], Field(min_length=1)]
+    otherwise: str
+
+    @model_validator(mode="after")
+    def _usable(self) -> RfmParams:
+        from customer_segmentation.rfm import check_rules  # noqa: PLC0415
+
+        check_rules(self.levels, self.groups, self.otherwise)
+        return self
+
+
 class ReportingParams(PipelineParams):
     """``parameters_reporting.yml``: samples and columns of the figures, profiles, report."""
 
@@ -289,6 +342,8 @@ class ReportingParams(PipelineParams):
     tsne: TsneParams
     eda: EdaParams
     profile_columns: Columns
+    outcomes: OutcomesParams
+    rfm: RfmParams
 
 
 # ---------------------------------------------------------------------------------- app

@@ -229,6 +229,24 @@ def segment_profiles(
     return names.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
 
 
+def with_stability(profiles: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
+    """``profiles`` with each segment's bootstrap stability (``modeling.stability``'s
+    ``stability_*`` columns) after its name, behaviour, description and action.
+
+    Raises:
+        ValueError: the two tables do not describe the same segments.
+    """
+    if sorted(profiles[SEGMENT]) != sorted(stability[SEGMENT]):
+        raise ValueError(
+            f"segment_stability has segments {sorted(stability[SEGMENT])}, the profiles "
+            f"{sorted(profiles[SEGMENT])}: not the same model"
+        )
+    columns = [c for c in stability.columns if c.startswith("stability_")]
+    merged = profiles.merge(stability[[SEGMENT, *columns]], on=SEGMENT)
+    first = [SEGMENT, "name", "behaviour", "description", "action", *columns]
+    return merged[first + [c for c in merged.columns if c not in first]]
+
+
 def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.DataFrame:
     """Share of each product category in the segment's spending and of each channel in its
     purchases: sums per segment in the engine.

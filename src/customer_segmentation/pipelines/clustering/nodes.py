@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import engine, figures, schema
-from customer_segmentation.modeling import card, dbscan, kmeans, selection
+from customer_segmentation.modeling import card, dbscan, kmeans, selection, stability
 from customer_segmentation.modeling.sampling import gathered_segmented
 from customer_segmentation.params import ClusteringParams
 
@@ -93,4 +94,35 @@ def compare_with_dbscan(
         found.table,
         figures.k_distance(found),
         figures.kmeans_vs_dbscan(found, params.random_state),
+    )
+
+
+def assess_segment_stability(
+    customer_model_input: Any,
+    customer_segments: Any,
+    scaler: StandardScaler,
+    kmeans_model: KMeans,
+    params: ClusteringParams,
+) -> pd.DataFrame:
+    """``segment_stability``: each segment's bootstrap Jaccard and its reading
+    (``modeling.stability.segment_stability``), on a seeded sample of
+    ``segment_stability.sample_size`` customers gathered from the engine.
+    """
+    settings = params.segment_stability
+    sample, labels = gathered_segmented(
+        customer_model_input, customer_segments, settings.sample_size, params.random_state
+    )
+    scaled = scaler.transform(sample[list(params.features)].astype("float64"))
+    return stability.segment_stability(
+        np.ascontiguousarray(scaled),
+        labels["segment"].to_numpy(),
+        int(kmeans_model.n_clusters),
+        params,
+        resamples=settings.resamples,
+        n_init=settings.n_init,
+        seed=params.random_state,
+        sample_size=None,
+        thresholds=settings.thresholds,
+        dissolution=settings.dissolution,
+        recovery=settings.recovery,
     )

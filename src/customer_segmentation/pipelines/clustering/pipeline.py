@@ -1,10 +1,16 @@
 """``clustering``: the k sweep -> k decided once, versioned scaler and K-Means, segments, model
-card, DBSCAN comparison. Everything written here belongs to the model version.
+card, DBSCAN comparison, each segment's bootstrap stability. Everything written here belongs to the model version.
 """
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import choose_k, compare_with_dbscan, fit_segmentation, model_card
+from .nodes import (
+    assess_segment_stability,
+    choose_k,
+    compare_with_dbscan,
+    fit_segmentation,
+    model_card,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -46,6 +52,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["customer_model_input", "customer_segments", "scaler", "params:clustering"],
                 outputs=["clustering_comparison", "k_distance_plot", "kmeans_vs_dbscan_map"],
                 name="compare_with_dbscan",
+            ),
+            Node(
+                assess_segment_stability,
+                inputs=[
+                    "customer_model_input",
+                    "customer_segments",
+                    "scaler",
+                    "kmeans_model",
+                    "params:clustering",
+                ],
+                outputs="segment_stability",
+                name="assess_segment_stability",
             ),
         ]
     )

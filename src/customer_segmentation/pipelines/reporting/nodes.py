@@ -17,7 +17,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import eda, engine, figures, maps, schema, segments
+from customer_segmentation import eda, engine, figures, maps, outcomes, rfm, schema, segments
 from customer_segmentation.modeling.sampling import (
     gathered_segmented,
     segmented_rows,
@@ -42,15 +42,54 @@ def build_segment_profiles(
     customer_features: Any,
     customer_segments: Any,
     model_card: dict[str, Any],
+    segment_stability: pd.DataFrame,
     params: ReportingParams,
 ) -> tuple[pd.DataFrame, Figure]:
-    """``segment_profiles`` (``segments.segment_profiles`` of ``profile_columns``) and their
-    z-score heat map.
+    """``segment_profiles`` (``segments.segment_profiles`` of ``profile_columns``, with each
+    segment's bootstrap stability) and their z-score heat map.
     """
     profiles = segments.segment_profiles(
         customer_features, customer_segments, model_card, list(params.profile_columns)
     )
+    profiles = segments.with_stability(profiles, segment_stability)
     return profiles, figures.profile_heatmap(profiles)
+
+
+def campaign_outcomes(
+    customers: Any,
+    customer_segments: Any,
+    data_quality_report: dict[str, Any],
+    model_card: dict[str, Any],
+    params: ReportingParams,
+) -> tuple[pd.DataFrame, Figure]:
+    """``segment_outcomes`` (``outcomes.segment_outcomes``: rates with Wilson intervals and
+    lift per segment) and the response-rate chart (a blank figure saying why when the file had
+    no ``Response``).
+    """
+    table, note = outcomes.segment_outcomes(
+        customers,
+        customer_segments,
+        data_quality_report["absent_optional_columns"],
+        params.outcomes.z,
+    )
+    figure = figures.segment_outcomes(table, _names(model_card), outcomes.RESPONSE, note)
+    return table, figure
+
+
+def score_rfm(customers: Any, params: ReportingParams) -> Any:
+    """``rfm_segments``: every clean customer's RFM scores and group (``rfm.rfm_segments``)."""
+    return rfm.rfm_segments(customers, params.rfm)
+
+
+def compare_with_rfm(
+    customer_segments: Any,
+    rfm_segments: Any,
+    model_card: dict[str, Any],
+    params: ReportingParams,
+) -> tuple[pd.DataFrame, Figure]:
+    """``rfm_crosstab``: K-Means segment x RFM group (counts and row shares) and its heat map."""
+    table = rfm.rfm_crosstab(customer_segments, rfm_segments, rfm.group_names(params.rfm))
+    return table, figures.rfm_crosstab(table, _names(model_card))
 
 
 def plot_elbow(k_selection: pd.DataFrame) -> Figure:
@@ -223,6 +262,8 @@ REPORT_FIGURES: dict[str, str] = {
     "spending_mix": "spending_mix_plot",
     "k_distance": "k_distance_plot",
     "dbscan_map": "kmeans_vs_dbscan_map",
+    "outcomes": "segment_outcomes_plot",
+    "rfm_crosstab": "rfm_crosstab_plot",
 }
 REPORT_TABLES: tuple[str, ...] = (
     "removed_outliers",
@@ -233,6 +274,8 @@ REPORT_TABLES: tuple[str, ...] = (
     "segment_profiles",
     "spending_mix",
     "clustering_comparison",
+    "segment_outcomes",
+    "rfm_crosstab",
 )
 REPORT_PARAMETERS: tuple[str, ...] = (
     "data_processing",

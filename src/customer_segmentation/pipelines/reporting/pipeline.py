@@ -11,11 +11,14 @@ from .nodes import (
     REPORT_TABLES,
     build_report,
     build_segment_profiles,
+    campaign_outcomes,
+    compare_with_rfm,
     explore_customers,
     plot_elbow,
     plot_segment_distributions,
     plot_segment_map,
     plot_tsne_map,
+    score_rfm,
     spending_mix,
 )
 
@@ -33,9 +36,39 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 build_segment_profiles,
-                inputs=["customer_features", "customer_segments", "model_card", "params:reporting"],
+                inputs=[
+                    "customer_features",
+                    "customer_segments",
+                    "model_card",
+                    "segment_stability",
+                    "params:reporting",
+                ],
                 outputs=["segment_profiles", "segment_profile_heatmap"],
                 name="build_segment_profiles",
+            ),
+            Node(
+                campaign_outcomes,
+                inputs=[
+                    "customers",
+                    "customer_segments",
+                    "data_quality_report",
+                    "model_card",
+                    "params:reporting",
+                ],
+                outputs=["segment_outcomes", "segment_outcomes_plot"],
+                name="campaign_outcomes",
+            ),
+            Node(
+                score_rfm,
+                inputs=["customers", "params:reporting"],
+                outputs="rfm_segments",
+                name="score_rfm",
+            ),
+            Node(
+                compare_with_rfm,
+                inputs=["customer_segments", "rfm_segments", "model_card", "params:reporting"],
+                outputs=["rfm_crosstab", "rfm_crosstab_plot"],
+                name="compare_with_rfm",
             ),
             Node(plot_elbow, inputs="k_selection", outputs="elbow_plot", name="plot_elbow"),
             Node(
