@@ -144,6 +144,15 @@ def _note(left_out: list[str], absent: Sequence[str], customers: int, segments: 
     return f"{measured} Not measured: {', '.join(left_out)}; {why}."
 
 
+def note_of(table: pd.DataFrame, absent: Sequence[str]) -> str:
+    """The note :func:`segment_outcomes` gave with ``table``, for a saved table (the report and
+    the app), from the data-quality report's ``absent_optional_columns``.
+    """
+    _, left_out = measured_outcomes(absent)
+    first = table[table["outcome"] == table["outcome"].iloc[0]] if len(table) else table
+    return _note(left_out, absent, int(first["customers"].sum()), len(first))
+
+
 def segment_outcomes(
     customers: Any, segments: Any, absent: Sequence[str], z: float
 ) -> tuple[pd.DataFrame, str]:

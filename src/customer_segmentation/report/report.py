@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from customer_segmentation import outcomes
 from customer_segmentation.contract import containers
 from customer_segmentation.modeling import dbscan, selection
 from customer_segmentation.report import RUN_STAMP
@@ -27,6 +28,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("eda", "Exploratory analysis"),
     ("k", "Choosing k"),
     ("segments", "Segments"),
+    ("stability", "Can I trust a segment?"),
+    ("outcomes", "Will it respond?"),
+    ("rfm", "RFM beside K-Means"),
     ("maps", "2-D maps"),
     ("income", "Income and spending"),
     ("dbscan", "K-Means vs DBSCAN"),
@@ -45,7 +49,18 @@ FIGURES: tuple[str, ...] = (
     "spending_mix",
     "k_distance",
     "dbscan_map",
+    "outcomes",
+    "rfm_crosstab",
 )
+STABILITY_COLUMNS = (
+    "segment",
+    "name",
+    "stability_jaccard",
+    "stability_jaccard_se",
+    "stability_dissolved",
+    "stability_label",
+)
+OUTCOME_TABLE = (outcomes.RESPONSE, outcomes.ANY_CAMPAIGN)
 SEGMENT_COLUMNS = (
     "segment",
     "name",
@@ -129,6 +144,36 @@ def model_table(card: Mapping[str, Any]) -> pd.DataFrame:
     ).astype(str)
 
 
+def stability_sentence(profiles: pd.DataFrame) -> str:
+    """How the segments' stability was measured and how to read it."""
+    first = profiles.iloc[0]
+    return (
+        f"Each segment's mean Jaccard similarity with its best match among K-Means refits on "
+        f"{int(first['stability_resamples'])} bootstrap resamples of "
+        f"{int(first['stability_rows']):,} customers (Hennig's cluster-wise bootstrap, as R's "
+        "fpc::clusterboot), with its standard error and the share of resamples in which the "
+        "segment dissolved. Reading (clustering.segment_stability.thresholds): 0.85 and above "
+        "highly stable, 0.75 stable, 0.6 a pattern whose members are doubtful, below 0.5 the "
+        "segment does not survive resampling."
+    )
+
+
+def outcome_table(table: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame:
+    """The headline outcomes per segment with names, rates and intervals in percent."""
+    rows = table[table["outcome"].isin(OUTCOME_TABLE)].copy()
+    rows.insert(1, "name", [names.get(int(s), f"Segment {s}") for s in rows["segment"]])
+    for column in ("rate", "ci_low", "ci_high", "overall_rate"):
+        rows[column] = 100 * rows[column]
+    return rows.rename(
+        columns={
+            "rate": "rate %",
+            "ci_low": "95% low %",
+            "ci_high": "95% high %",
+            "overall_rate": "all customers %",
+        }
+    )
+
+
 def render(  # noqa: PLR0913
     *,
     model_card: Mapping[str, Any],
@@ -143,10 +188,12 @@ def render(  # noqa: PLR0913
         model_card: the model's card.
         data_quality_report: the data contract's report.
         tables: ``removed_outliers``, ``missing_values``, ``category_counts``,
-            ``feature_summary``, ``k_selection``, ``segment_profiles``, ``spending_mix``,
-            ``clustering_comparison``.
+            ``feature_summary``, ``k_selection``, ``segment_profiles`` (with the stability
+            columns), ``spending_mix``, ``clustering_comparison``, ``segment_outcomes``,
+            ``rfm_crosstab``.
         figures: PNG bytes of every name in :data:`FIGURES`.
-        parameters: each pipeline's parameters (JSON-able).
+        parameters: each pipeline's parameters (JSON-able; ``reporting.outcomes.z`` and
+            ``reporting.rfm`` are read).
 
     Returns:
         HTML text holding :data:`RUN_STAMP` where the model version's stamp goes.
@@ -157,6 +204,9 @@ def render(  # noqa: PLR0913
     k_agree, k_verdict = selection.verdict(tables["k_selection"])
     missing_values = tables["missing_values"].query("missing_raw > 0")
     k = int(model_card["k"])
+    names = {int(s["segment"]): str(s["name"]) for s in model_card["segments"]}
+    outcome_rows = tables["segment_outcomes"]
+    z = float(parameters["reporting"]["outcomes"]["z"])
     return (
         _environment()
         .get_template("template.html.j2")
@@ -181,6 +231,20 @@ def render(  # noqa: PLR0913
             ),
             segment_table=tables["segment_profiles"][list(SEGMENT_COLUMNS)],
             spending_mix=tables["spending_mix"],
+            stability_sentence=stability_sentence(tables["segment_profiles"]),
+            stability_table=tables["segment_profiles"][list(STABILITY_COLUMNS)],
+            outcomes_note=outcomes.note_of(
+                outcome_rows, data_quality_report["absent_optional_columns"]
+            ),
+            campaign_sentence=outcomes.next_campaign_sentence(outcome_rows, z, names),
+            outcome_table=outcome_table(outcome_rows, names) if len(outcome_rows) else None,
+            rfm_groups=", ".join(
+                f"{g['name']} (R {g['r'][0]}-{g['r'][1]}, F {g['f'][0]}-{g['f'][1]}, "
+                f"M {g['m'][0]}-{g['m'][1]})"
+                for g in parameters["reporting"]["rfm"]["groups"]
+            ),
+            rfm_otherwise=parameters["reporting"]["rfm"]["otherwise"],
+            rfm_levels=parameters["reporting"]["rfm"]["levels"],
             dbscan_verdict=dbscan.verdict_of(tables["clustering_comparison"]),
             clustering_comparison=tables["clustering_comparison"],
             figures=figures,
