@@ -379,6 +379,8 @@ def _check_slice(  # noqa: PLR0913
     categories: dict[str, tuple[nw.Expr, nw.Expr, nw.Expr]],
     seen: nw.LazyFrame,
     params: DataProcessingParams,
+    *,
+    per_rule: bool,
 ) -> tuple[dict[str, Any], Any, Any]:
     """The rules on some rows of the file: their counts, clean rows and rejected rows."""
     parsed = _parsed(frame, present, seen, first["marks"])
@@ -402,7 +404,7 @@ def _check_slice(  # noqa: PLR0913
             _reason(rules).alias(REASON),
         )
     )
-    summary = checked.select(**_counts(rules, present, categories, params))
+    summary = checked.select(**_counts(rules, present, categories, params, per_rule=per_rule))
     counts, (clean_native, rejected_native) = engine.materialise(
         summary, [clean, rejected], shared=checked
     )
@@ -494,7 +496,11 @@ def check(
     # whole file's; Spark gets one slice and spreads the work itself.
     for part in engine.slices(frame, first["rows"], params.chunk_rows):
         try:
-            parts.append(_check_slice(part, present, first, rules, categories, seen, params))
+            parts.append(
+                _check_slice(
+                    part, present, first, rules, categories, seen, params, per_rule=diagnose
+                )
+            )
         except Exception as error:
             if _is_read_error(error):
                 raise irregular(source, error) from error
@@ -567,6 +573,8 @@ def _counts(
     present: list[str],
     categories: dict[str, tuple[nw.Expr, nw.Expr, nw.Expr]],
     params: DataProcessingParams,
+    *,
+    per_rule: bool,
 ) -> dict[str, nw.Expr]:
     """Every count the report needs, as one aggregation over the checked rows."""
     counts: dict[str, nw.Expr] = {
@@ -579,8 +587,9 @@ def _counts(
         hits = [nw.col(f"_rule_{i}") for i, rule in enumerate(rules) if rule.code == code]
         counts[f"rule:{code}"] = nw.any_horizontal(*hits, ignore_nulls=True).cast(nw.Int64).sum()
         counts[f"code:{code}"] = (nw.col(_CODE) == code).fill_null(False).cast(nw.Int64).sum()
-    for i in range(len(rules)):
-        counts[f"rule#{i}"] = nw.col(f"_rule_{i}").cast(nw.Int64).sum()
+    if per_rule:  # for the diagnosis; the app's one-row form does not pay for them
+        for i in range(len(rules)):
+            counts[f"rule#{i}"] = nw.col(f"_rule_{i}").cast(nw.Int64).sum()
     kept = ~nw.col(_BAD)
     for column in [schema.ID, *schema.REQUIRED_INTEGER_COLUMNS, "Income", *schema.OPTIONAL_COLUMNS]:
         if column in present or column not in schema.OPTIONAL_COLUMNS:
