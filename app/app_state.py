@@ -51,6 +51,8 @@ def _label(info: VersionInfo, default: str | None) -> str:
         text += " (latest)"
     if not info.complete:
         text += f" (incomplete: no {', '.join(info.missing)})"
+    elif info.lacking_evidence:
+        text += " (saved before segment evidence)"
     return text
 
 

@@ -1,13 +1,20 @@
-"""Explore segments: names, profiles, figures and model-selection tables of the chosen version."""
+"""Explore segments: names, profiles, the evidence per segment (stability, campaign outcomes,
+RFM), figures and model-selection tables of the chosen version.
+"""
 
 from __future__ import annotations
 
 import app_state
 import streamlit as st
 
+from customer_segmentation import app_logic, outcomes
+
 st.title("Explore the segments")
 store, model = app_state.require_model()
 card = model.bundle.card
+names = model.bundle.segment_names()
+stability_params = store.params["clustering"].segment_stability
+reporting = store.params["reporting"]
 
 # Figures named here come first, in this order; any other figure of the version follows.
 FIGURES = {
@@ -20,26 +27,93 @@ FIGURES = {
     "k_distance_plot": "DBSCAN: the k-distance curve that sets eps",
     "kmeans_vs_dbscan_map": "K-Means against DBSCAN on the same customers",
 }
+# Figures shown in the evidence sections, not again among the figures.
+OUTCOMES_FIGURE = "segment_outcomes_plot"
+RFM_FIGURE = "rfm_crosstab_plot"
 TABLES = {
     "k_selection": "Choosing k: criteria for every k of the sweep",
     "clustering_comparison": "K-Means against DBSCAN",
 }
+SHARE = st.column_config.NumberColumn(format="percent")
 
 st.subheader(f"The {card['k']} segments of model `{model.version}`")
 st.dataframe(
     model.bundle.segment_table(),
     hide_index=True,
-    column_config={"share": st.column_config.NumberColumn(format="percent")},
+    column_config={"share": SHARE},
     key="segments_table",
 )
 
 st.subheader("Segment profiles")
-st.dataframe(model.dataset("segment_profiles"), hide_index=True, key="profiles_table")
+profiles = model.dataset("segment_profiles")
+st.dataframe(profiles, hide_index=True, key="profiles_table")
+
+st.subheader("Can I trust this segment?")
+stability = app_logic.stability_table(profiles)
+if stability is None:
+    st.info(app_logic.not_available("Segment stability", model.version), icon=":material/info:")
+else:
+    st.markdown(
+        app_logic.stability_reading(
+            profiles,
+            stability_params.thresholds,
+            stability_params.dissolution,
+            stability_params.recovery,
+        )
+    )
+    st.dataframe(
+        stability,
+        hide_index=True,
+        column_config={
+            "mean_jaccard": "mean Jaccard ± SE",
+            "dissolved": SHARE,
+            "recovered": SHARE,
+        },
+        key="stability_table",
+    )
+
+st.subheader("Will it respond?")
+outcome_table = model.optional("segment_outcomes")
+if outcome_table is None:
+    st.info(app_logic.not_available("Campaign evidence", model.version), icon=":material/info:")
+elif outcome_table.empty:
+    st.info(app_logic.outcomes_note(outcome_table), icon=":material/info:")
+else:
+    if model.holds(OUTCOMES_FIGURE):
+        st.image(
+            model.dataset(OUTCOMES_FIGURE),
+            caption="Response to the last campaign by segment, with its interval",
+        )
+    z = reporting.outcomes.z
+    st.markdown(outcomes.next_campaign_sentence(outcome_table, z, names))
+    note = app_logic.outcomes_note(outcome_table)
+    if note:
+        st.info(note, icon=":material/info:")
+    responses = app_logic.response_table(outcome_table, names)
+    if not responses.empty:
+        st.dataframe(responses, hide_index=True, key="response_table")
+        st.caption(app_logic.overall_rates(outcome_table, z))
+
+st.subheader("RFM beside K-Means")
+crosstab = model.optional("rfm_crosstab")
+if crosstab is None:
+    st.info(app_logic.not_available("The RFM comparison", model.version), icon=":material/info:")
+else:
+    st.markdown(app_logic.rfm_reading(reporting.rfm.levels, card["features"]))
+    if model.holds(RFM_FIGURE):
+        st.image(model.dataset(RFM_FIGURE), caption="K-Means segments and RFM groups")
+    rfm = app_logic.rfm_table(crosstab, names)
+    groups = [c for c in rfm.columns if c not in app_logic.RFM_LEADING]
+    st.dataframe(
+        rfm,
+        hide_index=True,
+        column_config={"largest_group": "largest RFM group", **dict.fromkeys(groups, SHARE)},
+        key="rfm_table",
+    )
 
 st.subheader("Figures")
-names = [n for n in FIGURES if n in store.figure_names()]
-names += [n for n in store.figure_names() if n not in FIGURES]
-for name in names:
+held = [n for n in store.figure_names() if model.holds(n)]
+for name in app_logic.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
     st.image(model.dataset(name), caption=FIGURES.get(name, name.replace("_", " ").capitalize()))
 
 for name, title in TABLES.items():

@@ -127,6 +127,19 @@ with st.container(key="prediction", border=True):
     st.subheader(f"Segment {prediction.segment}: {prediction.name}")
     st.write(prediction.description)
     st.info(f"**Suggested action:** {prediction.action}", icon=":material/campaign:")
+    stable = app_logic.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
+    evidence = app_logic.campaign_evidence(
+        model.optional("segment_outcomes"), prediction.segment, store.params["reporting"].outcomes.z
+    )
+    with st.container(key="segment_evidence"):
+        st.markdown(
+            "**How stable is this segment?** "
+            + (stable or app_logic.not_available("Its stability", model.version))
+        )
+        st.markdown(
+            "**Will it respond?** "
+            + (evidence or app_logic.not_available("Its campaign evidence", model.version))
+        )
 
 if not prediction.out_of_range.empty:
     lines = [

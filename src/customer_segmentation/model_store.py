@@ -13,6 +13,13 @@ the project (``bootstrap_project`` + ``KedroSession.create``), keeps its catalog
   shows an older model shows that model's profiles, segments and figures, never the newest
   run's.
 
+*Evidence datasets* (:data:`EVIDENCE_DATASETS`: each segment's bootstrap stability, its campaign
+outcomes, the RFM comparison) came later than the first model versions: a stamp is complete
+without them, and :meth:`ModelVersion.optional` gives ``None`` for a version saved before the
+pipelines wrote them, so a page says they are not available for it. A run of today's pipelines
+cannot leave them out and still be complete: the report, which every complete stamp has, reads
+them all.
+
 Safe under concurrency: the Streamlit server answers every session from its own thread, and
 neither Kedro's project bootstrap (process-wide settings) nor its catalog (datasets materialised
 on first use) is safe to build or read in parallel. :func:`shared_store` builds one store per
@@ -51,6 +58,16 @@ PROJECT_ENV_VAR = "CUSTOMER_SEGMENTATION_PROJECT"
 _KEDRO_LOCK = threading.Lock()
 # The model itself: what predicting needs, checked to belong together.
 MODEL_ARTIFACTS: tuple[str, ...] = ("scaler", "kmeans_model", "model_card")
+# Model datasets a complete version may lack: versions saved before the pipelines wrote them
+# (issue 15) still open, and the app says "not available for this version".
+EVIDENCE_DATASETS: tuple[str, ...] = (
+    "segment_stability",
+    "segment_outcomes",
+    "segment_outcomes_plot",
+    "rfm_segments",
+    "rfm_crosstab",
+    "rfm_crosstab_plot",
+)
 TRAIN_COMMAND = "kedro run"
 
 
@@ -68,11 +85,14 @@ class VersionMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One model version's stamp, the datasets a complete version has and those it holds."""
+    """One model version's stamp, the datasets a complete version has, those it holds, and the
+    evidence datasets it may lack (:data:`EVIDENCE_DATASETS`).
+    """
 
     stamp: str
     present: tuple[str, ...]
     required: tuple[str, ...] = field(repr=False)
+    optional: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def complete(self) -> bool:
@@ -83,6 +103,13 @@ class VersionInfo:
     def missing(self) -> tuple[str, ...]:
         """The model datasets this stamp lacks."""
         return tuple(name for name in self.required if name not in self.present)
+
+    @property
+    def lacking_evidence(self) -> tuple[str, ...]:
+        """The evidence datasets this stamp lacks (all of them for a version saved before the
+        pipelines wrote them).
+        """
+        return tuple(name for name in self.optional if name not in self.present)
 
 
 @dataclass(frozen=True)
@@ -151,6 +178,12 @@ class ModelStore:
 
         self.project = Path(project).resolve()
         self.model_datasets: tuple[str, ...] = tuple(sorted(versioning.model_datasets()))
+        self.evidence_datasets: tuple[str, ...] = tuple(
+            n for n in self.model_datasets if n in EVIDENCE_DATASETS
+        )
+        self.required_datasets: tuple[str, ...] = tuple(
+            n for n in self.model_datasets if n not in EVIDENCE_DATASETS
+        )
         with _KEDRO_LOCK:
             bootstrap_project(self.project)
             with KedroSession.create(project_path=self.project) as session:
@@ -195,10 +228,15 @@ class ModelStore:
             VersionInfo(
                 stamp,
                 tuple(n for n in self.model_datasets if stamp in held[n]),
-                self.model_datasets,
+                self.required_datasets,
+                self.evidence_datasets,
             )
             for stamp in stamps
         ]
+
+    def version_info(self, stamp: str) -> VersionInfo | None:
+        """What :meth:`versions` says of ``stamp`` (``None`` when it does not exist)."""
+        return next((v for v in self.versions() if v.stamp == stamp), None)
 
     def latest_complete(self) -> str | None:
         """The newest complete stamp, or ``None``."""
@@ -333,6 +371,30 @@ class ModelVersion:
     def dataset(self, name: str) -> Any:
         """Model dataset ``name`` of this version (read on first use)."""
         return self.derived(name, lambda: self.store.load_versioned(name, self.version))
+
+    def holds(self, name: str) -> bool:
+        """Whether this version has dataset ``name`` (a version saved before the pipelines wrote
+        an evidence dataset lacks it). Asked of :meth:`ModelStore.versions`, so a dataset a later
+        ``kedro run --pipeline reporting`` adds to this version shows up within
+        ``app.versions_refresh_seconds``.
+        """
+        info = self.store.version_info(self.version)
+        return info is not None and name in info.present
+
+    def optional(self, name: str) -> Any | None:
+        """Model dataset ``name`` of this version, or ``None`` when the version lacks it (an
+        evidence dataset of a version saved before the pipelines wrote it).
+
+        Raises:
+            VersionMismatchError: ``name`` is not a model dataset.
+            ArtifactError: it exists but is unreadable.
+        """
+        if name not in self.store.model_datasets:
+            raise VersionMismatchError(
+                f"{name} is not a dataset of a model version; those are: "
+                f"{', '.join(self.store.model_datasets)}"
+            )
+        return self.dataset(name) if self.holds(name) else None
 
     def training_margins(self) -> np.ndarray:
         """The training customers' margins (``customer_segments``), sorted ascending."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import evidence_projects
 import model_projects
 import pandas as pd
 import pytest
@@ -18,8 +19,13 @@ from model_projects import (
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from customer_segmentation import schema
-from customer_segmentation.model_store import PROJECT_ENV_VAR, ModelStore
+from customer_segmentation import app_logic, outcomes, schema
+from customer_segmentation.model_store import (
+    EVIDENCE_DATASETS,
+    PROJECT_ENV_VAR,
+    ModelStore,
+    ModelVersion,
+)
 
 ENTRY = PROJECT_ROOT / "app" / "streamlit_app.py"
 TIMEOUT = 120  # seconds for one script run (the first opens a Kedro session)
@@ -29,6 +35,9 @@ CUSTOMER_ROW = 17
 half_run_project = model_projects.half_run_project
 truncated_model_project = model_projects.truncated_model_project
 two_versions_project = model_projects.two_versions_project
+pre_evidence_project = evidence_projects.pre_evidence_project
+no_campaigns_project = evidence_projects.no_campaigns_project
+EVIDENCE_SECTIONS = ("Can I trust this segment?", "Will it respond?", "RFM beside K-Means")
 
 
 def open_app(project: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
@@ -50,6 +59,17 @@ def frame_with(app: AppTest, *columns: str) -> pd.DataFrame:
 
 def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
+
+
+def image_urls(app: AppTest) -> list[str]:
+    """The media URL of every image on the page (one per figure's bytes)."""
+    return [image.url for element in app.get("image") for image in element.proto.imgs]
+
+
+def predicted_segment(app: AppTest) -> int:
+    """The segment number of the Predict page's answer heading."""
+    heading = next(h for h in texts(app.subheader).splitlines() if h.startswith("Segment "))
+    return int(heading.split(":")[0].removeprefix("Segment "))
 
 
 def test_predict_page_gives_the_pipeline_segment_of_a_real_customer(real_project, monkeypatch):
@@ -241,3 +261,83 @@ def test_scored_download_is_the_scored_table(real_project, monkeypatch):
     scored = frame_with(app, "ID", "segment", "name", "margin")
     assert isinstance(scored, pd.DataFrame) and {"segment", "name", "margin"} <= set(scored)
     assert len(scored) == len(pipeline_tables(real_project)["customer_segments"])
+
+
+def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
+    app = open_app(real_project, monkeypatch, "explore")
+    store = ModelStore(real_project)
+    version = ModelVersion(store)
+    names, k = version.bundle.segment_names(), version.bundle.k
+    headings = texts(app.subheader).splitlines()
+    assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
+    assert app_logic.NOT_AVAILABLE not in texts(app.info), texts(app.info)
+
+    stability = frame_with(app, "segment", "mean_jaccard", "reading", "dissolved")
+    thresholds = store.params["clustering"].segment_stability.thresholds
+    assert len(stability) == k and set(stability["reading"]) <= set(thresholds)
+    resamples = store.params["clustering"].segment_stability.resamples
+    assert f"B = {resamples} bootstrap resamples" in texts(app.markdown), texts(app.markdown)
+
+    table = version.dataset("segment_outcomes")
+    sentence = outcomes.next_campaign_sentence(table, store.params["reporting"].outcomes.z, names)
+    assert sentence in texts(app.markdown), "the next-campaign sentence"
+    responses = frame_with(app, "segment", "Response rate", "Response lift", "AnyCampaign rate")
+    assert responses["segment"].tolist() == list(range(k))
+    assert responses["Response rate"].str.fullmatch(r"[\d.]+% \([\d.]+%–[\d.]+%\)").all()
+
+    rfm = frame_with(app, "segment", "largest_group", "customers")
+    groups = [c for c in rfm.columns if c not in app_logic.RFM_LEADING]
+    assert rfm[groups].sum(axis=1).to_numpy() == pytest.approx(1.0), "shares of each segment"
+    assert rfm["customers"].sum() == version.bundle.card["training_rows"]
+
+    urls = image_urls(app)
+    assert len(urls) == len(set(urls)) == len(store.figure_names()), (
+        "every figure of the version once, the evidence figures in their sections"
+    )
+
+
+def test_predict_page_says_how_stable_the_segment_is_and_how_it_responds(real_project, monkeypatch):
+    app = open_app(real_project, monkeypatch)
+    app.button[0].click().run()  # the typical customer
+    assert not app.exception, [e.message for e in app.exception]
+    segment = predicted_segment(app)
+    store = ModelStore(real_project)
+    version = ModelVersion(store)
+    shown = texts(app.markdown)
+    stable = app_logic.stability_sentence(version.dataset("segment_profiles"), segment)
+    assert stable is not None and stable in shown, shown
+    assert stable.startswith(f"Segment {segment} is "), stable
+    evidence = app_logic.campaign_evidence(
+        version.dataset("segment_outcomes"), segment, store.params["reporting"].outcomes.z
+    )
+    assert evidence is not None and evidence in shown, shown
+
+
+def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
+    pre_evidence_project, monkeypatch
+):
+    app = open_app(pre_evidence_project, monkeypatch, "explore")
+    labels = app.selectbox(key="model_version").options
+    assert all("saved before segment evidence" in label for label in labels), labels
+    headings = texts(app.subheader).splitlines()
+    assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
+    assert texts(app.info).count(app_logic.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), texts(app.info)
+    store = ModelStore(pre_evidence_project)
+    urls = image_urls(app)
+    held = set(store.figure_names()) - set(EVIDENCE_DATASETS)
+    assert len(urls) == len(set(urls)) == len(held), "every figure the version has, once"
+
+    app.switch_page("app_pages/predict.py").run()
+    app.button[0].click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert predicted_segment(app) in ModelStore(pre_evidence_project).load().segment_names()
+    assert texts(app.markdown).count(app_logic.NOT_AVAILABLE) == 2, texts(app.markdown)
+
+
+def test_without_campaign_columns_the_explore_page_says_why(no_campaigns_project, monkeypatch):
+    app = open_app(no_campaigns_project, monkeypatch, "explore")
+    note = texts(app.info)
+    assert "No campaign outcomes for this version" in note, note
+    assert all(c in note for c in schema.FLAG_COLUMNS), note
+    assert not [t for t in app.dataframe if "Response rate" in t.value.columns]
+    assert frame_with(app, "segment", "largest_group").shape[0] > 0, "RFM needs no campaigns"
