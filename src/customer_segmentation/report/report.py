@@ -101,13 +101,19 @@ def _environment() -> Environment:
 
 
 def quality_sentence(quality: Mapping[str, Any]) -> str:
-    """What the data contract read, kept and rejected, in one sentence."""
+    """What the data contract read, kept and rejected, in one sentence: a file's delimiter and
+    encoding, or the ``format`` of a table that arrived typed (a database table).
+    """
+    read_as = (
+        f"delimiter {quality['delimiter']}, encoding {quality['encoding']}"
+        if "delimiter" in quality
+        else f"read as a {quality['format']}"
+    )
     return (
         f"Source {quality['source']}: {quality['rows_in']:,} rows read, "
         f"{quality['rows_clean']:,} kept, {quality['rows_rejected']:,} rejected "
         f"(missing-income policy: {quality['missing_income_policy']}); "
-        f"delimiter {quality['delimiter']}, encoding {quality['encoding']}, "
-        f"date order {quality['date_order']}."
+        f"{read_as}, date order {quality['date_order']}."
     )
 
 
