@@ -62,7 +62,8 @@ def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict
     from conftest import project_params  # noqa: PLC0415
 
     raw = read_file(RawCustomerFile(source, content))
-    rules._first_pass(raw.strings, source, project_params()["data_processing"])  # noqa: SLF001
+    present = [c for c in raw.strings.collect_schema().names() if c != "source_row"]
+    rules._first_pass(raw.strings, source, present, project_params()["data_processing"])  # noqa: SLF001
     try:
         table = engine.to_pandas(raw.strings)
     except Exception as error:

@@ -130,6 +130,23 @@ def test_cli_run_reads_the_raw_path_parameter(fresh_project):
     assert "raw_customers_path=PATH" in output
 
 
+def test_a_file_that_cannot_be_right_stops_the_run_and_saves_nothing(tmp_path):
+    """Dates in a shape nobody writes: the run stops at the data contract with a diagnosis;
+    no table, model or report of a new version is written.
+    """
+    text = real_file(REAL_FILES[0]).read_text()
+    lines = text.splitlines()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join([lines[0], *(line.replace("-", "~") for line in lines[1:])]))
+    project = copy_project(tmp_path / "project")
+    with pytest.raises(Exception, match="stopped before anything is modelled") as caught:
+        run_project(project, params={"raw_customers_path": str(broken)})
+    assert "Dt_Customer fails the rule bad_date in 2,240 of 2,240 rows" in str(caught.value)
+    written = [p for p in (project / "data").rglob("*") if p.is_file() and p.name != ".gitkeep"]
+    shipped = {project / "data" / "01_raw" / "demo_customers.csv"}
+    assert set(written) <= shipped, f"a stopped run wrote {sorted(set(written) - shipped)}"
+
+
 def test_telemetry_is_off_for_the_project(monkeypatch):
     """The tracked `.telemetry` opts out even where the environment does not."""
     from kedro_telemetry.plugin import _check_for_telemetry_consent  # noqa: PLC0415

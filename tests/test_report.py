@@ -71,16 +71,17 @@ QUALITY = {
 
 def test_quality_sentence_says_how_a_file_or_a_database_table_was_read():
     file = quality_sentence(
-        QUALITY | {"source": "customers.csv", "delimiter": "comma", "encoding": "utf-8"}
+        QUALITY
+        | {"source": "customers.csv", "format": "text", "delimiter": "comma", "encoding": "utf-8"}
     )
     table = quality_sentence(
         QUALITY | {"source": "table customers in sqlite:///crm.db", "format": "database table"}
     )
 
     assert "2,240 rows read, 2,212 kept, 28 rejected" in file
-    assert "delimiter comma, encoding utf-8, date order day_first" in file
+    assert "read as comma-delimited text (utf-8), date order day_first" in file
     assert table.startswith("Source table customers in sqlite:///crm.db: 2,240 rows read")
-    assert "read as a database table, date order day_first" in table
+    assert "read as database table, date order day_first" in table
 
 
 def test_verdict_says_plainly_when_criteria_disagree():

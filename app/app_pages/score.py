@@ -6,7 +6,7 @@ import app_state
 import streamlit as st
 
 from customer_segmentation import upload_workers
-from customer_segmentation.contract import CustomerDataError
+from customer_segmentation.contract import CustomerDataError, containers
 
 st.title("Score a customer file")
 store, model = app_state.require_model()
@@ -14,7 +14,8 @@ bundle = model.bundle
 limit_mb = float(st.get_option("server.maxUploadSize"))
 st.markdown(
     "Upload an export in the layout of the Kaggle customer-personality table (comma, tab, "
-    "semicolon or pipe separated; the 29 columns, of which the campaign flags are optional). "
+    "semicolon or pipe separated text, gzip/bz2/xz/zip compressed or not, an Excel workbook or "
+    "Parquet; the 29 columns, of which the campaign flags are optional). "
     "It goes through the same parsing, validation and feature code as `kedro run`, then the "
     f"selected model (`{bundle.version}`) assigns every valid customer a segment. Rejected rows "
     f"are listed with their reason. Files up to {limit_mb:,.0f} MB."
@@ -35,7 +36,7 @@ def download(what: str, table, suffix: str, key: str) -> None:
     )
 
 
-upload = st.file_uploader("Customer table", type=["csv", "tsv", "txt"], key="upload")
+upload = st.file_uploader("Customer table", type=list(containers.FILE_SUFFIXES), key="upload")
 if upload is None:
     st.stop()
 
@@ -61,6 +62,7 @@ else:
     result = cached[1]
 
 report = result.report
+st.caption(f"Read as {containers.describe(report)}.")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Rows in the file", f"{report['rows_in']:,}")
 c2.metric("Scored", f"{len(result.scored):,}")

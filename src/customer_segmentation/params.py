@@ -123,6 +123,8 @@ class DataProcessingParams(PipelineParams):
     max_customer_date: date
     ambiguous_date_order: Literal["day_first", "month_first"]
     two_digit_year_pivot: Annotated[int, Field(ge=0, le=99)]
+    decimal_mark: Literal[".", ","]
+    stop_share: Annotated[float, Field(gt=0, le=1)]
     chunk_rows: PositiveInt
 
     @model_validator(mode="after")

@@ -133,9 +133,16 @@ def test_the_form_goes_through_the_data_contract(real: dict, change, code, words
     with pytest.raises(app_logic.FormRejected, match=re.escape(words)) as refused:
         app_logic.predict_customer(values, bundle, real["rules"])
     assert refused.value.reason_code == code
-    table = app_logic.form_table(values, bundle.reference_date)
+    # The same row in a file, beside a good one (a file where no row survives stops instead).
+    good = form_values(real["customers"].iloc[0], bundle.reference_date, "age")
+    table = pd.concat(
+        [
+            app_logic.form_table(values, bundle.reference_date),
+            app_logic.form_table(good, bundle.reference_date).assign(ID="999999"),
+        ]
+    )
     result = prepare_customers(
-        RawCustomerFile("one.csv", table.drop(columns="source_row").to_csv(index=False).encode()),
+        RawCustomerFile("two.csv", table.drop(columns="source_row").to_csv(index=False).encode()),
         real["rules"],
     )
     assert result.rejected["reason_code"].tolist() == [code], "a file row meets the same rule"

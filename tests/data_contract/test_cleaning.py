@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import REAL_FILES, changed, real_file
 from contract_api import (
+    CustomerDataError,
     RawCustomerFile,
     check_clean_table,
     parse_dates,
@@ -270,3 +271,81 @@ def test_an_id_too_large_for_an_integer_is_rejected_not_a_crash(rows, params):
 
     assert rejected_row(rejected, 1)["reason_code"] == "not_whole_number"
     assert report["rows_in"] == len(rows)
+
+
+def test_ambiguous_thousands_marks_follow_the_decimal_mark_parameter(rows, params):
+    # "51.381" is 51.381 with a decimal point and 51,381 with a decimal comma: no value tells,
+    # so the parameter decides, and the report says so.
+    incomes = pd.to_numeric(rows["Income"]).astype(int)
+    rows["Income"] = incomes.map(lambda x: f"{x // 1000}.{x % 1000:03d}")
+    clean, _, report = run(rows, params, decimal_mark=",")
+    assert clean["Income"].tolist() == incomes.astype(float).tolist()
+    assert report["decimal_marks"]["Income"].startswith("decimal comma: the values do not tell")
+    pointed, _, report = run(rows, params, decimal_mark=".")
+    assert pointed["Income"].tolist() == (incomes / 1000).tolist()
+    assert report["decimal_marks"]["Income"].startswith("decimal point: the values do not tell")
+
+
+def test_one_value_with_decimals_decides_the_decimal_mark(rows, params):
+    incomes = pd.to_numeric(rows["Income"]).astype(int)
+    rows["Income"] = incomes.map(lambda x: f"{x // 1000}.{x % 1000:03d}")
+    rows.loc[0, "Income"] = "51.381,50"
+    clean, _, report = run(rows, params, decimal_mark=".")
+    assert clean["Income"].iloc[0] == 51381.5
+    assert clean["Income"].iloc[1:].tolist() == incomes.iloc[1:].astype(float).tolist()
+    assert report["decimal_marks"]["Income"].startswith("decimal comma: 1 values show it")
+
+
+def test_a_repeated_header_line_is_rejected_under_its_own_reason(rows, params):
+    header = pd.DataFrame([rows.columns], columns=rows.columns)
+    pasted = pd.concat([rows.head(10), header, rows.iloc[10:]], ignore_index=True)
+    clean, rejected, report = run(pasted, params)
+    assert len(clean) == len(rows), "every customer row of both parts is kept"
+    row = rejected_row(rejected, 11)
+    assert row["reason_code"] == "repeated_header"
+    assert row["reason"] == "a header line repeated inside the table (exports pasted together)"
+    assert report["rejected_by_reason"] == {"repeated_header": 1}
+    assert report["problems_by_rule"] == {"repeated_header": 1}, "no other rule fires on it"
+
+
+def _stopped(rows: pd.DataFrame, params: dict[str, Any], **overrides: Any) -> str:
+    settings = changed(params["data_processing"], **overrides)
+    with pytest.raises(CustomerDataError) as caught:
+        prepare_customers(RawCustomerFile("t.csv", rows.to_csv(index=False).encode()), settings)
+    message = str(caught.value)
+    assert message.startswith("t.csv: stopped before anything is modelled or saved"), message
+    return message
+
+
+def test_a_column_failing_most_rows_stops_with_the_rule_rows_examples_and_cause(rows, params):
+    # Amounts of wine with a decimal comma: read as 635.5, not a whole number of units.
+    first = rows["MntWines"].iloc[0]
+    rows.loc[: len(rows) - 5, "MntWines"] = rows["MntWines"] + ",5"
+    message = _stopped(rows, params, stop_share=0.5)
+    bad = len(rows) - 4
+    assert f"MntWines fails the rule not_whole_number in {bad} of {len(rows)} rows" in message
+    assert f"row 1: '{first},5'" in message, "the first example is named with its row"
+    assert "decimal comma" in message, message
+
+
+def test_below_the_stop_share_the_rows_are_only_rejected(rows, params):
+    rows.loc[:4, "Income"] = "lots"
+    clean, rejected, _ = run(rows, params, stop_share=0.5)
+    assert len(rejected) == 5 and len(clean) == len(rows) - 5
+
+
+def test_dates_in_an_unknown_shape_stop_naming_the_shapes_read(rows, params):
+    rows["Dt_Customer"] = rows["Dt_Customer"].str.replace("-", "~")
+    message = _stopped(rows, params)
+    assert "no row passed the data contract" in message, message
+    assert "Dt_Customer fails the rule bad_date" in message, message
+    assert "31-12-2013" in message, "the shapes the contract reads are listed"
+
+
+def test_shifted_columns_are_recognised(rows, params):
+    columns = list(rows.columns)
+    start = columns.index("Education")
+    rows[columns[start:]] = rows[columns[start:]].shift(1, axis=1).fillna("")
+    message = _stopped(rows, params)
+    assert "Education fails the rule missing_value" in message, "the shift starts there"
+    assert "the columns look shifted" in message, message

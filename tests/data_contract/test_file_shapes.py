@@ -10,7 +10,12 @@ full ``kedro run --params raw_customers_path=...``.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import io
+import lzma
+import zipfile
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +62,50 @@ def _csv(text: pd.DataFrame, **options: Any) -> bytes:
 
 def _no_leading_zero(numbers: pd.Series) -> pd.Series:
     return numbers.astype(int).astype(str)
+
+
+def _typed(text: pd.DataFrame) -> pd.DataFrame:
+    """The canonical table with typed columns, as Parquet or a workbook holds it: numbers as
+    numbers (a missing Income as null), dates as dates.
+    """
+    typed = text.copy()
+    for column in typed.columns:
+        if column == "Dt_Customer":
+            typed[column] = _dates(text)
+        elif column not in ("Education", "Marital_Status"):
+            typed[column] = pd.to_numeric(text[column].replace("", None))
+    return typed
+
+
+def _european(numbers: pd.Series, thousands: str = ".") -> pd.Series:
+    """Numbers as a spreadsheet in most of Europe writes them: ``58.138,00``."""
+    present = numbers != ""
+    written = pd.to_numeric(numbers[present]).map(lambda x: f"{x:,.2f}")
+    european = written.str.replace(",", "_").str.replace(".", ",").str.replace("_", thousands)
+    return numbers.where(~present, european)
+
+
+def _parquet(table: pd.DataFrame) -> bytes:
+    table = table.assign(Dt_Customer=table["Dt_Customer"].dt.date)  # a DATE column
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+        for name, table in sheets.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+    return buffer.getvalue()
+
+
+def _zipped(content: bytes, name: str = "customers.csv") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+        archive.writestr("__MACOSX/._customers.csv", b"resource fork")
+    return buffer.getvalue()
 
 
 # name -> (function of the canonical text table giving the file's bytes, expected detection)
@@ -126,6 +175,42 @@ SHAPES: dict[str, tuple[Callable[[pd.DataFrame], bytes], dict[str, Any]]] = {
             lineterminator="\r\n",
         ),
         {"delimiter": "semicolon", "byte_order_mark": True, "date_order": "month_first"},
+    ),
+    "european_decimal_comma": (
+        lambda t: _csv(
+            t.assign(Income=_european(t["Income"]), MntWines=_european(t["MntWines"])), sep=";"
+        ),
+        {
+            "decimal_marks": {
+                "Income": "decimal comma: 2,216 values show it (0 a decimal point)",
+                "MntWines": "decimal comma: 2,240 values show it (0 a decimal point)",
+            }
+        },
+    ),
+    "european_space_thousands_in_a_workbook": (
+        lambda t: _workbook({"Export": t.assign(Income=_european(t["Income"], " "))}),
+        {"decimal_marks": {"Income": "decimal comma: 2,216 values show it (0 a decimal point)"}},
+    ),
+    # Containers: recognised by their first bytes (every file here is named .csv).
+    "gzip_compressed": (lambda t: gzip.compress(_csv(t)), {"compression": "gzip"}),
+    "bz2_compressed": (lambda t: bz2.compress(_csv(t, sep="\t")), {"compression": "bz2"}),
+    "xz_compressed": (lambda t: lzma.compress(_csv(t)), {"compression": "xz"}),
+    "zip_with_one_table": (
+        lambda t: _zipped(_csv(t, sep=";")),
+        {"compression": "zip", "zip_member": "customers.csv", "delimiter": "semicolon"},
+    ),
+    "parquet_typed": (lambda t: _parquet(_typed(t)), {"format": "parquet"}),
+    "xlsx_date_cells": (
+        lambda t: _workbook({"Customers": _typed(t)}),
+        {"format": "xlsx", "sheet": "Customers"},
+    ),
+    "xlsx_text_dates_second_sheet": (
+        lambda t: _workbook({"Read me": pd.DataFrame({"Note": ["export of 2014"]}), "Data": t}),
+        {"format": "xlsx", "sheet": "Data", "date_order": "day_first"},
+    ),
+    "xlsx_in_zip": (
+        lambda t: _zipped(_workbook({"Sheet1": _typed(t)}), "customers.xlsx"),
+        {"format": "xlsx", "compression": "zip", "sheet": "Sheet1"},
     ),
 }
 

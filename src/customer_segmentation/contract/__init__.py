@@ -42,7 +42,9 @@ def check_rows(rows: Any, source: str, params: DataProcessingParams) -> CheckRes
 
     table = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
     strings = nw.from_native(table).lazy().with_columns(nw.col(SOURCE_ROW).cast(nw.Int64))
-    return check(RawTable(strings, {"source": source}), params, log_level=logging.DEBUG)
+    return check(
+        RawTable(strings, {"source": source}), params, log_level=logging.DEBUG, diagnose=False
+    )
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation import schema
-from customer_segmentation.contract import values
+from customer_segmentation.contract import containers, values
 from customer_segmentation.contract.errors import CustomerDataError
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -217,6 +217,7 @@ def read_info(content: bytes, source: str, layout: Layout) -> dict[str, Any]:
     """What reading found, for the data-quality report."""
     return {
         "source": source,
+        "format": containers.TEXT,
         "encoding": layout.encoding,
         "byte_order_mark": layout.encoding in ("utf-8-sig", "utf-16"),
         "delimiter": DELIMITER_NAMES[layout.delimiter],
@@ -235,11 +236,17 @@ def read_file(raw: RawCustomerFile) -> RawTable:
     UTF-8 files (with or without byte-order mark) are read from disk or memory as they are;
     other encodings are decoded once to UTF-8 first (Polars reads UTF-8).
 
+    A compressed file, a workbook or a Parquet file is recognised by its first bytes and
+    opened as :mod:`containers` says.
+
     Raises:
         CustomerDataError: the file is empty, binary, another table, or lacks required columns;
             an irregular line is found when the rules run (:func:`irregular`).
     """
     head, complete = raw.head(HEAD_BYTES)
+    kind = containers.kind_of(head)
+    if kind != containers.TEXT:
+        return _read_container(raw, kind)
     layout = inspect(head, raw.name, complete)
     if raw.engine == "spark":
         return _read_spark(raw, head, layout)
@@ -388,3 +395,76 @@ def irregular(source: str, error: Exception) -> CustomerDataError:
     """The message for a file the engine could not read as a regular table."""
     detail = str(error).strip().splitlines()[0]
     return CustomerDataError(f"{source}: {_REGULAR}: {detail}")
+
+
+def _with_info(table: RawTable, **found: Any) -> RawTable:
+    return RawTable(table.strings, {**table.info, **found})
+
+
+def _read_container(raw: RawCustomerFile, kind: str) -> RawTable:
+    """A file that is not plain text (:func:`containers.kind_of`), read with the local engine;
+    what is inside a compressed file or a zip is recognised again.
+    """
+    if raw.engine == "spark":
+        return _read_spark_container(raw, kind)
+    if kind in containers.DECOMPRESS:
+        inner = read_file(RawCustomerFile(raw.name, containers.decompress(raw, kind)))
+        return _with_info(inner, compression=kind)
+    if kind == containers.ZIP:
+        with containers.open_zip(raw) as archive:
+            if containers.zip_kind(archive) == containers.WORKBOOK:
+                return _read_workbook(raw, containers.WORKBOOK)
+            member, content = containers.zip_member(archive, raw.name)
+        inner = read_file(RawCustomerFile(raw.name, content))
+        return _with_info(inner, compression=containers.ZIP, zip_member=member)
+    if kind == containers.XLS:
+        return _read_workbook(raw, containers.XLS)
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    source: Any = raw.path if raw.path is not None else io.BytesIO(raw.content)
+    try:
+        frame = pl.scan_parquet(source)
+        frame.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise CustomerDataError(
+            f"{raw.name}: a Parquet file that cannot be read ({error}); is it complete?"
+        ) from error
+    return typed_table(frame, {"source": raw.name, "format": containers.PARQUET})
+
+
+def _read_workbook(raw: RawCustomerFile, kind: str) -> RawTable:
+    """The sheet of a workbook that holds the customer table (fully blank rows, which a
+    spreadsheet shows as empty lines, are counted in the report, not checked).
+    """
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    frame, sheet = containers.read_workbook(raw, kind, check_header)
+    blank = pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == ""))
+    blank_rows = int(frame.select(blank.sum()).item())
+    frame = frame.filter(~blank)
+    info = {"source": raw.name, "format": kind, "sheet": sheet}
+    if blank_rows:
+        info["blank_rows_skipped"] = blank_rows
+    return typed_table(frame, info)
+
+
+def _read_spark_container(raw: RawCustomerFile, kind: str) -> RawTable:
+    """On Spark: Parquet by Spark's reader; gzip and bz2 text by Spark's CSV reader, which
+    decompresses by the file's extension; other containers are refused with what to do.
+    """
+    from pyspark.sql import SparkSession  # noqa: PLC0415 - only with --env spark
+
+    suffix = raw.path.suffix.lower() if raw.path is not None else ""
+    if kind == containers.PARQUET:
+        spark = SparkSession.builder.getOrCreate()
+        frame = spark.read.parquet(str(raw.path))
+        return typed_table(frame, {"source": raw.name, "format": containers.PARQUET})
+    if kind in (containers.GZIP, containers.BZIP2) and suffix in (".gz", ".bz2"):
+        head, complete = containers.decompressed_head(raw, kind, HEAD_BYTES)
+        layout = inspect(head, raw.name, complete)
+        return _with_info(_read_spark(raw, head, layout), compression=kind)
+    raise CustomerDataError(
+        f"{raw.name}: a {containers.FORMAT_NAMES.get(kind, kind)} file; Spark reads text "
+        "exports (plain, or gzip/bz2 compressed with a .gz/.bz2 name) and Parquet: convert it to "
+        "one of those, or run it with the local engine (kedro run without --env spark)"
+    )

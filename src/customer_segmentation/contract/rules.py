@@ -11,7 +11,8 @@ marks (``$58,138``); category values trimmed and case-normalised (``" GRADUATION
 campaign flags absent from the file taken as 0 (the report says so).
 
 Rejections (``reason_code``; a row breaking several rules gets the first code, in the order
-below, and every message in ``reason``): ``missing_id``, ``not_whole_number`` (also a number too
+below, and every message in ``reason``): ``repeated_header`` (a header line inside the table,
+from exports pasted together; no other rule is applied to it), ``missing_id``, ``not_whole_number`` (also a number too
 large to be exact), ``duplicate_id`` (the first row with an ID is kept, later ones name it),
 ``missing_value``, ``not_a_number``, ``negative_value``, ``bad_flag`` (not 0/1), ``bad_date``
 (unreadable or impossible, e.g. 31-02-2013), ``date_out_of_range``, ``missing_income``,
@@ -28,7 +29,7 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation import engine, schema
-from customer_segmentation.contract import values
+from customer_segmentation.contract import diagnosis, values
 from customer_segmentation.contract.errors import CustomerDataError
 from customer_segmentation.contract.reading import SOURCE_ROW, RawTable, irregular
 from customer_segmentation.contract.schema import CLEAN_TYPES, check_clean
@@ -41,6 +42,9 @@ _ID = "_id"
 _FIRST = "_first_row"
 _DATE_DAYS, _DATE_YEAR, _DATE_SERIAL = values.DATE_DAYS, values.DATE_YEAR, values.DATE_SERIAL
 _BAD, _CODE = "_bad", "_code"
+_HEADER = "_header"
+REPEATED_HEADER = "repeated_header"
+_HEADER_MESSAGE = "a header line repeated inside the table (exports pasted together)"
 
 
 def _value(column: str) -> str:
@@ -62,6 +66,7 @@ class Rule:
     code: str
     mask: nw.Expr
     message: nw.Expr
+    column: str | None = None  # the column the rule reads (for the diagnosis)
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,10 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
     value, missing = nw.col(_value(column)), nw.col(_missing(column))
     rules = []
     if required:
-        rules.append(Rule("missing_value", missing, nw.lit(f"{column} is missing")))
-    rules.append(Rule("not_a_number", ~missing & value.is_null(), _said(column, "is not a number")))
+        rules.append(Rule("missing_value", missing, nw.lit(f"{column} is missing"), column))
+    rules.append(
+        Rule("not_a_number", ~missing & value.is_null(), _said(column, "is not a number"), column)
+    )
     if whole:
         odd = ~value.is_null() & ((value.floor() != value) | (value.abs() > values.LARGEST_WHOLE))
         rules.append(
@@ -102,28 +109,36 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
                 "not_whole_number",
                 odd,
                 _said(column, "is not a whole number (or too large to be one)"),
+                column,
             )
         )
     rules.append(
-        Rule("negative_value", ~value.is_null() & (value < 0), _said(column, "is negative"))
+        Rule("negative_value", ~value.is_null() & (value < 0), _said(column, "is negative"), column)
     )
     return rules
 
 
-def _parsed(frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame) -> nw.LazyFrame:
-    """The frame with every value parsed into helper columns (each computed once), and the
-    row where its ID is first seen in the whole file (:func:`first_rows`).
-    """
-    numbers = [
+def _number_columns(present: list[str]) -> list[str]:
+    """The columns read as numbers."""
+    return [
         schema.ID,
         *schema.REQUIRED_INTEGER_COLUMNS,
         "Income",
         *(c for c in schema.OPTIONAL_COLUMNS if c in present),
     ]
+
+
+def _parsed(
+    frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame, marks: dict[str, str]
+) -> nw.LazyFrame:
+    """The frame with every value parsed into helper columns (each computed once, numbers with
+    their column's decimal mark), and the row where its ID is first seen in the whole file
+    (:func:`first_rows`).
+    """
     frame = frame.with_columns(**{_text(c): values.text(c) for c in present})
-    parsed = {}
-    for column in numbers:
-        read = values.number(column, nw.col(_text(column)))
+    parsed = {_HEADER: _is_header()}
+    for column in _number_columns(present):
+        read = values.number(column, nw.col(_text(column)), marks[column])
         parsed[_value(column)] = read.value
         parsed[_missing(column)] = read.missing
         parsed[_repaired(column)] = read.repaired
@@ -134,6 +149,16 @@ def _parsed(frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame) -
     return frame.join(first_rows, on=_ID, how="left")
 
 
+def _is_header() -> nw.Expr:
+    """A row that repeats the header (two exports pasted into one file): its ID, birth year
+    and date fields hold those columns' names.
+    """
+    names = (schema.ID, "Year_Birth", schema.DATE_COLUMN)
+    return nw.all_horizontal(
+        *(nw.col(_text(c)).str.to_lowercase() == c.lower() for c in names), ignore_nulls=True
+    )
+
+
 def _whole_id(value: nw.Expr) -> nw.Expr:
     """The customer ID as an integer where the value is a whole number that a float64 holds
     exactly, else null (nulled before the cast: a cast of ``1e308`` would fail).
@@ -142,11 +167,15 @@ def _whole_id(value: nw.Expr) -> nw.Expr:
     return values.only(valid, value).cast(nw.Int64)
 
 
-def first_rows(frame: nw.LazyFrame) -> nw.LazyFrame:
+def first_rows(frame: nw.LazyFrame, id_mark: str = values.POINT) -> nw.LazyFrame:
     """The row where each valid ID is first seen, over the whole file (``_id``,
     ``_first_row``): a later row with the same ID is a duplicate, whichever slice it is in.
+    ``id_mark``: the ID column's decimal mark.
     """
-    ids = frame.select(_whole_id(values.number(schema.ID).value).alias(_ID), nw.col(SOURCE_ROW))
+    ids = frame.select(
+        _whole_id(values.number(schema.ID, decimal_mark=id_mark).value).alias(_ID),
+        nw.col(SOURCE_ROW),
+    )
     return (
         ids.filter(~nw.col(_ID).is_null()).group_by(_ID).agg(nw.col(SOURCE_ROW).min().alias(_FIRST))
     )
@@ -155,15 +184,18 @@ def first_rows(frame: nw.LazyFrame) -> nw.LazyFrame:
 def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
     """Every rule, in the order that decides a row's reason code."""
     rules = [
+        Rule(REPEATED_HEADER, nw.col(_HEADER), nw.lit(_HEADER_MESSAGE)),
         Rule(
             "missing_id",
             nw.col(_value(schema.ID)).is_null(),
             _said(schema.ID, "is missing or not a number"),
+            schema.ID,
         ),
         Rule(
             "not_whole_number",
             ~nw.col(_value(schema.ID)).is_null() & nw.col(_ID).is_null(),
             _said(schema.ID, "is not a whole number"),
+            schema.ID,
         ),
         Rule(
             "duplicate_id",
@@ -171,6 +203,7 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
             nw.concat_str(
                 [nw.lit("duplicate ID, first seen at row "), nw.col(_FIRST).cast(nw.String)]
             ),
+            schema.ID,
         ),
     ]
     for column in schema.REQUIRED_INTEGER_COLUMNS:
@@ -182,6 +215,7 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
                 "missing_income",
                 nw.col(_missing("Income")),
                 nw.lit("Income is missing (missing_income: drop)"),
+                "Income",
             )
         )
     for column in schema.OPTIONAL_COLUMNS:
@@ -195,20 +229,27 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
                     "bad_flag",
                     ~value.is_null() & ~value.is_in([0.0, 1.0]),
                     _said(column, "is not 0 or 1"),
+                    column,
                 )
             )
     for column in schema.CATEGORY_COLUMNS:
         rules.append(
-            Rule("missing_value", nw.col(_missing(column)), nw.lit(f"{column} is missing"))
+            Rule("missing_value", nw.col(_missing(column)), nw.lit(f"{column} is missing"), column)
         )
     low, high = params.min_customer_date, params.max_customer_date
     days = nw.col(_DATE_DAYS)
     rules += [
-        Rule("bad_date", days.is_null(), _said(schema.DATE_COLUMN, "is not a date")),
+        Rule(
+            "bad_date",
+            days.is_null(),
+            _said(schema.DATE_COLUMN, "is not a date"),
+            schema.DATE_COLUMN,
+        ),
         Rule(
             "date_out_of_range",
             ~days.is_null() & ((days < values.day_number(low)) | (days > values.day_number(high))),
             _said(schema.DATE_COLUMN, f"is outside {low.isoformat()}..{high.isoformat()}"),
+            schema.DATE_COLUMN,
         ),
     ]
     year = nw.col(_value("Year_Birth"))
@@ -217,19 +258,31 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
             "birth_year_out_of_range",
             ~year.is_null() & (year < params.min_birth_year),
             _said("Year_Birth", f"is before {params.min_birth_year}"),
+            "Year_Birth",
         ),
         Rule(
             "birth_year_out_of_range",
             ~year.is_null() & ~nw.col(_DATE_YEAR).is_null() & (year > nw.col(_DATE_YEAR)),
             _said("Year_Birth", "is after the customer's first purchase"),
+            "Year_Birth",
         ),
         Rule(
             "income_outlier",
             ~nw.col(_value("Income")).is_null() & (nw.col(_value("Income")) > params.max_income),
             _said("Income", f"is above max_income {params.max_income:,.0f}"),
+            "Income",
         ),
     ]
     return rules
+
+
+def _masks(rules: list[Rule]) -> dict[str, nw.Expr]:
+    """Per rule, whether it rejects the row (a repeated header line breaks only its own)."""
+    masks = {}
+    for i, rule in enumerate(rules):
+        mask = rule.mask.fill_null(False)
+        masks[f"_rule_{i}"] = mask if rule.code == REPEATED_HEADER else mask & ~nw.col(_HEADER)
+    return masks
 
 
 def _decided(rules: list[Rule]) -> dict[str, nw.Expr]:
@@ -255,22 +308,27 @@ def _reason(rules: list[Rule]) -> nw.Expr:
     return nw.concat_str(messages, separator="; ", ignore_nulls=True)
 
 
-def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) -> dict[str, Any]:
+def _median_income(mark: str) -> nw.Expr:
+    income = values.number("Income", decimal_mark=mark)
+    return values.only(~income.missing, income.value).median()
+
+
+def _first_pass(
+    frame: nw.LazyFrame, source: str, present: list[str], params: DataProcessingParams
+) -> dict[str, Any]:
     """What the rules need from the whole file before they run: the number of rows, how its
-    dates are written, the median income (for ``impute_median``).
+    dates are written, each number column's decimal mark (``marks``; decided from the values
+    in a second look, only for columns that hold commas or points),
+    the median income (for ``impute_median``).
     """
-    income = values.number("Income")
+    numbers = _number_columns(present)
     summary = frame.select(
         rows=nw.len(),
         **values.date_order_counts(schema.DATE_COLUMN),
-        median_income=values.only(~income.missing, income.value).median(),
+        median_income=_median_income(params.decimal_mark),
+        **{k: v for c in numbers for k, v in values.separator_counts(c).items()},
     )
-    try:
-        found = engine.first_row(summary)
-    except Exception as error:
-        if _is_read_error(error):
-            raise irregular(source, error) from error
-        raise
+    found = _collected(summary, source)
     if not found["rows"]:
         raise CustomerDataError(f"{source}: the file has a header but no data rows")
     found.update(
@@ -278,7 +336,39 @@ def _first_pass(frame: nw.LazyFrame, source: str, params: DataProcessingParams) 
             found["first_big"], found["second_big"], found["numeric"], params.ambiguous_date_order
         )
     )
+    unclear = [c for c in numbers if found[f"comma:{c}"] or found[f"point:{c}"]]
+    marks = dict.fromkeys(numbers, params.decimal_mark)
+    decided: dict[str, str] = {}
+    if unclear:
+        shows = _collected(
+            frame.select(
+                **{k: v for c in unclear for k, v in values.decimal_mark_counts(c).items()}
+            ),
+            source,
+        )
+        for column in unclear:
+            marks[column], decided[column] = values.decimal_mark(
+                shows[f"shows{values.COMMA}{column}"],
+                shows[f"shows{values.POINT}{column}"],
+                params.decimal_mark,
+            )
+        if marks["Income"] != params.decimal_mark:
+            found["median_income"] = _collected(
+                frame.select(median_income=_median_income(marks["Income"])), source
+            )["median_income"]
+    found["marks"] = marks
+    found["decimal_marks"] = decided
     return found
+
+
+def _collected(summary: nw.LazyFrame, source: str) -> dict[str, Any]:
+    """The one row of an aggregation over the file (a line the reader cannot split is named)."""
+    try:
+        return engine.first_row(summary)
+    except Exception as error:
+        if _is_read_error(error):
+            raise irregular(source, error) from error
+        raise
 
 
 def _check_slice(  # noqa: PLR0913
@@ -291,14 +381,12 @@ def _check_slice(  # noqa: PLR0913
     params: DataProcessingParams,
 ) -> tuple[dict[str, Any], Any, Any]:
     """The rules on some rows of the file: their counts, clean rows and rejected rows."""
-    parsed = _parsed(frame, present, seen)
+    parsed = _parsed(frame, present, seen, first["marks"])
     parsed = values.parse_dates(
         parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
     )
     parsed = engine.cut(parsed)
-    checked = parsed.with_columns(
-        **{f"_rule_{i}": rule.mask.fill_null(False) for i, rule in enumerate(rules)}
-    ).with_columns(**_decided(rules))
+    checked = parsed.with_columns(**_masks(rules)).with_columns(**_decided(rules))
     clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
     clean = clean.select(
         *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)
@@ -337,10 +425,52 @@ def _is_read_error(error: Exception) -> bool:
     )
 
 
+def _examples(  # noqa: PLR0913
+    frame: nw.LazyFrame,
+    present: list[str],
+    first: dict[str, Any],
+    rules: list[Rule],
+    seen: nw.LazyFrame,
+    params: DataProcessingParams,
+    failure: diagnosis.Failure,
+) -> list[tuple[int, str]]:
+    """The first rows (and their values) that ``failure``'s rules reject."""
+    parsed = values.parse_dates(
+        _parsed(frame, present, seen, first["marks"]),
+        schema.DATE_COLUMN,
+        first["date_order"],
+        params.two_digit_year_pivot,
+    )
+    masks = _masks(rules)
+    hit = nw.any_horizontal(
+        *(
+            masks[f"_rule_{i}"]
+            for i, rule in enumerate(rules)
+            if (rule.column, rule.code) == (failure.column, failure.code)
+        ),
+        ignore_nulls=True,
+    )
+    found = engine.rows(
+        parsed.filter(hit)
+        .select(SOURCE_ROW, nw.col(failure.column).fill_null(""))
+        .sort(SOURCE_ROW)
+        .head(diagnosis.SHOWN)
+    )
+    return [(row[SOURCE_ROW], row[failure.column]) for row in found]
+
+
 def check(
-    raw: RawTable, params: DataProcessingParams, log_level: int = logging.INFO
+    raw: RawTable,
+    params: DataProcessingParams,
+    log_level: int = logging.INFO,
+    *,
+    diagnose: bool = True,
 ) -> CheckResult:
     """Check every row of an export read as text; repair, reject with reasons, account.
+
+    With ``diagnose`` (a file; not the app's one-row form), a file where one rule rejects more
+    than ``stop_share`` of the rows in a required column, or no row survives, stops with a
+    diagnosis (:mod:`diagnosis`).
 
     Returns:
         ``clean``: the typed rows in file order, columns ``schema.KAGGLE_COLUMNS``
@@ -349,15 +479,16 @@ def check(
         quality report.
 
     Raises:
-        CustomerDataError: the file has no data rows or cannot be read as a regular table.
+        CustomerDataError: the file has no data rows, cannot be read as a regular table, or
+            stops with a diagnosis.
     """
     source = str(raw.info["source"])
     frame = raw.strings
     present = [c for c in frame.collect_schema().names() if c != SOURCE_ROW]
-    first = _first_pass(frame, source, params)
+    first = _first_pass(frame, source, present, params)
     rules = _rules(present, params)
     categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
-    seen = engine.cache(first_rows(frame))
+    seen = engine.cache(first_rows(frame, first["marks"][schema.ID]))
     parts = []
     # Row slices of chunk_rows (Polars): memory holds one slice's helper columns, not the
     # whole file's; Spark gets one slice and spreads the work itself.
@@ -373,6 +504,26 @@ def check(
     rejected_native = engine.concat([part[2] for part in parts])
     check_clean(engine.lazy(clean_native), params, source)
     report = _report(raw.info, first, counts, rules, present, categories, params)
+    if diagnose:
+        failure = diagnosis.worst(
+            ((rule.column, rule.code, counts[f"rule#{i}"]) for i, rule in enumerate(rules)),
+            report["rows_in"],
+            params.stop_share,
+        )
+        if diagnosis.is_broken(failure, report["rows_in"], report["rows_clean"], params.stop_share):
+            examples = (
+                _examples(frame, present, first, rules, seen, params, failure) if failure else []
+            )
+            raise CustomerDataError(
+                diagnosis.message(
+                    source,
+                    failure,
+                    report["rows_in"],
+                    report["rows_clean"],
+                    params.stop_share,
+                    examples,
+                )
+            )
     logger.log(
         log_level,
         "%s: %d rows in, %d clean, %d rejected %s",
@@ -428,6 +579,8 @@ def _counts(
         hits = [nw.col(f"_rule_{i}") for i, rule in enumerate(rules) if rule.code == code]
         counts[f"rule:{code}"] = nw.any_horizontal(*hits, ignore_nulls=True).cast(nw.Int64).sum()
         counts[f"code:{code}"] = (nw.col(_CODE) == code).fill_null(False).cast(nw.Int64).sum()
+    for i in range(len(rules)):
+        counts[f"rule#{i}"] = nw.col(f"_rule_{i}").cast(nw.Int64).sum()
     kept = ~nw.col(_BAD)
     for column in [schema.ID, *schema.REQUIRED_INTEGER_COLUMNS, "Income", *schema.OPTIONAL_COLUMNS]:
         if column in present or column not in schema.OPTIONAL_COLUMNS:
@@ -459,6 +612,9 @@ def _report(  # noqa: PLR0913
     if counts.get("imputed"):
         repaired["Income: missing, imputed with the median"] = counts["imputed"]
     date_info = {k: first[k] for k in ("date_order", "date_order_decided_by")}
+    date_info["decimal_mark"] = params.decimal_mark
+    if first["decimal_marks"]:
+        date_info["decimal_marks"] = first["decimal_marks"]
     if counts["excel_serial_dates"]:
         date_info["excel_serial_dates"] = counts["excel_serial_dates"]
     report = {

@@ -5,7 +5,9 @@ the same expressions run on Polars and on Spark. Nothing here decides whether a 
 ``rules`` does, from the masks these return.
 
 * numbers: plain (``58138``, ``-3.5``) or with currency and thousands marks (``$58,138``,
-  ``€ 1 200``: a repair); whole numbers up to 2**53 (what a float64 holds exactly);
+  ``€ 1 200``: a repair); whole numbers up to 2**53 (what a float64 holds exactly); a decimal
+  comma (``58.138,00``, ``58138,5``) where the column's values show that convention
+  (:func:`decimal_mark`);
 * dates: ``dd-mm-yyyy``, ``dd/mm/yyyy``, ``dd.mm.yyyy``, month-first ``m/d/yyyy``, ISO
   ``yyyy-mm-dd``, ``d-Mon-yy`` / ``d Month yyyy``, Excel serial numbers; a time of day after the
   date is ignored. No engine's lenient parser is used: each shape is matched by a pattern, its
@@ -22,9 +24,27 @@ from datetime import date
 import narwhals as nw
 
 NA_TOKENS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a")
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_NUMBER_WITH_MARKS = r"^[$€£]?\s*-?\d{1,3}([,\s]\d{3})+(\.\d+)?$|^[$€£]\s*-?\d+(\.\d+)?$"
-_MARKS = r"[$€£,\s]"
+POINT, COMMA = ".", ","
+# Per decimal mark: a plain number, one with currency or thousands marks (a repair), the marks
+# to remove. A currency sign may stand before or after the number (``€ 1 200``, ``58.138,00 €``).
+_PLAIN_NUMBER = {
+    POINT: r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
+    COMMA: r"^[+-]?(\d+,?\d*|,\d+)$",
+}
+_NUMBER_WITH_MARKS = {
+    POINT: r"^[$€£]?\s*-?\d{1,3}([,\s]\d{3})+(\.\d+)?\s*[$€£]?$"
+    r"|^[$€£]\s*-?\d+(\.\d+)?$|^-?\d+(\.\d+)?\s*[$€£]$",
+    COMMA: r"^[$€£]?\s*-?\d{1,3}([.\s']\d{3})+(,\d+)?\s*[$€£]?$"
+    r"|^[$€£]\s*-?\d+(,\d+)?$|^-?\d+(,\d+)?\s*[$€£]$",
+}
+_MARKS = {POINT: r"[$€£,\s]", COMMA: r"[$€£.\s']"}
+# Values that can only be read one way: a decimal comma (``58138,5``, ``0,25``, ``58.138,00``,
+# ``1.200.000``) or a decimal point (``58138.5``, ``58,138.00``, ``1,200,000``). ``1.234`` and
+# ``1,234`` alone are either a decimal or a thousands mark: they do not decide.
+_SHOWS_DECIMAL = {
+    COMMA: r",(\d{1,2}|\d{4,})$|\.\d{3},\d*$|(^|[^\d.,])(\d{4,}|0),\d+$|\.\d{3}\.\d{3}",
+    POINT: r"\.(\d{1,2}|\d{4,})$|,\d{3}\.\d*$|(^|[^\d.,])(\d{4,}|0)\.\d+$|,\d{3},\d{3}",
+}
 # Whole numbers above this cannot be held exactly by a float64.
 LARGEST_WHOLE = 2**53
 
@@ -75,20 +95,62 @@ class Number:
     repaired: nw.Expr
 
 
-def number(column: str, trimmed: nw.Expr | None = None) -> Number:
-    """Read ``column`` as a number (see :class:`Number`); ``trimmed``: its :func:`text`, when
-    already computed as a column.
+def number(column: str, trimmed: nw.Expr | None = None, decimal_mark: str = POINT) -> Number:
+    """Read ``column`` as a number (see :class:`Number`) written with ``decimal_mark`` (the
+    column's, :func:`decimal_mark`); ``trimmed``: its :func:`text`, when already computed as a
+    column.
     """
     trimmed = text(column) if trimmed is None else trimmed
-    plain = trimmed.str.contains(_PLAIN_NUMBER)
-    marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS)
-    value = (
+    plain = trimmed.str.contains(_PLAIN_NUMBER[decimal_mark])
+    marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS[decimal_mark])
+    written = (
         nw.when(plain)
         .then(trimmed)
-        .otherwise(only(marked, trimmed.str.replace_all(_MARKS, "")))
-        .cast(nw.Float64)
+        .otherwise(only(marked, trimmed.str.replace_all(_MARKS[decimal_mark], "")))
     )
-    return Number(value=value, missing=is_missing(trimmed), repaired=marked)
+    if decimal_mark == COMMA:
+        written = written.str.replace_all(",", ".", literal=True)
+    return Number(value=written.cast(nw.Float64), missing=is_missing(trimmed), repaired=marked)
+
+
+def separator_counts(column: str) -> dict[str, nw.Expr]:
+    """Aggregations: how many values of ``column`` hold a comma, a point (cheap: whether the
+    decimal mark needs deciding at all, :func:`decimal_mark_counts`).
+    """
+    trimmed = nw.col(column).fill_null("")
+    return {
+        f"comma:{column}": trimmed.str.contains(",", literal=True).cast(nw.Int64).sum(),
+        f"point:{column}": trimmed.str.contains(".", literal=True).cast(nw.Int64).sum(),
+    }
+
+
+def decimal_mark_counts(column: str) -> dict[str, nw.Expr]:
+    """Aggregations: how many values of ``column`` can only be read with a decimal comma, and
+    how many only with a decimal point.
+    """
+    trimmed = text(column)
+    return {
+        f"shows{mark}{column}": trimmed.str.contains(_SHOWS_DECIMAL[mark]).cast(nw.Int64).sum()
+        for mark in (COMMA, POINT)
+    }
+
+
+def decimal_mark(comma: int, point: int, default: str) -> tuple[str, str]:
+    """A column's decimal mark from the values that show one, and what decided it.
+
+    Args:
+        comma: values that can only be read with a decimal comma.
+        point: values that can only be read with a decimal point.
+        default: the mark when the values do not tell (``data_processing.decimal_mark``).
+    """
+    if comma > point:
+        return COMMA, f"decimal comma: {comma:,} values show it ({point:,} a decimal point)"
+    if point > comma:
+        return POINT, f"decimal point: {point:,} values show it ({comma:,} a decimal comma)"
+    return default, f"{_MARK_NAMES[default]}: the values do not tell (parameter decimal_mark)"
+
+
+_MARK_NAMES = {POINT: "decimal point", COMMA: "decimal comma"}
 
 
 # ------------------------------------------------------------------------------ dates

@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from customer_segmentation.contract import containers
 from customer_segmentation.modeling import dbscan, selection
 from customer_segmentation.report import RUN_STAMP
 
@@ -101,19 +102,15 @@ def _environment() -> Environment:
 
 
 def quality_sentence(quality: Mapping[str, Any]) -> str:
-    """What the data contract read, kept and rejected, in one sentence: a file's delimiter and
-    encoding, or the ``format`` of a table that arrived typed (a database table).
+    """What the data contract read, kept and rejected, in one sentence, with how the source
+    was read (``contract.containers.describe``: a file's delimiter and encoding, a workbook's
+    sheet, a database table).
     """
-    read_as = (
-        f"delimiter {quality['delimiter']}, encoding {quality['encoding']}"
-        if "delimiter" in quality
-        else f"read as a {quality['format']}"
-    )
     return (
         f"Source {quality['source']}: {quality['rows_in']:,} rows read, "
         f"{quality['rows_clean']:,} kept, {quality['rows_rejected']:,} rejected "
         f"(missing-income policy: {quality['missing_income_policy']}); "
-        f"{read_as}, date order {quality['date_order']}."
+        f"read as {containers.describe(quality)}, date order {quality['date_order']}."
     )
 
 

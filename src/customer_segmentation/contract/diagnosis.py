@@ -1,0 +1,144 @@
+"""A file that cannot be right stops the run with a diagnosis, not with every row rejected.
+
+When one rule rejects more than ``data_processing.stop_share`` of the rows in a required
+column, or no row survives, :func:`message` names the column, the rule, how many rows, a few
+example values with their rows, and the likely cause where it can be recognised (decimal
+commas, a date format, shifted columns, a wrong export).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from customer_segmentation import schema
+
+_EUROPEAN_NUMBER = re.compile(r"^[+-]?\d{1,3}([. ]\d{3})+(,\d+)?$|^[+-]?\d+,\d+$")
+_DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_NUMBER_LIKE = re.compile(r"^[+-]?\d+([.,]\d+)?$")
+_CATEGORIES = {v.lower() for v in (*schema.EDUCATION_LEVELS, *schema.MARITAL_STATUSES)}
+DATE_SHAPES = (
+    "31-12-2013, 31/12/2013, 31.12.2013, 12/31/2013, 2013-12-31, 31-Dec-13, 31 December 2013 "
+    "and Excel serial numbers"
+)
+SHOWN = 3  # example values in a message
+
+
+SHIFTED_COLUMNS = 3  # required columns failing most rows at once: the columns are shifted
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How many rows one rule rejects in one column, and every required column that fails
+    most rows (``failing``, in the table's order).
+    """
+
+    column: str
+    code: str
+    rows: int
+    failing: tuple[str, ...] = ()
+
+
+def worst(
+    counts: Iterable[tuple[str | None, str, int]], rows_in: int, stop_share: float
+) -> Failure | None:
+    """The rule that rejects the most rows in one required column (rules of the same code and
+    column counted together; on a tie the leftmost column, where a shift starts), from
+    ``(column, code, rows)`` per rule.
+    """
+    totals: dict[tuple[str, str], int] = {}
+    for column, code, rows in counts:
+        if column in schema.REQUIRED_COLUMNS and rows:
+            totals[column, code] = totals.get((column, code), 0) + rows
+    if not totals:
+        return None
+    order = {c: i for i, c in enumerate(schema.KAGGLE_COLUMNS)}
+    (column, code), rows = min(totals.items(), key=lambda item: (-item[1], order[item[0][0]]))
+    failing = sorted(
+        {c for (c, _), n in totals.items() if n > stop_share * rows_in}, key=order.__getitem__
+    )
+    return Failure(column, code, rows, tuple(failing))
+
+
+def is_broken(failure: Failure | None, rows_in: int, rows_clean: int, stop_share: float) -> bool:
+    """Whether the file stops the run: no clean row, or one rule failing most rows."""
+    return rows_clean == 0 or (failure is not None and failure.rows > stop_share * rows_in)
+
+
+def likely_cause(failure: Failure, examples: list[str]) -> str | None:  # noqa: PLR0911
+    """The usual reason for a rule failing most rows, recognised from the example values."""
+    texts = [e.strip() for e in examples if e is not None and e.strip()]
+    column, code = failure.column, failure.code
+    if len(failure.failing) >= SHIFTED_COLUMNS:
+        return (
+            f"{len(failure.failing)} columns fail in most rows ({', '.join(failure.failing)}): "
+            "the columns look shifted; a field is missing, or a delimiter stands inside a "
+            "value, from the first of them on"
+        )
+    shifted = any(t.lower() in _CATEGORIES for t in texts) or (
+        column == schema.DATE_COLUMN and texts and all(_NUMBER_LIKE.match(t) for t in texts)
+    )
+    if code in ("not_a_number", "not_whole_number", "bad_date") and shifted:
+        return (
+            f"the columns look shifted: {column} holds values of another column; a field is "
+            "missing, or a delimiter stands inside a value, earlier in the line"
+        )
+    if code in ("not_a_number", "not_whole_number") and any(
+        _EUROPEAN_NUMBER.match(t) for t in texts
+    ):
+        return (
+            "numbers written with a decimal comma and points or spaces as thousands marks (a "
+            "European export, e.g. 58.138,00), and the values do not show it clearly: set "
+            "data_processing.decimal_mark to ','"
+        )
+    if code in ("not_a_number", "not_whole_number") and any(_DATE_LIKE.match(t) for t in texts):
+        return f"dates stand under {column}: the columns look shifted"
+    causes = {
+        "bad_date": f"{column} is written in a shape the contract does not read (it reads "
+        f"{DATE_SHAPES})",
+        "date_out_of_range": "the dates fall outside min_customer_date..max_customer_date: is "
+        "the day/month order right (data_quality_report.date_order, ambiguous_date_order) or "
+        "the two-digit year pivot?",
+        "missing_value": f"{column} is empty in most rows: is this the right export?",
+        "duplicate_id": "the same customers appear several times: were exports appended to "
+        "one another?",
+        "missing_income": "most customers have no Income: with missing_income: impute_median "
+        "they are kept with the median income",
+        "income_outlier": "most incomes are above max_income: is Income in another unit "
+        "(cents, another currency)?",
+        "birth_year_out_of_range": "most birth years are impossible: is the column an age, or "
+        "the columns shifted?",
+        "negative_value": f"{column} is negative in most rows: is it the right column?",
+        "bad_flag": f"{column} should be 0 or 1",
+    }
+    return causes.get(code)
+
+
+def message(  # noqa: PLR0913
+    source: str,
+    failure: Failure | None,
+    rows_in: int,
+    rows_clean: int,
+    stop_share: float,
+    examples: list[tuple[int, str]],
+) -> str:
+    """The one message that stops the run: what failed, where, examples, the likely cause."""
+    opening = f"{source}: stopped before anything is modelled or saved"
+    if failure is None:
+        return f"{opening}: no row passed the data contract ({rows_in:,} rows read)"
+    share = failure.rows / rows_in
+    what = (
+        f"{failure.column} fails the rule {failure.code} in {failure.rows:,} of {rows_in:,} "
+        f"rows ({share:.0%})"
+    )
+    if rows_clean == 0:
+        head = f"{opening}: no row passed the data contract; the most common problem: {what}"
+    else:
+        head = f"{opening}: {what}, more than data_processing.stop_share ({stop_share:.0%})"
+    shown = ", ".join(f"row {row}: {value!r}" for row, value in examples[:SHOWN])
+    text = f"{head}; e.g. {shown}" if shown else head
+    cause = likely_cause(failure, [value for _, value in examples])
+    if cause is None:
+        return f"{text}."
+    return f"{text}. Likely cause: {cause}" + ("" if cause.endswith("?") else ".")
