@@ -81,7 +81,7 @@ def test_quality_sentence_says_how_a_file_or_a_database_table_was_read():
     assert "2,240 rows read, 2,212 kept, 28 rejected" in file
     assert "read as comma-delimited text (utf-8), date order day_first" in file
     assert table.startswith("Source table customers in sqlite:///crm.db: 2,240 rows read")
-    assert "read as database table, date order day_first" in table
+    assert "read as a database table, date order day_first" in table
 
 
 def test_verdict_says_plainly_when_criteria_disagree():
