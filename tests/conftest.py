@@ -189,6 +189,57 @@ def real_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
+CANONICAL_TABLES = (
+    "customers",
+    "rejected_customers",
+    "data_quality_report",
+    "customer_features",
+    "k_selection",
+    "sweep_centres",
+    "customer_segments",
+)
+
+
+@pytest.fixture(scope="session")
+def canonical(real_project: Path) -> dict[str, Any]:
+    """What the full run on the canonical file (``real_project``) produced."""
+    catalog = load_catalog(real_project)
+    return {name: catalog.load(name) for name in CANONICAL_TABLES}
+
+
+def assert_same_as_canonical(  # noqa: PLR0913
+    customers: pd.DataFrame,
+    rejected: pd.DataFrame,
+    report: dict[str, Any],
+    segments: pd.DataFrame,
+    canonical: dict[str, Any],
+    name: str,
+) -> None:
+    """The same clean customers, rejected IDs, report counts and segment for every ID as the
+    run on the canonical file (``name`` says which source differs in the messages).
+    """
+    expected = canonical["customers"]
+    assert list(customers.columns) == list(expected.columns), f"{name}: columns differ"
+    assert (customers["Dt_Customer"] == expected["Dt_Customer"]).all(), (
+        f"{name}: Dt_Customer differs from the canonical file (tenures would shift)"
+    )
+    pd.testing.assert_frame_equal(customers, expected, check_dtype=False, obj=f"{name} customers")
+    assert sorted(rejected["ID"].astype(int)) == sorted(
+        canonical["rejected_customers"]["ID"].astype(int)
+    ), f"{name}: different rows rejected"
+    expected_report = canonical["data_quality_report"]
+    for key in ("rows_in", "rows_clean", "rows_rejected", "rejected_by_reason"):
+        assert report[key] == expected_report[key], f"{name}: report {key} differs"
+    merged = segments.merge(canonical["customer_segments"], on="ID", suffixes=("", "_canonical"))
+    assert len(merged) == len(canonical["customer_segments"]) == len(segments), (
+        f"{name}: not the same customers segmented"
+    )
+    moved = merged.loc[merged["segment"] != merged["segment_canonical"], "ID"]
+    assert moved.empty, (
+        f"{name}: {len(moved)} customers in another segment, e.g. IDs {list(moved[:5])}"
+    )
+
+
 @pytest.fixture
 def fresh_project(tmp_path: Path) -> Path:
     """An untouched project copy (no run yet)."""

@@ -15,7 +15,7 @@ from PIL import Image
 from customer_segmentation.datasets import FigureDataset
 from customer_segmentation.modeling.selection import verdict
 from customer_segmentation.report import RUN_STAMP
-from customer_segmentation.report.report import FIGURES, SECTIONS
+from customer_segmentation.report.report import FIGURES, SECTIONS, quality_sentence
 
 
 def _only_version(folder: Path) -> str:
@@ -58,6 +58,30 @@ def _k_table(preferred: dict[int, str], chosen: int) -> pd.DataFrame:
             "preferred_by": [preferred.get(k, "") for k in ks],
         }
     )
+
+
+QUALITY = {
+    "rows_in": 2240,
+    "rows_clean": 2212,
+    "rows_rejected": 28,
+    "missing_income_policy": "drop",
+    "date_order": "day_first",
+}
+
+
+def test_quality_sentence_says_how_a_file_or_a_database_table_was_read():
+    file = quality_sentence(
+        QUALITY
+        | {"source": "customers.csv", "format": "text", "delimiter": "comma", "encoding": "utf-8"}
+    )
+    table = quality_sentence(
+        QUALITY | {"source": "table customers in sqlite:///crm.db", "format": "database table"}
+    )
+
+    assert "2,240 rows read, 2,212 kept, 28 rejected" in file
+    assert "read as comma-delimited text (utf-8), date order day_first" in file
+    assert table.startswith("Source table customers in sqlite:///crm.db: 2,240 rows read")
+    assert "read as a database table, date order day_first" in table
 
 
 def test_verdict_says_plainly_when_criteria_disagree():

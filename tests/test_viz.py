@@ -1,4 +1,4 @@
-"""`kedro viz build` works offline and shows the five pipelines and the layers in order."""
+"""`kedro viz build` works offline and shows the six pipelines and the layers in order."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def test_viz_build_shows_pipelines_and_layers(fresh_project):
         "model_selection",
         "clustering",
         "reporting",
+        "crm_export",
     } <= pipelines
     assert main["layers"] == [
         "raw",
@@ -37,4 +38,5 @@ def test_viz_build_shows_pipelines_and_layers(fresh_project):
     ], "kedro-viz drops the layers when data flows back to an earlier layer"
     data_nodes = {n["name"]: n.get("layer") for n in main["nodes"] if n["type"] == "data"}
     assert data_nodes["scaler"] == "models" and data_nodes["raw_customers"] == "raw"
+    assert data_nodes["crm_customer_segments"] == "model_output"
     assert (fresh_project / "build" / "index.html").exists()

@@ -139,7 +139,7 @@ class ModelBundle:
 
     def segment_names(self) -> dict[int, str]:
         """Segment number -> name."""
-        return {int(s["segment"]): str(s["name"]) for s in self.card["segments"]}
+        return segments.segment_names(self.card)
 
 
 def project_root(default: Path | str) -> Path:

@@ -202,6 +202,48 @@ def profile_and_name(
     return named.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
 
 
+def segment_names(card: Mapping[str, Any]) -> dict[int, str]:
+    """Each segment's name, by number, from the model card."""
+    return {int(s[SEGMENT]): str(s["name"]) for s in card["segments"]}
+
+
+def _name_of(column: str, names: Mapping[int, str]) -> nw.Expr:
+    """The name of the segment numbered in ``column`` (an expression: no join, any engine)."""
+    named = nw.lit(None, dtype=nw.String)
+    for number, name in names.items():
+        named = nw.when(nw.col(column) == number).then(nw.lit(name)).otherwise(named)
+    return named
+
+
+def named_segments(segments: Any, card: Mapping[str, Any]) -> nw.LazyFrame:
+    """Every customer's segment with its name, for systems outside the project (a CRM).
+
+    Args:
+        segments: ``customer_segments`` (``ID``, ``segment``, ``distance``, ``runner_up``,
+            ``runner_up_distance``, ``margin``), a native frame.
+        card: the model card of the same model (the names).
+
+    Returns:
+        ``ID``, ``segment``, ``segment_name``, ``distance``, ``runner_up``,
+        ``runner_up_name``, ``runner_up_distance``, ``margin``, in ``ID`` order.
+    """
+    names = segment_names(card)
+    return (
+        engine.lazy(segments)
+        .select(
+            nw.col(schema.ID),
+            nw.col(SEGMENT),
+            _name_of(SEGMENT, names).alias("segment_name"),
+            nw.col("distance"),
+            nw.col("runner_up"),
+            _name_of("runner_up", names).alias("runner_up_name"),
+            nw.col("runner_up_distance"),
+            nw.col("margin"),
+        )
+        .sort(schema.ID)
+    )
+
+
 def segment_table(card: Mapping[str, Any]) -> pd.DataFrame:
     """The model card's segments: ``segment``, ``name``, ``behaviour``, ``description``,
     ``action``, ``size``, ``share``.
@@ -292,6 +334,5 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
             mean_spending=nw.col("mean_spending"),
         ).sort(SEGMENT)
     ).astype({SEGMENT: "int64"})
-    names = {int(s["segment"]): str(s["name"]) for s in card["segments"]}
-    table.insert(1, "name", table[SEGMENT].map(names))
+    table.insert(1, "name", table[SEGMENT].map(segment_names(card)))
     return table

@@ -1,7 +1,6 @@
 """Project settings (Kedro defaults except where noted)."""
 
-from kedro.config import OmegaConfigLoader
-
+from customer_segmentation.config_loader import ProjectConfigLoader
 from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.versioning import ModelVersionHook
 
@@ -12,7 +11,9 @@ from customer_segmentation.versioning import ModelVersionHook
 # SparkHooks: starts a Spark session only when the environment has spark.yml (--env spark).
 HOOKS = (ModelVersionHook(), NodeTimingHook(), ReleaseMemoryHook(), SparkHooks())
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# Kedro's OmegaConfigLoader, except that conf/local/credentials.yml is read in every
+# environment (`kedro run --env database` finds its database URL there; see config_loader.py).
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -349,3 +349,10 @@ def test_shifted_columns_are_recognised(rows, params):
     message = _stopped(rows, params)
     assert "Education fails the rule missing_value" in message, "the shift starts there"
     assert "the columns look shifted" in message, message
+
+
+def test_a_file_whose_every_income_is_unreadable_stops_with_the_diagnosis(rows, params):
+    rows["Income"] = rows["Income"] + " EUR/yr"
+    message = _stopped(rows, params)
+    assert f"Income fails the rule not_a_number in {len(rows)} of {len(rows)} rows" in message
+    assert f"row 1: '{rows['Income'].iloc[0]}'" in message, message

@@ -4,7 +4,8 @@ Each shape is written by the test from ``../shared/data/customer_segmentation.cs
 canonical file) into ``tmp_path``. The shape goes through the pipeline's own nodes
 (``check_customers`` -> ``engineer_features`` -> ``fit_segmentation`` with the canonical
 ``k_selection``), and the result is compared with the ``real_project`` run on the canonical
-file. Two shapes also go through a full ``kedro run --params raw_customers_path=...``.
+file (``canonical`` and ``assert_same_as_canonical`` in conftest). Two shapes also go through a
+full ``kedro run --params raw_customers_path=...``.
 """
 
 from __future__ import annotations
@@ -16,12 +17,18 @@ import io
 import lzma
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, copy_project, load_catalog, real_file, run_project
+from conftest import (
+    REAL_FILES,
+    assert_same_as_canonical,
+    copy_project,
+    load_catalog,
+    real_file,
+    run_project,
+)
 from contract_api import RawCustomerFile
 
 from customer_segmentation import engine
@@ -36,24 +43,6 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 def canonical_text() -> pd.DataFrame:
     """The canonical file as strings, exactly as written."""
     return pd.read_csv(real_file(REAL_FILES[0]), dtype=str, keep_default_na=False)
-
-
-@pytest.fixture(scope="module")
-def canonical(real_project: Path) -> dict[str, Any]:
-    """What the full run on the canonical file produced."""
-    catalog = load_catalog(real_project)
-    return {
-        name: catalog.load(name)
-        for name in (
-            "customers",
-            "rejected_customers",
-            "data_quality_report",
-            "customer_features",
-            "k_selection",
-            "sweep_centres",
-            "customer_segments",
-        )
-    }
 
 
 def _dates(text: pd.DataFrame) -> pd.Series:
@@ -240,29 +229,6 @@ def _segments_of(raw: RawCustomerFile, params: dict[str, Any], canonical: dict[s
     )
 
 
-def _assert_same_as_canonical(customers, rejected, report, segments, canonical, name) -> None:
-    expected = canonical["customers"]
-    assert list(customers.columns) == list(expected.columns), f"{name}: columns differ"
-    assert (customers["Dt_Customer"] == expected["Dt_Customer"]).all(), (
-        f"{name}: Dt_Customer differs from the canonical file (tenures would shift)"
-    )
-    pd.testing.assert_frame_equal(customers, expected, check_dtype=False, obj=f"{name} customers")
-    assert sorted(rejected["ID"].astype(int)) == sorted(
-        canonical["rejected_customers"]["ID"].astype(int)
-    ), f"{name}: different rows rejected"
-    expected_report = canonical["data_quality_report"]
-    for key in ("rows_in", "rows_clean", "rows_rejected", "rejected_by_reason"):
-        assert report[key] == expected_report[key], f"{name}: report {key} differs"
-    merged = segments.merge(canonical["customer_segments"], on="ID", suffixes=("", "_canonical"))
-    assert len(merged) == len(canonical["customer_segments"]) == len(segments), (
-        f"{name}: not the same customers segmented"
-    )
-    moved = merged.loc[merged["segment"] != merged["segment_canonical"], "ID"]
-    assert moved.empty, (
-        f"{name}: {len(moved)} customers in another segment, e.g. IDs {list(moved[:5])}"
-    )
-
-
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_shape_gives_the_canonical_customers_and_segments(
     shape, canonical_text, canonical, params, tmp_path
@@ -276,7 +242,7 @@ def test_shape_gives_the_canonical_customers_and_segments(
 
     for key, value in expected_detection.items():
         assert report.get(key) == value, f"{shape}: report[{key!r}] is {report.get(key)!r}"
-    _assert_same_as_canonical(customers, rejected, report, segments, canonical, shape)
+    assert_same_as_canonical(customers, rejected, report, segments, canonical, shape)
 
 
 @pytest.mark.slow
@@ -291,7 +257,7 @@ def test_full_kedro_run_on_a_shape_gives_the_canonical_segments(
     run_project(project, params={"raw_customers_path": str(path)})
 
     catalog = load_catalog(project)
-    _assert_same_as_canonical(
+    assert_same_as_canonical(
         catalog.load("customers"),
         catalog.load("rejected_customers"),
         catalog.load("data_quality_report"),

@@ -51,6 +51,8 @@ FORMAT_NAMES = {
     PARQUET: "Parquet",
     WORKBOOK: "Excel workbook",
     XLS: "Excel 97-2003 workbook",
+    "database table": "a database table",
+    "database query": "a database query",
 }
 
 

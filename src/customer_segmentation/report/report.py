@@ -117,7 +117,10 @@ def _environment() -> Environment:
 
 
 def quality_sentence(quality: Mapping[str, Any]) -> str:
-    """What the data contract read, kept and rejected, in one sentence."""
+    """What the data contract read, kept and rejected, in one sentence, with how the source
+    was read (``contract.containers.describe``: a file's delimiter and encoding, a workbook's
+    sheet, a database table).
+    """
     return (
         f"Source {quality['source']}: {quality['rows_in']:,} rows read, "
         f"{quality['rows_clean']:,} kept, {quality['rows_rejected']:,} rejected "

@@ -34,10 +34,6 @@ def _pandas(table: Any) -> pd.DataFrame:
     return engine.to_pandas(table if isinstance(table, nw.LazyFrame) else engine.lazy(table))
 
 
-def _names(model_card: dict[str, Any]) -> dict[int, str]:
-    return {int(s["segment"]): str(s["name"]) for s in model_card["segments"]}
-
-
 def build_segment_profiles(
     customer_features: Any,
     customer_segments: Any,
@@ -134,7 +130,11 @@ def plot_segment_map(  # noqa: PLR0913
         ids, labels, scaled, kmeans_model.cluster_centers_, params.random_state
     )
     title = f"Segments on the first two principal components ({len(ids):,} customers; X = centroid)"
-    return figures.segment_map(found, _names(model_card), title), found.points, projection
+    return (
+        figures.segment_map(found, segments.segment_names(model_card), title),
+        found.points,
+        projection,
+    )
 
 
 def plot_tsne_map(
@@ -153,7 +153,7 @@ def plot_tsne_map(
         ids, labels, scaled, settings.perplexity, settings.max_iter, params.random_state
     )
     title = f"Segments on a t-SNE map ({len(ids):,} customers, perplexity {perplexity:.0f})"
-    return figures.segment_map(found, _names(model_card), title)
+    return figures.segment_map(found, segments.segment_names(model_card), title)
 
 
 def plot_segment_distributions(
@@ -179,7 +179,7 @@ def plot_segment_distributions(
         params.random_state,
     )
     sample = sample.assign(segment=sample_labels)
-    names = _names(model_card)
+    names = segments.segment_names(model_card)
     return (
         figures.income_vs_spending(sample, names),
         figures.segment_distributions(sample, list(model_card["features"]), names),

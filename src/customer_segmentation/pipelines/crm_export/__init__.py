@@ -1,0 +1,5 @@
+"""The ``crm_export`` pipeline."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
