@@ -17,7 +17,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from customer_segmentation import outcomes
+from customer_segmentation import outcomes, segments
 from customer_segmentation.contract import containers
 from customer_segmentation.modeling import dbscan, selection
 from customer_segmentation.report import RUN_STAMP
@@ -207,7 +207,7 @@ def render(  # noqa: PLR0913
     k_agree, k_verdict = selection.verdict(tables["k_selection"])
     missing_values = tables["missing_values"].query("missing_raw > 0")
     k = int(model_card["k"])
-    names = {int(s["segment"]): str(s["name"]) for s in model_card["segments"]}
+    names = segments.segment_names(model_card)
     outcome_rows = tables["segment_outcomes"]
     z = float(parameters["reporting"]["outcomes"]["z"])
     return (

@@ -68,7 +68,7 @@ def campaign_outcomes(
         data_quality_report["absent_optional_columns"],
         params.outcomes.z,
     )
-    figure = figures.segment_outcomes(table, _names(model_card), outcomes.RESPONSE, note)
+    figure = figures.segment_outcomes(table, segments.segment_names(model_card), outcomes.RESPONSE, note)
     return table, figure
 
 
@@ -85,7 +85,7 @@ def compare_with_rfm(
 ) -> tuple[pd.DataFrame, Figure]:
     """``rfm_crosstab``: K-Means segment x RFM group (counts and row shares) and its heat map."""
     table = rfm.rfm_crosstab(customer_segments, rfm_segments, rfm.group_names(params.rfm))
-    return table, figures.rfm_crosstab(table, _names(model_card))
+    return table, figures.rfm_crosstab(table, segments.segment_names(model_card))
 
 
 def plot_elbow(k_selection: pd.DataFrame) -> Figure:
@@ -131,7 +131,7 @@ def plot_segment_map(  # noqa: PLR0913
     )
     title = f"Segments on the first two principal components ({len(ids):,} customers; X = centroid)"
     return (
-        figures.segment_map(found, segments.segment_names(model_card), title),
+        figures.segment_map(found, segments.segmentsegments.segment_names(model_card), title),
         found.points,
         projection,
     )
@@ -153,7 +153,7 @@ def plot_tsne_map(
         ids, labels, scaled, settings.perplexity, settings.max_iter, params.random_state
     )
     title = f"Segments on a t-SNE map ({len(ids):,} customers, perplexity {perplexity:.0f})"
-    return figures.segment_map(found, segments.segment_names(model_card), title)
+    return figures.segment_map(found, segments.segmentsegments.segment_names(model_card), title)
 
 
 def plot_segment_distributions(
@@ -179,7 +179,7 @@ def plot_segment_distributions(
         params.random_state,
     )
     sample = sample.assign(segment=sample_labels)
-    names = segments.segment_names(model_card)
+    names = segments.segmentsegments.segment_names(model_card)
     return (
         figures.income_vs_spending(sample, names),
         figures.segment_distributions(sample, list(model_card["features"]), names),
