@@ -131,7 +131,7 @@ def plot_segment_map(  # noqa: PLR0913
     )
     title = f"Segments on the first two principal components ({len(ids):,} customers; X = centroid)"
     return (
-        figures.segment_map(found, segments.segmentsegments.segment_names(model_card), title),
+        figures.segment_map(found, segments.segment_names(model_card), title),
         found.points,
         projection,
     )
@@ -153,7 +153,7 @@ def plot_tsne_map(
         ids, labels, scaled, settings.perplexity, settings.max_iter, params.random_state
     )
     title = f"Segments on a t-SNE map ({len(ids):,} customers, perplexity {perplexity:.0f})"
-    return figures.segment_map(found, segments.segmentsegments.segment_names(model_card), title)
+    return figures.segment_map(found, segments.segment_names(model_card), title)
 
 
 def plot_segment_distributions(
@@ -179,7 +179,7 @@ def plot_segment_distributions(
         params.random_state,
     )
     sample = sample.assign(segment=sample_labels)
-    names = segments.segmentsegments.segment_names(model_card)
+    names = segments.segment_names(model_card)
     return (
         figures.income_vs_spending(sample, names),
         figures.segment_distributions(sample, list(model_card["features"]), names),
