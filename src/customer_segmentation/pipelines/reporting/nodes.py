@@ -68,7 +68,9 @@ def campaign_outcomes(
         data_quality_report["absent_optional_columns"],
         params.outcomes.z,
     )
-    figure = figures.segment_outcomes(table, segments.segment_names(model_card), outcomes.RESPONSE, note)
+    figure = figures.segment_outcomes(
+        table, segments.segment_names(model_card), outcomes.RESPONSE, note
+    )
     return table, figure
 
 
