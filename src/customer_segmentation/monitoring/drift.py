@@ -327,11 +327,11 @@ def segment_shift(
 
     ``reference``: the ``segments`` part of :func:`drift_reference`'s dict; ``segments``: the
     new customers' segments. Returns the table (columns :data:`SEGMENT_COLUMNS`, one row per
-    training segment) and the test: ``chi2`` and ``pvalue`` of ``scipy.stats.chisquare`` (goodness of
-    fit, ``dof`` = segments - 1), Cramér's V = sqrt(chi2 / (n * (k - 1))) and its verdict
-    (:func:`cramers_v_verdict`). V is 0 when the shares are the training shares; for goodness
-    of fit it can exceed 1 when a rare segment swells. A segment the training data never had
-    stops with an error: the segments come from another model.
+    training segment) and the test: ``n``, ``chi2`` and ``pvalue`` of ``scipy.stats.chisquare``
+    (goodness of fit, ``dof`` = segments - 1), Cramér's V = sqrt(chi2 / (n * (k - 1))) and its
+    verdict (:func:`cramers_v_verdict`). V is 0 when the shares are the training shares; for
+    goodness of fit it can exceed 1 when a rare segment swells. A segment the training data
+    never had stops with an error: the segments come from another model.
     """
     labels = list(reference["labels"])
     if len(labels) < 2:
@@ -490,7 +490,8 @@ def drift_sentence(features: pd.DataFrame, segment_test: Mapping[str, Any]) -> s
     ``features``: :func:`drift_report`'s feature table (``feature``, ``psi``, ``verdict``);
     ``segment_test``: its ``cramers_v`` and ``verdict``. Retrain when a feature drifted
     majorly or the segment shares changed largely; watch when something moved moderately;
-    else the model still applies.
+    else the model still applies. Drifted features are listed by PSI, largest first; with none,
+    the largest PSI is named.
     """
     stable, moderate, major = FEATURE_VERDICTS
     ranked = features.sort_values("psi", ascending=False, kind="stable")
@@ -519,7 +520,10 @@ def drift_sentence(features: pd.DataFrame, segment_test: Mapping[str, Any]) -> s
         verdict = "the model still applies, but watch what moved"
     else:
         verdict = "the model still applies"
-    joint = " and " if not len(majors) and not len(moderates) else "; "
+    if len(majors) or len(moderates):
+        joint = "; "
+    else:
+        joint = " and " if segment_test["verdict"] == negligible else ", but "
     return f"{drift}{joint}{shares}: {verdict}."
 
 
