@@ -1,3 +1,1 @@
-"""Monitoring a fitted model on new customers: feature and segment-share drift against the
-training data (``drift``) and customers' moves between segments (``migration``).
-"""
+"""Monitoring a model over time: drift of new customers and migration between model versions."""
