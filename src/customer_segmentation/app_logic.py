@@ -396,6 +396,29 @@ def score_upload(
     check_upload_size(len(content), max_megabytes, name)
     result = prepare_customers(RawCustomerFile(name=name, content=content), data_params)
     clean, rejected = engine.to_pandas_table(result.clean), engine.to_pandas_table(result.rejected)
+    scored, distribution = score_clean(clean, bundle)
+    logger.info(
+        "Scored %d rows of %s with model %s (%d rejected)",
+        len(scored),
+        name,
+        bundle.version,
+        len(rejected),
+    )
+    return ScoredUpload(
+        scored=scored, distribution=distribution, rejected=rejected, report=result.report
+    )
+
+
+def score_clean(clean: pd.DataFrame, bundle: ModelBundle) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Segments of clean customers with a model version: the Score page's and the ``scoring``
+    pipeline's one path.
+
+    Returns:
+        ``scored`` (``ID``, ``segment``, ``name``, ``distance``, ``runner_up``,
+        ``runner_up_distance``, ``margin``, ``outside_training_range`` (the features outside
+        the training range, comma-separated) and the model's features) and the segment
+        ``distribution`` (``segment``, ``name``, ``customers``, ``share``).
+    """
     names = bundle.segment_names()
     feature_names = list(bundle.card["features"])
     if clean.empty:
@@ -430,16 +453,7 @@ def score_upload(
     )
     total = max(int(distribution["customers"].sum()), 1)
     distribution["share"] = distribution["customers"] / total
-    logger.info(
-        "Scored %d rows of %s with model %s (%d rejected)",
-        len(scored),
-        name,
-        bundle.version,
-        len(rejected),
-    )
-    return ScoredUpload(
-        scored=scored, distribution=distribution, rejected=rejected, report=result.report
-    )
+    return scored, distribution
 
 
 # --------------------------------------------------------------------------------------

@@ -70,13 +70,21 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
     """Read-only: a customer export (a local file by path, a remote one as bytes)."""
 
     def __init__(
-        self, *, filepath: str, engine: str = "polars", metadata: dict[str, Any] | None = None
+        self,
+        *,
+        filepath: str,
+        engine: str = "polars",
+        parameter: str = "raw_customers_path",
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         """Point at one export; ``filepath`` may be any fsspec path; ``engine`` reads it
-        (``polars``, or ``spark`` in ``conf/spark``: Spark reads the path itself).
+        (``polars``, or ``spark`` in ``conf/spark``: Spark reads the path itself);
+        ``parameter``: the runtime parameter that names the file (for the message when it
+        does not exist).
         """
         protocol, path = get_protocol_and_path(filepath)
         self._engine = engine
+        self._parameter = parameter
         self._protocol = protocol
         self._filepath = path
         self._fs = fsspec.filesystem(protocol)
@@ -91,7 +99,7 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
         if not self._fs.exists(path):
             raise DatasetError(
                 f"customer table {path!r} does not exist; pass another with "
-                "`kedro run --params raw_customers_path=PATH`"
+                f"`kedro run --params {self._parameter}=PATH`"
             )
         if self._engine == "spark":
             return RawCustomerFile(str(self._filepath), path=path, engine="spark")

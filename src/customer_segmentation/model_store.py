@@ -67,6 +67,9 @@ EVIDENCE_DATASETS: tuple[str, ...] = (
     "rfm_segments",
     "rfm_crosstab",
     "rfm_crosstab_plot",
+    # issue 16: what the model keeps to judge new customers, and its migration from the last
+    "drift_reference",
+    "segment_migration",
 )
 TRAIN_COMMAND = "kedro run"
 

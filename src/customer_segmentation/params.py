@@ -362,12 +362,66 @@ class AppParams(PipelineParams):
     versions_refresh_seconds: Annotated[float, Field(ge=0)]
 
 
+class PsiBands(_Block):
+    """``monitoring.drift.psi``: below ``moderate`` stable, below ``major`` moderate."""
+
+    moderate: Annotated[float, Field(gt=0)]
+    major: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PsiBands:
+        if self.moderate >= self.major:
+            raise ValueError(f"moderate {self.moderate} must be below major {self.major}")
+        return self
+
+
+class CramersVBands(_Block):
+    """``monitoring.drift.cramers_v``: below ``moderate`` negligible, below ``large`` moderate."""
+
+    moderate: Fraction
+    large: Fraction
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CramersVBands:
+        if self.moderate >= self.large:
+            raise ValueError(f"moderate {self.moderate} must be below large {self.large}")
+        return self
+
+
+class DriftParams(_Block):
+    """``monitoring.drift``: what a model keeps of its training data, and the verdicts."""
+
+    bins: Annotated[int, Field(ge=2)]
+    sample_size: PositiveInt
+    psi: PsiBands
+    cramers_v: CramersVBands
+
+
+class MigrationParams(_Block):
+    """``monitoring.migration``: when a matched pair of segments is still the same segment."""
+
+    match_distance: Annotated[float, Field(gt=0)]
+
+
+class MonitoringParams(PipelineParams):
+    """``parameters_monitoring.yml``: drift of new customers (the ``scoring`` pipeline, and the
+    reference the ``clustering`` pipeline keeps) and migration between model versions.
+    """
+
+    KEY: ClassVar[str] = "monitoring"
+
+    random_state: NonNegativeInt
+    drift: DriftParams
+    migration: MigrationParams
+
+
 PIPELINE_PARAMS: tuple[type[PipelineParams], ...] = (
     DataProcessingParams,
     FeatureEngineeringParams,
     ModelSelectionParams,
     ClusteringParams,
     ReportingParams,
+    MonitoringParams,
 )
 # Every block of the configuration's parameters, by its key.
 MODELS: dict[str, type[PipelineParams]] = {

@@ -5,6 +5,9 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+# Pipelines that `kedro run` without --pipeline leaves out.
+ON_REQUEST = ("scoring",)
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register the project's pipelines.
@@ -13,5 +16,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum(pipelines.values())
+    # `kedro run` trains; scoring a new export is asked for (`--pipeline scoring`).
+    pipelines["__default__"] = sum(p for name, p in pipelines.items() if name not in ON_REQUEST)
     return pipelines

@@ -29,7 +29,7 @@ from pathlib import PurePath
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-from kedro.io import AbstractVersionedDataset, Version
+from kedro.io import AbstractVersionedDataset, MemoryDataset, Version
 from kedro.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,12 @@ MODEL_PIPELINES: tuple[str, ...] = ("clustering", "reporting")
 TRAINED_MODEL = "kmeans_model"
 MODEL_VERSION_PARAM = "model_version"
 _REPLACED = ".replaced"
+# Given to the nodes that ask for them (memory datasets the hook fills): the run's model stamp,
+# and the previous complete model version's segments, card, scaler and model (for
+# ``segment_migration``; ``{"stamp": None}`` when there is none).
+MODEL_STAMP = "model_version_stamp"
+PREVIOUS_MODEL = "previous_model"
+PREVIOUS_READS: tuple[str, ...] = ("customer_segments", "model_card", "scaler", "kmeans_model")
 
 
 class ModelVersionError(ValueError):
@@ -98,6 +104,19 @@ def _path_at(dataset: AbstractVersionedDataset, stamp: str) -> str | None:
     return found[0] if found else None
 
 
+def previous_model(catalog: Any, stamp: str) -> dict[str, Any]:
+    """The newest complete model version older than ``stamp``: its ``stamp`` and
+    :data:`PREVIOUS_READS` loaded at it (``{"stamp": None}`` when there is none).
+    """
+    older = [s for s in complete_stamps(catalog, model_datasets() & {*PREVIOUS_READS}) if s < stamp]
+    if not older:
+        return {"stamp": None}
+    found: dict[str, Any] = {"stamp": older[0]}
+    for name in PREVIOUS_READS:
+        found[name] = catalog.load(name, version=older[0])
+    return found
+
+
 class ModelVersionHook:
     """Reads and writes every model dataset of a run under one model version's stamp."""
 
@@ -125,6 +144,11 @@ class ModelVersionHook:
             stamp = str(run_params["run_id"])
         else:
             stamp = self._existing_stamp(catalog, members & pipeline.inputs(), requested)
+        inputs = pipeline.inputs()
+        if PREVIOUS_MODEL in inputs:  # read before the pins: the previous model's own stamp
+            catalog[PREVIOUS_MODEL] = MemoryDataset(previous_model(catalog, stamp), "assign")
+        if MODEL_STAMP in inputs:
+            catalog[MODEL_STAMP] = stamp
         for name in sorted(members):
             _pin(versioned(catalog, name), stamp)
         if not trains:

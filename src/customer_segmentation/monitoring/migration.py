@@ -51,6 +51,7 @@ from customer_segmentation.segments import SEGMENT, segment_names
 logger = logging.getLogger(__name__)
 
 KEPT = "kept"
+FIRST_MODEL = "No earlier complete model version to compare with: this is the first model."
 NEW = "new"
 DISSOLVED = "dissolved"
 NOT_MATCHED = "not matched"

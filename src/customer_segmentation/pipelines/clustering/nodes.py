@@ -17,7 +17,8 @@ from sklearn.preprocessing import StandardScaler
 from customer_segmentation import engine, figures, schema
 from customer_segmentation.modeling import card, dbscan, kmeans, selection, stability
 from customer_segmentation.modeling.sampling import gathered_segmented
-from customer_segmentation.params import ClusteringParams
+from customer_segmentation.monitoring import drift
+from customer_segmentation.params import ClusteringParams, MonitoringParams
 
 
 def choose_k(k_sweep: pd.DataFrame, params: ClusteringParams) -> pd.DataFrame:
@@ -125,4 +126,28 @@ def assess_segment_stability(
         thresholds=settings.thresholds,
         dissolution=settings.dissolution,
         recovery=settings.recovery,
+    )
+
+
+def keep_drift_reference(
+    customer_model_input: Any,
+    customer_segments: Any,
+    params: ClusteringParams,
+    monitoring: MonitoringParams,
+) -> dict[str, Any]:
+    """``drift_reference``: what the model keeps of its training data to judge new customers
+    by (``monitoring.drift.drift_reference``: per model feature quantile bins and shares, a
+    seeded sample, mean and deviation; the segment shares), saved with the model.
+    """
+    customers, labels = gathered_segmented(
+        customer_model_input, customer_segments, None, params.random_state
+    )
+    settings = monitoring.drift
+    return drift.drift_reference(
+        customers,
+        list(params.features),
+        labels["segment"],
+        settings.bins,
+        settings.sample_size,
+        monitoring.random_state,
     )

@@ -9,6 +9,7 @@ from .nodes import (
     choose_k,
     compare_with_dbscan,
     fit_segmentation,
+    keep_drift_reference,
     model_card,
 )
 
@@ -64,6 +65,17 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs="segment_stability",
                 name="assess_segment_stability",
+            ),
+            Node(
+                keep_drift_reference,
+                inputs=[
+                    "customer_model_input",
+                    "customer_segments",
+                    "params:clustering",
+                    "params:monitoring",
+                ],
+                outputs="drift_reference",
+                name="keep_drift_reference",
             ),
         ]
     )

@@ -23,7 +23,8 @@ from customer_segmentation.modeling.sampling import (
     segmented_rows,
     segmented_sample,
 )
-from customer_segmentation.params import ReportingParams, as_model
+from customer_segmentation.monitoring import migration
+from customer_segmentation.params import MonitoringParams, ReportingParams, as_model
 from customer_segmentation.report import report
 
 logger = logging.getLogger(__name__)
@@ -312,3 +313,42 @@ def build_report(**inputs: Any) -> str:
     )
     logger.info("Report: %d characters, %d figures", len(text), len(REPORT_FIGURES))
     return text
+
+
+def compare_with_previous_model(  # noqa: PLR0913
+    previous_model: dict[str, Any],
+    customer_segments: Any,
+    model_card: dict[str, Any],
+    scaler: StandardScaler,
+    kmeans_model: KMeans,
+    model_version_stamp: str,
+    params: MonitoringParams,
+) -> dict[str, Any]:
+    """``segment_migration``: how this model's segments moved from the previous complete model
+    version's on the same customers (``monitoring.migration.segment_migration``: contingency
+    table, adjusted Rand index, segments matched by centroids, new and dissolved ones, a
+    sentence). ``previous_model`` and ``model_version_stamp`` come from
+    ``versioning.ModelVersionHook``; for the first model the dataset says there is none.
+    """
+    if previous_model["stamp"] is None:
+        return {"previous_version": None, "sentence": migration.FIRST_MODEL}
+    new = migration.VersionSegments.from_model(
+        model_version_stamp,
+        engine.to_pandas_table(customer_segments),
+        model_card,
+        scaler,
+        kmeans_model,
+    )
+    old = migration.VersionSegments.from_model(
+        previous_model["stamp"],
+        engine.to_pandas_table(previous_model["customer_segments"]),
+        previous_model["model_card"],
+        previous_model["scaler"],
+        previous_model["kmeans_model"],
+    )
+    result = migration.segment_migration(old, new, params.migration.match_distance)
+    return {
+        "previous_version": previous_model["stamp"],
+        "sentence": migration.migration_sentence(result),
+        **result,
+    }

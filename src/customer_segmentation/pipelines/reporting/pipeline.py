@@ -12,6 +12,7 @@ from .nodes import (
     build_report,
     build_segment_profiles,
     campaign_outcomes,
+    compare_with_previous_model,
     compare_with_rfm,
     explore_customers,
     plot_elbow,
@@ -57,6 +58,20 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 outputs=["segment_outcomes", "segment_outcomes_plot"],
                 name="campaign_outcomes",
+            ),
+            Node(
+                compare_with_previous_model,
+                inputs=[
+                    "previous_model",
+                    "customer_segments",
+                    "model_card",
+                    "scaler",
+                    "kmeans_model",
+                    "model_version_stamp",
+                    "params:monitoring",
+                ],
+                outputs="segment_migration",
+                name="compare_with_previous_model",
             ),
             Node(
                 score_rfm,
