@@ -102,8 +102,17 @@ def test_registry_lists_every_pipeline(fresh_project):
         text=True,
         check=True,
     )
-    for name in PIPELINES:
+    for name in [*PIPELINES, "scoring"]:
         assert f"- {name}" in result.stdout, result.stdout
+
+
+def test_the_default_run_does_not_score_new_exports():
+    from customer_segmentation.pipeline_registry import register_pipelines  # noqa: PLC0415
+
+    pipelines = register_pipelines()
+    assert "scored_customers" in pipelines["scoring"].all_outputs()
+    assert "scored_customers" not in pipelines["__default__"].all_outputs()
+    assert "segment_migration" in pipelines["__default__"].all_outputs()
 
 
 def test_cli_run_reads_the_raw_path_parameter(fresh_project):

@@ -1,4 +1,4 @@
-"""`kedro viz build` works offline and shows the six pipelines and the layers in order."""
+"""`kedro viz build` works offline and shows the pipelines and the layers in order."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_viz_build_shows_pipelines_and_layers(fresh_project):
         "clustering",
         "reporting",
         "crm_export",
+        "scoring",
     } <= pipelines
     assert main["layers"] == [
         "raw",
@@ -40,3 +41,14 @@ def test_viz_build_shows_pipelines_and_layers(fresh_project):
     assert data_nodes["scaler"] == "models" and data_nodes["raw_customers"] == "raw"
     assert data_nodes["crm_customer_segments"] == "model_output"
     assert (fresh_project / "build" / "index.html").exists()
+    scoring = json.loads((fresh_project / "build" / "api" / "pipelines" / "scoring").read_text())
+    layers = {n["name"]: n.get("layer") for n in scoring["nodes"] if n["type"] == "data"}
+    assert {
+        name: layers.get(name)
+        for name in ("new_raw_customers", "new_rejected_customers", "scored_customers")
+    } == {
+        "new_raw_customers": "raw",
+        "new_rejected_customers": "primary",
+        "scored_customers": "model_output",
+    }
+    assert layers.get("drift_report") == "reporting", layers

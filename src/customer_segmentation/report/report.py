@@ -31,6 +31,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("stability", "Can I trust a segment?"),
     ("outcomes", "Will it respond?"),
     ("rfm", "RFM beside K-Means"),
+    ("changes", "What changed since the previous model"),
     ("maps", "2-D maps"),
     ("income", "Income and spending"),
     ("dbscan", "K-Means vs DBSCAN"),
@@ -177,11 +178,25 @@ def outcome_table(table: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame
     )
 
 
+def migration_table(migration: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The previous model's segments (rows) against this model's (columns): customers in
+    both, or None for the first model.
+    """
+    if migration.get("previous_version") is None:
+        return None
+    cells = pd.DataFrame(migration["contingency"])
+    cells["from"] = cells["old_segment"].astype(str) + ": " + cells["old_name"]
+    cells["to"] = cells["new_segment"].astype(str) + ": " + cells["new_name"]
+    table = cells.pivot(index="from", columns="to", values="customers").reset_index()
+    table.columns.name = None
+    return table
+
+
 def render(  # noqa: PLR0913
     *,
     model_card: Mapping[str, Any],
     data_quality_report: Mapping[str, Any],
-    tables: Mapping[str, pd.DataFrame],
+    tables: Mapping[str, Any],
     figures: Mapping[str, bytes],
     parameters: Mapping[str, Any],
 ) -> str:
@@ -193,7 +208,7 @@ def render(  # noqa: PLR0913
         tables: ``removed_outliers``, ``missing_values``, ``category_counts``,
             ``feature_summary``, ``k_selection``, ``segment_profiles`` (with the stability
             columns), ``spending_mix``, ``clustering_comparison``, ``segment_outcomes``,
-            ``rfm_crosstab``.
+            ``rfm_crosstab``, and ``segment_migration`` (a dict: ``monitoring.migration``).
         figures: PNG bytes of every name in :data:`FIGURES`.
         parameters: each pipeline's parameters (JSON-able; ``reporting.outcomes.z`` and
             ``reporting.rfm`` are read).
@@ -210,6 +225,7 @@ def render(  # noqa: PLR0913
     names = segments.segment_names(model_card)
     outcome_rows = tables["segment_outcomes"]
     z = float(parameters["reporting"]["outcomes"]["z"])
+    migration = tables["segment_migration"]
     return (
         _environment()
         .get_template("template.html.j2")
@@ -248,6 +264,8 @@ def render(  # noqa: PLR0913
             ),
             rfm_otherwise=parameters["reporting"]["rfm"]["otherwise"],
             rfm_levels=parameters["reporting"]["rfm"]["levels"],
+            migration_sentence=migration["sentence"],
+            migration_table=migration_table(migration),
             dbscan_verdict=dbscan.verdict_of(tables["clustering_comparison"]),
             clustering_comparison=tables["clustering_comparison"],
             figures=figures,

@@ -279,6 +279,7 @@ REPORT_TABLES: tuple[str, ...] = (
     "clustering_comparison",
     "segment_outcomes",
     "rfm_crosstab",
+    "segment_migration",
 )
 REPORT_PARAMETERS: tuple[str, ...] = (
     "data_processing",
