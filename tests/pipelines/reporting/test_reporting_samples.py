@@ -25,6 +25,18 @@ from customer_segmentation.schema import SPEND_COLUMNS
 from customer_segmentation.segments import profile_segments, segment_table
 
 
+def _stability(card) -> pd.DataFrame:
+    """A segment_stability table for the card's segments (values distinct per segment)."""
+    numbers = segment_table(card)["segment"].sort_values().to_numpy()
+    return pd.DataFrame(
+        {
+            "segment": numbers,
+            "stability_jaccard": 0.5 + numbers / 100,
+            "stability_label": "weak",
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def fitted(demo_features, params):
     k_selection = choose_k(pd.DataFrame({"k": [6], "is_knee": [True], "preferred_by": [""]}), 6)
@@ -53,13 +65,22 @@ def test_profiles_are_those_of_the_merged_table(fitted, params):
     features, segments, _, _, card, merged = fitted
     columns = list(params["reporting"].profile_columns)
 
-    table, heatmap = build_segment_profiles(features, segments, card, params["reporting"])
+    stability = _stability(card)
+    table, heatmap = build_segment_profiles(
+        features, segments, card, stability, params["reporting"]
+    )
 
     profile = profile_segments(merged, columns)
     names = segment_table(card)[["segment", "name", "behaviour", "description", "action"]]
     expected = names.merge(profile, on="segment").sort_values("segment")
     # The same aggregates over the rows in another order: equal up to the order of the sums.
-    pd.testing.assert_frame_equal(table, expected, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        table.drop(columns=["stability_jaccard", "stability_label"]),
+        expected,
+        check_exact=False,
+        rtol=1e-12,
+    )
+    assert table["stability_jaccard"].tolist() == stability["stability_jaccard"].tolist()
     assert table["size"].sum() == len(segments)
     z_columns = [c for c in table if c.startswith("z_")]
     shown = np.asarray(heatmap.axes[0].collections[0].get_array()).reshape(6, len(z_columns))
@@ -154,4 +175,4 @@ def test_a_customer_with_two_segments_is_an_error(fitted, params):
     twice = pd.concat([segments, segments.head(1)])
 
     with pytest.raises(ValueError, match="repeat an ID"):
-        build_segment_profiles(features, twice, card, params["reporting"])
+        build_segment_profiles(features, twice, card, _stability(card), params["reporting"])
