@@ -14,6 +14,11 @@ For every ``--rows N``:
    features, scoring, explanation);
 5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``.
 
+Once per invocation it also times Kedro commands that touch no data (``kedro registry list``,
+``kedro --help``, ``kedro run --help``; median of ``--light-repeats``) in a project copy: they
+import no scikit-learn, SciPy or matplotlib (``tests/test_light_commands.py``), and ``kedro
+registry list`` should take under 2 s.
+
 Peak memory is the larger of the child's own peak (``ru_maxrss`` from ``wait4``) and the sum
 over its process tree sampled every ``--sample-interval`` seconds.
 
@@ -29,6 +34,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -282,6 +288,36 @@ def run_plain(
     return {**result, "figures": json.loads((out / "figures.json").read_text())}
 
 
+# Commands that only read the project's code and configuration.
+LIGHT_COMMANDS: tuple[tuple[str, ...], ...] = (("registry", "list"), ("--help",), ("run", "--help"))
+
+
+def time_light_commands(work: Path, repeats: int) -> dict[str, Any]:
+    """Wall time of each of :data:`LIGHT_COMMANDS` in a fresh project copy, median of
+    ``repeats`` runs (start-up included: that is what they cost).
+    """
+    project = copy_project(work / "project_light_commands")
+    medians = {}
+    for args in LIGHT_COMMANDS:
+        seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [*kedro_command(), *args],
+                cwd=project,
+                env=child_env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            seconds.append(time.perf_counter() - started)
+            if done.returncode != 0:
+                raise SystemExit(f"kedro {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        medians[f"kedro {' '.join(args)}"] = statistics.median(seconds)
+    shutil.rmtree(project, ignore_errors=True)
+    return {"repeats": repeats, "median_seconds": medians}
+
+
 def segments_parity(local: Path, spark: Path) -> str:
     """Whether the Spark run gave every customer the local run's segment (one sentence)."""
     mine = pd.read_parquet(
@@ -450,6 +486,14 @@ def figures_table(result: dict[str, Any]) -> str:
             f"{s['single_prediction_ms_median']:.1f} ms median, "
             f"{s['single_prediction_ms_p95']:.1f} ms p95 ({s['single_prediction_repeats']} runs).",
         ]
+    if "light_commands" in result:
+        light = result["light_commands"]
+        lines += [
+            "",
+            f"Commands that touch no data (median of {light['repeats']}): "
+            + ", ".join(f"`{c}` {s:.2f} s" for c, s in light["median_seconds"].items())
+            + ".",
+        ]
     if "generate" in result and not result["generate"].get("reused"):
         g = result["generate"]
         lines += [
@@ -569,6 +613,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-interval", type=float, default=0.05, help="memory sampling (s)")
     parser.add_argument("--keep", action="store_true", help="keep project copies and outputs")
     parser.add_argument(
+        "--light-repeats",
+        type=int,
+        default=3,
+        help="runs of each command that touches no data (kedro registry list, --help); 0: none",
+    )
+    parser.add_argument(
         "--env",
         choices=["spark"],
         help="also run kedro run --env spark (Spark local[2]) on the same file",
@@ -581,9 +631,15 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     args.results_dir.mkdir(parents=True, exist_ok=True)
 
+    light = None
+    if args.light_repeats > 0:
+        print("kedro registry list, kedro --help, kedro run --help ...", flush=True)
+        light = time_light_commands(work, args.light_repeats)
     results = []
     for rows in sizes:
         result = benchmark_one(rows, args, work)
+        if light is not None:
+            result["light_commands"] = light
         results.append(result)
         table = figures_table(result)
         print("\n" + table + "\n", flush=True)

@@ -30,7 +30,6 @@ from typing import Any, ClassVar
 import fsspec
 import matplotlib
 import numpy as np
-import skops.io as sio
 import sqlalchemy as sa
 from kedro.io.core import (
     AbstractDataset,
@@ -331,6 +330,15 @@ class SQLTableDataset(PandasSQLTableDataset):
         )
 
 
+def _skops_io() -> Any:
+    """``skops.io``, imported when an artifact is read or written: skops imports scikit-learn
+    and SciPy, which building the catalog (``kedro viz build``) does not need.
+    """
+    import skops.io  # noqa: PLC0415
+
+    return skops.io
+
+
 class SkopsDataset(AbstractVersionedDataset[Any, Any]):
     """A scikit-learn object in skops' format, loaded without executing code."""
 
@@ -385,6 +393,7 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
             )
         with self._fs.open(load_path, "rb") as handle:
             content = handle.read()
+        sio = _skops_io()
         try:
             untrusted = sio.get_untrusted_types(data=content)
         except Exception as error:  # noqa: BLE001 - any parse failure means a broken file
@@ -410,7 +419,7 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
         that dies while writing never leaves a truncated artifact under the final name.
         """
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
-        content = sio.dumps(data)
+        content = _skops_io().dumps(data)
         partial_path = f"{save_path}.partial"
         with self._fs.open(partial_path, "wb") as handle:
             handle.write(content)

@@ -7,12 +7,18 @@ message naming ``clustering.n_clusters``, and no dataset, no model version, is w
 
 The values live in ``conf/``; nothing here has a default. Code reads fields
 (``params.n_clusters``), never ``params.get(key, default)``.
+
+Every node module imports this one, and Kedro validates with it whenever it builds the catalog
+(``kedro viz build`` too), so it imports pydantic and ``schema`` only: the checks that
+``rfm`` and ``modeling.stability`` repeat on their settings (:func:`check_rules`,
+:func:`check_thresholds`) live here, not there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +32,9 @@ from pydantic import (
 )
 
 from customer_segmentation import schema
+
+if TYPE_CHECKING:
+    from customer_segmentation.rfm import RfmRule
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Share = Annotated[float, Field(gt=0, le=1)]
@@ -238,6 +247,23 @@ class NamingParams(_Block):
         return self
 
 
+def check_thresholds(thresholds: Mapping[str, float]) -> None:
+    """Raise ``ValueError`` unless ``thresholds`` gives every mean Jaccard in [0, 1] one label:
+    bounds in [0, 1], distinct, one of them 0.
+    """
+    bounds = list(thresholds.values())
+    if not bounds:
+        raise ValueError("stability thresholds are empty: give each label its lowest Jaccard")
+    if any(not 0.0 <= b <= 1.0 for b in bounds):
+        raise ValueError(f"stability thresholds must lie in [0, 1]: {dict(thresholds)}")
+    if len(set(bounds)) != len(bounds):
+        raise ValueError(f"two stability labels share a threshold: {dict(thresholds)}")
+    if min(bounds) != 0.0:
+        raise ValueError(
+            f"no stability label starts at 0, so a low Jaccard would have none: {dict(thresholds)}"
+        )
+
+
 class SegmentStabilityParams(_Block):
     """``clustering.segment_stability``: Hennig's cluster-wise bootstrap of each segment
     (``modeling.stability``).
@@ -252,8 +278,6 @@ class SegmentStabilityParams(_Block):
 
     @model_validator(mode="after")
     def _labels_cover_zero_to_one(self) -> SegmentStabilityParams:
-        from customer_segmentation.modeling.stability import check_thresholds  # noqa: PLC0415
-
         check_thresholds(self.thresholds)
         return self
 
@@ -305,6 +329,30 @@ class OutcomesParams(_Block):
     z: Annotated[float, Field(gt=0)]
 
 
+# rfm_score writes the three scores as one digit each.
+RFM_MAX_LEVELS = 9
+
+
+def check_rules(levels: int, rules: Sequence[RfmRule], otherwise: str) -> None:
+    """Raise ``ValueError`` unless the rules can be used: 2 to 9 levels (one digit each in
+    ``rfm_score``), ranges ``[low, high]`` with ``1 <= low <= high <= levels``, group names
+    unique and distinct from ``otherwise``.
+    """
+    if not 2 <= levels <= RFM_MAX_LEVELS:
+        raise ValueError(f"levels must be 2 to {RFM_MAX_LEVELS}, got {levels}")
+    names = [rule.name for rule in rules]
+    if len(set(names)) != len(names) or otherwise in names:
+        raise ValueError(f"group names must be unique, otherwise ({otherwise!r}) among them")
+    for rule in rules:
+        for score, bounds in (("r", rule.r), ("f", rule.f), ("m", rule.m)):
+            low, high = bounds
+            if not 1 <= low <= high <= levels:
+                raise ValueError(
+                    f"group {rule.name!r}: {score} range [{low}, {high}] must lie in "
+                    f"[1, {levels}] with low <= high"
+                )
+
+
 class RfmGroup(_Block):
     """One RFM group: the inclusive ``[low, high]`` range of each score."""
 
@@ -325,8 +373,6 @@ class RfmParams(_Block):
 
     @model_validator(mode="after")
     def _usable(self) -> RfmParams:
-        from customer_segmentation.rfm import check_rules  # noqa: PLC0415
-
         check_rules(self.levels, self.groups, self.otherwise)
         return self
 

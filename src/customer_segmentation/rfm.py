@@ -20,6 +20,9 @@ from customer_segmentation import engine, schema
 from customer_segmentation.features import total_purchases, total_spending
 from customer_segmentation.modeling.sampling import segmented_frame
 
+# The rules' check runs in the parameters' validation too (``params.RfmParams``).
+from customer_segmentation.params import check_rules
+
 logger = logging.getLogger(__name__)
 
 SEGMENT = "segment"
@@ -28,8 +31,6 @@ GROUP = "rfm_group"
 SCORES: dict[str, str] = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 RFM_COLUMNS: tuple[str, ...] = (schema.ID, *SCORES, *SCORES.values(), "rfm_score", GROUP)
 CROSSTAB_COLUMNS: tuple[str, ...] = (SEGMENT, GROUP, "customers", "share")
-# rfm_score writes the three scores as one digit each.
-MAX_LEVELS = 9
 
 
 class RfmRule(Protocol):
@@ -50,26 +51,6 @@ class RfmSettings(Protocol):
     levels: int
     groups: Sequence[RfmRule]
     otherwise: str
-
-
-def check_rules(levels: int, rules: Sequence[RfmRule], otherwise: str) -> None:
-    """Raise ``ValueError`` unless the rules can be used: 2 to 9 levels (one digit each in
-    ``rfm_score``), ranges ``[low, high]`` with ``1 <= low <= high <= levels``, group names
-    unique and distinct from ``otherwise``.
-    """
-    if not 2 <= levels <= MAX_LEVELS:
-        raise ValueError(f"levels must be 2 to {MAX_LEVELS}, got {levels}")
-    names = [rule.name for rule in rules]
-    if len(set(names)) != len(names) or otherwise in names:
-        raise ValueError(f"group names must be unique, otherwise ({otherwise!r}) among them")
-    for rule in rules:
-        for score, bounds in (("r", rule.r), ("f", rule.f), ("m", rule.m)):
-            low, high = bounds
-            if not 1 <= low <= high <= levels:
-                raise ValueError(
-                    f"group {rule.name!r}: {score} range [{low}, {high}] must lie in "
-                    f"[1, {levels}] with low <= high"
-                )
 
 
 def group_names(settings: RfmSettings) -> list[str]:

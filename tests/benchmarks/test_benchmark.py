@@ -77,6 +77,7 @@ def test_benchmark_prints_figures_of_both_sides(bench: dict) -> None:
     for needle in ("| kedro run |", "| plain scikit-learn |", "ratio kedro / plain", "select_k"):
         assert needle in out, f"benchmark output lacks {needle!r}:\n{out[-2000:]}"
     assert "rows/minute" in out, "--scoring was asked for but no scoring figures were printed"
+    assert "`kedro registry list`" in out, "the commands that touch no data were not timed"
 
 
 @pytest.mark.slow

@@ -29,6 +29,9 @@ from threadpoolctl import threadpool_limits
 from customer_segmentation.modeling.kmeans import KMeansSettings, fit_kmeans
 from customer_segmentation.modeling.sampling import sample_positions
 
+# The thresholds' check runs in the parameters' validation too (``params``).
+from customer_segmentation.params import check_thresholds
+
 logger = logging.getLogger(__name__)
 
 # Refits' seeds are drawn from [0, 2**31 - 1), as ``selection.stability`` draws them.
@@ -97,23 +100,6 @@ def stability_label(jaccard: float, thresholds: Mapping[str, float]) -> str | No
         return None
     reached = [(bound, label) for label, bound in thresholds.items() if jaccard >= bound]
     return max(reached)[1]
-
-
-def check_thresholds(thresholds: Mapping[str, float]) -> None:
-    """Raise ``ValueError`` unless ``thresholds`` gives every mean Jaccard in [0, 1] one label:
-    bounds in [0, 1], distinct, one of them 0.
-    """
-    bounds = list(thresholds.values())
-    if not bounds:
-        raise ValueError("stability thresholds are empty: give each label its lowest Jaccard")
-    if any(not 0.0 <= b <= 1.0 for b in bounds):
-        raise ValueError(f"stability thresholds must lie in [0, 1]: {dict(thresholds)}")
-    if len(set(bounds)) != len(bounds):
-        raise ValueError(f"two stability labels share a threshold: {dict(thresholds)}")
-    if min(bounds) != 0.0:
-        raise ValueError(
-            f"no stability label starts at 0, so a low Jaccard would have none: {dict(thresholds)}"
-        )
 
 
 def segment_stability(

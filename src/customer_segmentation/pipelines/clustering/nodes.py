@@ -2,37 +2,34 @@
 
 The model card and the DBSCAN comparison read customers gathered from the engine (the card
 all of them, the comparison a seeded sample).
+
+Domain modules are imported inside the nodes (scikit-learn, SciPy and matplotlib load when a
+node runs, not when Kedro lists the pipelines; see ``customer_segmentation.lazy_types``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.cluster import KMeans
-from sklearn.preprocessing import StandardScaler
-
-from customer_segmentation import engine, figures, schema
-from customer_segmentation.modeling import card, dbscan, kmeans, selection, stability
-from customer_segmentation.modeling.sampling import gathered_segmented
-from customer_segmentation.monitoring import drift
+from customer_segmentation import schema
+from customer_segmentation.lazy_types import DataFrame, Figure, KMeans, StandardScaler
 from customer_segmentation.params import ClusteringParams, MonitoringParams
 
 
-def choose_k(k_sweep: pd.DataFrame, params: ClusteringParams) -> pd.DataFrame:
+def choose_k(k_sweep: DataFrame, params: ClusteringParams) -> DataFrame:
     """``k_selection``: the sweep with the one k every later node uses (``is_chosen``,
     ``chosen_by``), from ``clustering.n_clusters`` or the knee (``auto``).
     """
+    from customer_segmentation.modeling import selection
+
     return selection.choose_k(k_sweep, params.n_clusters)
 
 
 def fit_segmentation(
     customer_model_input: Any,
-    k_selection: pd.DataFrame,
+    k_selection: DataFrame,
     params: ClusteringParams,
-    sweep_centres: pd.DataFrame,
+    sweep_centres: DataFrame,
 ) -> tuple[StandardScaler, KMeans, Any]:
     """Fit the scaler and K-Means with the chosen k on all customers, in the run's engine
     (``modeling.kmeans.fit_segmentation``).
@@ -41,6 +38,8 @@ def fit_segmentation(
         ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``segment``,
         ``distance``, ``runner_up``, ``runner_up_distance``, ``margin``).
     """
+    from customer_segmentation.modeling import kmeans, selection
+
     fitted = kmeans.fit_segmentation(
         customer_model_input, selection.chosen_k(k_selection), params, sweep_centres
     )
@@ -58,6 +57,9 @@ def model_card(  # noqa: PLR0913
     """``modeling.card.model_card`` of the customers and their segments gathered from the
     engine in ``ID`` order.
     """
+    from customer_segmentation import engine
+    from customer_segmentation.modeling import card
+
     return card.model_card(
         engine.to_pandas(engine.lazy(customer_model_input).sort(schema.ID)),
         engine.to_pandas(engine.lazy(customer_segments).sort(schema.ID)),
@@ -73,13 +75,17 @@ def compare_with_dbscan(
     customer_segments: Any,
     scaler: StandardScaler,
     params: ClusteringParams,
-) -> tuple[pd.DataFrame, Figure, Figure]:
+) -> tuple[DataFrame, Figure, Figure]:
     """K-Means against DBSCAN on one seeded sample of ``dbscan.sample_size`` customers
     (``modeling.dbscan.compare``).
 
     Returns:
         ``clustering_comparison``, the k-distance figure and side-by-side PCA maps.
     """
+    from customer_segmentation import figures
+    from customer_segmentation.modeling import dbscan
+    from customer_segmentation.modeling.sampling import gathered_segmented
+
     settings = params.dbscan
     sample, labels = gathered_segmented(
         customer_model_input, customer_segments, settings.sample_size, params.random_state
@@ -104,11 +110,16 @@ def assess_segment_stability(
     scaler: StandardScaler,
     kmeans_model: KMeans,
     params: ClusteringParams,
-) -> pd.DataFrame:
+) -> DataFrame:
     """``segment_stability``: each segment's bootstrap Jaccard and its reading
     (``modeling.stability.segment_stability``), on a seeded sample of
     ``segment_stability.sample_size`` customers gathered from the engine.
     """
+    import numpy as np
+
+    from customer_segmentation.modeling import stability
+    from customer_segmentation.modeling.sampling import gathered_segmented
+
     settings = params.segment_stability
     sample, labels = gathered_segmented(
         customer_model_input, customer_segments, settings.sample_size, params.random_state
@@ -139,6 +150,9 @@ def keep_drift_reference(
     by (``monitoring.drift.drift_reference``: per model feature quantile bins and shares, a
     seeded sample, mean and deviation; the segment shares), saved with the model.
     """
+    from customer_segmentation.modeling.sampling import gathered_segmented
+    from customer_segmentation.monitoring import drift
+
     customers, labels = gathered_segmented(
         customer_model_input, customer_segments, None, params.random_state
     )

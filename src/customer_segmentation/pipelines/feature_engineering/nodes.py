@@ -1,4 +1,8 @@
-"""Nodes of ``feature_engineering``."""
+"""Nodes of ``feature_engineering``.
+
+The feature expressions and the engines are imported when a node runs, not when Kedro lists
+the pipelines (see ``customer_segmentation.lazy_types``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from typing import Any
 
 import narwhals as nw
 
-from customer_segmentation import engine, schema
-from customer_segmentation.features import feature_frame, reference_date, typical_customer
+from customer_segmentation import schema
 from customer_segmentation.params import FeatureEngineeringParams
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,9 @@ def engineer_features(
         date used and where it came from, the partner statuses and the typical customer
         (the model card keeps them, so the app builds a customer's features as the model's).
     """
+    from customer_segmentation import engine
+    from customer_segmentation.features import feature_frame, reference_date, typical_customer
+
     clean = engine.lazy(customers)
     ref = reference_date(customers, params.reference_date)
     features = engine.cache(feature_frame(clean, ref, params.partner_statuses))

@@ -2,6 +2,9 @@
 and the self-contained HTML report. Each adapts catalog data to a domain module (``segments``,
 ``eda``, ``maps``, ``figures``, ``report``); everything written here belongs to the model
 version.
+
+Domain modules are imported inside the nodes (scikit-learn, SciPy, matplotlib and seaborn load
+when a node runs, not when Kedro lists the pipelines; see ``customer_segmentation.lazy_types``).
 """
 
 from __future__ import annotations
@@ -10,28 +13,25 @@ import logging
 from typing import Any
 
 import narwhals as nw
-import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import eda, engine, figures, maps, outcomes, rfm, schema, segments
-from customer_segmentation.modeling.sampling import (
-    gathered_segmented,
-    segmented_rows,
-    segmented_sample,
+from customer_segmentation import schema
+from customer_segmentation.lazy_types import (
+    PCA,
+    DataFrame,
+    Figure,
+    KMeans,
+    StandardScaler,
+    ndarray,
 )
-from customer_segmentation.monitoring import migration
 from customer_segmentation.params import MonitoringParams, ReportingParams, as_model
-from customer_segmentation.report import report
 
 logger = logging.getLogger(__name__)
 
 
-def _pandas(table: Any) -> pd.DataFrame:
+def _pandas(table: Any) -> DataFrame:
     """A native table of the engine (or a narwhals LazyFrame) gathered here, as pandas."""
+    from customer_segmentation import engine
+
     return engine.to_pandas(table if isinstance(table, nw.LazyFrame) else engine.lazy(table))
 
 
@@ -39,12 +39,14 @@ def build_segment_profiles(
     customer_features: Any,
     customer_segments: Any,
     model_card: dict[str, Any],
-    segment_stability: pd.DataFrame,
+    segment_stability: DataFrame,
     params: ReportingParams,
-) -> tuple[pd.DataFrame, Figure]:
+) -> tuple[DataFrame, Figure]:
     """``segment_profiles`` (``segments.segment_profiles`` of ``profile_columns``, with each
     segment's bootstrap stability) and their z-score heat map.
     """
+    from customer_segmentation import figures, segments
+
     profiles = segments.segment_profiles(
         customer_features, customer_segments, model_card, list(params.profile_columns)
     )
@@ -58,11 +60,13 @@ def campaign_outcomes(
     data_quality_report: dict[str, Any],
     model_card: dict[str, Any],
     params: ReportingParams,
-) -> tuple[pd.DataFrame, Figure]:
+) -> tuple[DataFrame, Figure]:
     """``segment_outcomes`` (``outcomes.segment_outcomes``: rates with Wilson intervals and
     lift per segment) and the response-rate chart (a blank figure saying why when the file had
     no ``Response``).
     """
+    from customer_segmentation import figures, outcomes
+
     table, note = outcomes.segment_outcomes(
         customers,
         customer_segments,
@@ -77,6 +81,8 @@ def campaign_outcomes(
 
 def score_rfm(customers: Any, params: ReportingParams) -> Any:
     """``rfm_segments``: every clean customer's RFM scores and group (``rfm.rfm_segments``)."""
+    from customer_segmentation import rfm
+
     return rfm.rfm_segments(customers, params.rfm)
 
 
@@ -85,14 +91,18 @@ def compare_with_rfm(
     rfm_segments: Any,
     model_card: dict[str, Any],
     params: ReportingParams,
-) -> tuple[pd.DataFrame, Figure]:
+) -> tuple[DataFrame, Figure]:
     """``rfm_crosstab``: K-Means segment x RFM group (counts and row shares) and its heat map."""
+    from customer_segmentation import figures, rfm
+
     table = rfm.rfm_crosstab(customer_segments, rfm_segments, rfm.group_names(params.rfm))
     return table, figures.rfm_crosstab(table, segments.segment_names(model_card))
 
 
-def plot_elbow(k_selection: pd.DataFrame) -> Figure:
+def plot_elbow(k_selection: DataFrame) -> Figure:
     """The elbow and silhouette against k, with the knee and the chosen k."""
+    from customer_segmentation import figures
+
     return figures.elbow(k_selection)
 
 
@@ -103,8 +113,11 @@ def _scaled_sample(  # noqa: PLR0913
     model_card: dict[str, Any],
     size: int,
     params: ReportingParams,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[ndarray, ndarray, ndarray]:
     """``maps.scaled_sample`` of the model's features, seeded by the reporting parameters."""
+    from customer_segmentation import engine, maps
+    from customer_segmentation.modeling.sampling import gathered_segmented
+
     columns = list(model_card["features"])
     drawn, labels = gathered_segmented(
         engine.lazy(features).select(*columns, schema.ID), segments, size, params.random_state
@@ -119,13 +132,15 @@ def plot_segment_map(  # noqa: PLR0913
     kmeans_model: KMeans,
     model_card: dict[str, Any],
     params: ReportingParams,
-) -> tuple[Figure, pd.DataFrame, PCA]:
+) -> tuple[Figure, DataFrame, PCA]:
     """The PCA map of a seeded sample of ``map_sample_size`` customers and the centroids.
 
     Returns:
         The figure, ``segment_map_points`` (``maps.SegmentMap.points``) and the projection
         (``segment_map_projection``), with which the app places a new customer on the map.
     """
+    from customer_segmentation import figures, maps
+
     ids, labels, scaled = _scaled_sample(
         customer_model_input, customer_segments, scaler, model_card, params.map_sample_size, params
     )
@@ -148,6 +163,8 @@ def plot_tsne_map(
     params: ReportingParams,
 ) -> Figure:
     """The t-SNE map of a seeded sample of ``tsne.sample_size`` customers."""
+    from customer_segmentation import figures, maps
+
     settings = params.tsne
     ids, labels, scaled = _scaled_sample(
         customer_model_input, customer_segments, scaler, model_card, settings.sample_size, params
@@ -168,6 +185,13 @@ def plot_segment_distributions(
     """Income against spending and each model feature's distribution per segment (box and
     violin plots), for a seeded sample of ``map_sample_size`` customers.
     """
+    from customer_segmentation import engine, figures
+    from customer_segmentation.modeling.sampling import (
+        gathered_segmented,
+        segmented_rows,
+        segmented_sample,
+    )
+
     columns = list(dict.fromkeys(["Income", "Total_Spending", *model_card["features"]]))
     drawn, labels = gathered_segmented(
         engine.lazy(customer_model_input).select(schema.ID, *columns),
@@ -195,9 +219,7 @@ def explore_customers(
     rejected_customers: Any,
     data_quality_report: dict[str, Any],
     params: ReportingParams,
-) -> tuple[
-    pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Figure, Figure, Figure
-]:
+) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame, DataFrame, Figure, Figure, Figure]:
     """Exploratory analysis of the clean table, its features and what cleaning removed, exact
     on all rows (``eda``).
 
@@ -206,6 +228,8 @@ def explore_customers(
         ``feature_correlations``, ``removed_outliers`` and the figures
         ``eda_distributions``, ``eda_correlations``, ``eda_removed``.
     """
+    from customer_segmentation import eda, engine, figures
+
     settings = params.eda
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
@@ -245,8 +269,10 @@ def spending_mix(
     customer_features: Any,
     customer_segments: Any,
     model_card: dict[str, Any],
-) -> tuple[pd.DataFrame, Figure]:
+) -> tuple[DataFrame, Figure]:
     """``segments.spending_mix`` and its stacked bars."""
+    from customer_segmentation import figures, segments
+
     table = segments.spending_mix(customer_features, customer_segments, model_card)
     return table, figures.spending_mix(table)
 
@@ -302,6 +328,8 @@ def build_report(**inputs: Any) -> str:
     Returns:
         HTML text; ``HtmlReportDataset`` writes the model version's stamp in when saving.
     """
+    from customer_segmentation.report import report
+
     text = report.render(
         model_card=inputs["model_card"],
         data_quality_report=inputs["data_quality_report"],
@@ -331,6 +359,9 @@ def compare_with_previous_model(  # noqa: PLR0913
     sentence). ``previous_model`` and ``model_version_stamp`` come from
     ``versioning.ModelVersionHook``; for the first model the dataset says there is none.
     """
+    from customer_segmentation import engine
+    from customer_segmentation.monitoring import migration
+
     if previous_model["stamp"] is None:
         return {"previous_version": None, "sentence": migration.FIRST_MODEL}
     new = migration.VersionSegments.from_model(

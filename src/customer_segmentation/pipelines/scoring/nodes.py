@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
-from customer_segmentation import engine, schema
-from customer_segmentation.app_logic import score_clean
-from customer_segmentation.model_store import ModelBundle
-from customer_segmentation.monitoring import drift
+from customer_segmentation import schema
+from customer_segmentation.lazy_types import DataFrame
 from customer_segmentation.params import MonitoringParams
 
 MODEL_VERSION = "model_version"
@@ -29,12 +25,16 @@ def score_new_customers(  # noqa: PLR0913
     model_card: dict[str, Any],
     customer_segments: Any,
     model_version_stamp: str,
-) -> pd.DataFrame:
+) -> DataFrame:
     """``scored_customers``: every clean new customer's segment, name, distance, runner-up,
     margin and out-of-training-range flags (``app_logic.score_clean``), the model stamp used,
     and the segment the model gave the same ``ID`` in training (``previous_segment``, null for
     a new customer).
     """
+    from customer_segmentation import engine
+    from customer_segmentation.app_logic import score_clean
+    from customer_segmentation.model_store import ModelBundle
+
     bundle = ModelBundle(model_version_stamp, scaler, kmeans_model, model_card)
     scored, _ = score_clean(engine.to_pandas_table(new_customers), bundle)
     training = engine.to_pandas(engine.lazy(customer_segments).select(schema.ID, "segment"))
@@ -46,7 +46,7 @@ def score_new_customers(  # noqa: PLR0913
 
 
 def check_drift(
-    scored_customers: pd.DataFrame,
+    scored_customers: DataFrame,
     drift_reference: dict[str, Any],
     model_card: dict[str, Any],
     params: MonitoringParams,
@@ -55,6 +55,9 @@ def check_drift(
     chi-square and Cramér's V; customers who moved since training; one sentence on top) and
     the same as an HTML section (``drift_report_html``).
     """
+    from customer_segmentation import engine
+    from customer_segmentation.monitoring import drift
+
     scored = engine.to_pandas_table(scored_customers)
     known = scored.dropna(subset=[PREVIOUS_SEGMENT])
     previous = known[[schema.ID, PREVIOUS_SEGMENT]].astype({PREVIOUS_SEGMENT: "int64"})
