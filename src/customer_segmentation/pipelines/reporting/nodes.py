@@ -65,7 +65,7 @@ def campaign_outcomes(
     lift per segment) and the response-rate chart (a blank figure saying why when the file had
     no ``Response``).
     """
-    from customer_segmentation import figures, outcomes
+    from customer_segmentation import figures, outcomes, segments
 
     table, note = outcomes.segment_outcomes(
         customers,
@@ -93,7 +93,7 @@ def compare_with_rfm(
     params: ReportingParams,
 ) -> tuple[DataFrame, Figure]:
     """``rfm_crosstab``: K-Means segment x RFM group (counts and row shares) and its heat map."""
-    from customer_segmentation import figures, rfm
+    from customer_segmentation import figures, rfm, segments
 
     table = rfm.rfm_crosstab(customer_segments, rfm_segments, rfm.group_names(params.rfm))
     return table, figures.rfm_crosstab(table, segments.segment_names(model_card))
@@ -139,7 +139,7 @@ def plot_segment_map(  # noqa: PLR0913
         The figure, ``segment_map_points`` (``maps.SegmentMap.points``) and the projection
         (``segment_map_projection``), with which the app places a new customer on the map.
     """
-    from customer_segmentation import figures, maps
+    from customer_segmentation import figures, maps, segments
 
     ids, labels, scaled = _scaled_sample(
         customer_model_input, customer_segments, scaler, model_card, params.map_sample_size, params
@@ -163,7 +163,7 @@ def plot_tsne_map(
     params: ReportingParams,
 ) -> Figure:
     """The t-SNE map of a seeded sample of ``tsne.sample_size`` customers."""
-    from customer_segmentation import figures, maps
+    from customer_segmentation import figures, maps, segments
 
     settings = params.tsne
     ids, labels, scaled = _scaled_sample(
@@ -185,7 +185,7 @@ def plot_segment_distributions(
     """Income against spending and each model feature's distribution per segment (box and
     violin plots), for a seeded sample of ``map_sample_size`` customers.
     """
-    from customer_segmentation import engine, figures
+    from customer_segmentation import engine, figures, segments
     from customer_segmentation.modeling.sampling import (
         gathered_segmented,
         segmented_rows,
