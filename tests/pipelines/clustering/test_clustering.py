@@ -196,6 +196,7 @@ def test_pipeline_decides_k_once_and_every_output_follows_it(demo_features, samp
             "sweep_centres": MemoryDataset(centres),
             "feature_info": MemoryDataset(INFO),
             "params:clustering": MemoryDataset(changed(params["clustering"], n_clusters=5)),
+            "params:monitoring": MemoryDataset(params["monitoring"]),
             **{
                 name: Kept()
                 for name in ("k_selection", "scaler", "kmeans_model", "customer_segments")
