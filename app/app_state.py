@@ -122,6 +122,19 @@ def sidebar() -> ModelState:
     return state
 
 
+def other_version(stamp: str) -> ModelVersion:
+    """Model version ``stamp`` of this rerun's project (shared like the sidebar's), or an
+    explanation and a stop.
+    """
+    state: ModelState = st.session_state[_STATE_KEY]
+    try:
+        with st.spinner(f"Loading model version {stamp}…"):
+            return shared_version(state.project, stamp)
+    except (VersionMismatchError, ArtifactError) as error:
+        st.error(f"Model version {stamp} cannot be used: {error}", icon=":material/error:")
+        st.stop()
+
+
 def require_model() -> tuple[ModelStore, ModelVersion]:
     """The store and model version of this rerun, or an explanation and a stop."""
     state: ModelState | None = st.session_state.get(_STATE_KEY)

@@ -35,6 +35,11 @@ navigation = st.navigation(
             title="Explore segments",
             icon=":material/insights:",
         ),
+        st.Page(
+            APP_DIR / "app_pages" / "compare.py",
+            title="Compare versions",
+            icon=":material/compare_arrows:",
+        ),
     ]
 )
 app_state.sidebar()

@@ -114,7 +114,7 @@ class PandasCatalog:
 
 def load_catalog(project: Path, params: dict[str, Any] | None = None, env: str | None = None):
     """The project's catalog, as the app and notebooks get it (see :class:`PandasCatalog` for
-    the local engine's tables; ``load_catalog(...).native`` is the catalog itself).
+    the local engine's tables; :func:`native_catalog` gives the catalog itself).
     """
     return PandasCatalog(native_catalog(project, params, env))
 

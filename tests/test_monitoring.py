@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, load_catalog, real_file, run_project
+from conftest import REAL_FILES, load_catalog, native_catalog, real_file, run_project
 
 from customer_segmentation.monitoring.migration import VersionSegments, centroid_distances
 from customer_segmentation.versioning import stamps
@@ -34,7 +34,7 @@ def _score(project, path) -> tuple[dict, pd.DataFrame]:
 
 
 def test_scoring_the_training_export_reports_no_drift_and_no_moves(project):
-    model = stamps(load_catalog(project).native, "kmeans_model")[0]
+    model = stamps(native_catalog(project), "kmeans_model")[0]
     report, scored = _score(project, real_file(REAL_FILES[0]))
     verdicts = {row["feature"]: row["verdict"] for row in report["features"]}
     assert set(verdicts.values()) == {"stable"}, verdicts
@@ -43,7 +43,7 @@ def test_scoring_the_training_export_reports_no_drift_and_no_moves(project):
     assert report["model_version"] == model
     assert (scored["model_version"] == model).all()
     assert (scored["segment"] == scored["previous_segment"]).all()
-    assert stamps(load_catalog(project).native, "kmeans_model") == [model], "no model written"
+    assert stamps(native_catalog(project), "kmeans_model") == [model], "no model written"
 
 
 def test_richer_and_older_customers_flag_income_and_age_only(project, tmp_path):
@@ -65,7 +65,7 @@ def test_richer_and_older_customers_flag_income_and_age_only(project, tmp_path):
 def test_a_retrain_with_five_segments_records_the_migration(project):
     run_project(project, params={"clustering.n_clusters": 5})
     catalog = load_catalog(project)
-    new, old = stamps(catalog.native, "kmeans_model")[:2]
+    new, old = stamps(native_catalog(project), "kmeans_model")[:2]
     migration = catalog.load("segment_migration")
     assert migration["previous_version"] == old
     counts = pd.DataFrame(migration["contingency"])

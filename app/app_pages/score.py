@@ -5,8 +5,9 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import upload_workers
+from customer_segmentation import app_logic, upload_workers
 from customer_segmentation.contract import CustomerDataError, containers
+from customer_segmentation.params import as_model
 
 st.title("Score a customer file")
 store, model = app_state.require_model()
@@ -57,9 +58,18 @@ if cached is None or cached[0] != key:
         st.session_state.pop("scored_upload", None)
         st.error(f"This file cannot be scored. {error}", icon=":material/block:")
         st.stop()
-    st.session_state["scored_upload"] = (key, result)
+    drift = None
+    if not result.scored.empty:
+        with st.spinner("Comparing the file with the model's training data…"):
+            drift = app_logic.upload_drift(
+                result.scored,
+                model.optional("drift_reference"),
+                as_model("monitoring", store.params["monitoring"]).drift,
+                model.dataset("customer_segments"),
+            )
+    st.session_state["scored_upload"] = (key, result, drift)
 else:
-    result = cached[1]
+    result, drift = cached[1], cached[2]
 
 report = result.report
 st.caption(f"Read as {containers.describe(report)}.")
@@ -80,6 +90,62 @@ else:
         hide_index=True,
         column_config={"share": st.column_config.NumberColumn(format="percent")},
     )
+    st.subheader("Drift against the training data")
+    if drift is None:
+        st.info(
+            app_logic.not_available(
+                "Drift against the training data", model.version, app_logic.DRIFT_NODES
+            ),
+            icon=":material/info:",
+        )
+    else:
+        st.markdown(f"**{drift.summary['sentence']}**")
+        st.caption(
+            "Per feature: the population stability index (PSI) over the training quantile bins "
+            "gives the verdict; the Kolmogorov-Smirnov statistic is a second effect size, its "
+            "p-value only support (large files make every p-value small)."
+        )
+        st.dataframe(
+            drift.features[list(app_logic.DRIFT_FEATURE_COLUMNS)],
+            hide_index=True,
+            column_config={
+                "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+                "ks_statistic": st.column_config.NumberColumn("KS statistic", format="%.3f"),
+                "ks_pvalue": st.column_config.NumberColumn("KS p-value", format="%.2g"),
+                "mean_training": st.column_config.NumberColumn("mean (training)", format="%.2f"),
+                "mean_new": st.column_config.NumberColumn("mean (this file)", format="%.2f"),
+                "standardised_mean_shift": st.column_config.NumberColumn(
+                    "shift (training SDs)", format="%.2f"
+                ),
+            },
+            key="drift_features_table",
+        )
+        test = drift.summary["segment_test"]
+        st.caption(
+            f"Segment shares against training: chi-square {test['chi2']:,.1f} ({test['dof']} df, "
+            f"p = {test['pvalue']:.2g}), Cramér's V {test['cramers_v']:.2f}: {test['verdict']}."
+        )
+        st.dataframe(
+            app_logic.drift_segment_table(drift, bundle.segment_names()),
+            hide_index=True,
+            column_config={
+                "share_training": st.column_config.NumberColumn(
+                    "share (training)", format="percent"
+                ),
+                "share_new": st.column_config.NumberColumn("share (this file)", format="percent"),
+                "share_change": st.column_config.NumberColumn("change", format="percent"),
+                "count_new": "customers (this file)",
+            },
+            key="drift_segments_table",
+        )
+        moves = drift.summary["moves"]
+        if moves is not None:
+            st.caption(
+                f"{moves['matched']:,} customers of this file have an ID of the training "
+                f"table; {moves['changed']:,} ({moves['changed_share']:.1%}) of them are now in "
+                "another segment than in training."
+            )
+
     shown = store.app.preview_rows
     st.subheader("Scored customers")
     if len(result.scored) > shown:
