@@ -63,7 +63,10 @@ def test_richer_and_older_customers_flag_income_and_age_only(project, tmp_path):
 
 
 def test_a_retrain_with_five_segments_records_the_migration(project):
-    run_project(project, params={"clustering.n_clusters": 5})
+    run_project(
+        project,
+        params={"raw_customers_path": str(real_file(REAL_FILES[0])), "clustering.n_clusters": 5},
+    )
     catalog = load_catalog(project)
     new, old = stamps(native_catalog(project), "kmeans_model")[:2]
     migration = catalog.load("segment_migration")
