@@ -482,7 +482,14 @@ _MAJORITY = 0.5
 
 
 # Adds the evidence to an existing version: the nodes that compute it and those downstream.
-BACKFILL_NODES: tuple[str, ...] = ("assess_segment_stability", "campaign_outcomes", "score_rfm")
+# The report reads every evidence dataset, so all of them are computed again together.
+BACKFILL_NODES: tuple[str, ...] = (
+    "assess_segment_stability",
+    "keep_drift_reference",
+    "campaign_outcomes",
+    "score_rfm",
+    "compare_with_previous_model",
+)
 
 
 def not_available(what: str, version: str, nodes: Sequence[str] = BACKFILL_NODES) -> str:
@@ -780,7 +787,7 @@ def rfm_reading(levels: int, features: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------
 
 # The node that writes ``drift_reference`` (for :func:`not_available`).
-DRIFT_NODES: tuple[str, ...] = ("keep_drift_reference",)
+DRIFT_NODES: tuple[str, ...] = BACKFILL_NODES
 PREVIOUS_SEGMENT = "previous_segment"
 # The columns of the drift tables the Score page shows, in its order.
 DRIFT_FEATURE_COLUMNS: tuple[str, ...] = (
