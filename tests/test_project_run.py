@@ -106,10 +106,11 @@ def test_registry_lists_every_pipeline(fresh_project):
         assert f"- {name}" in result.stdout, result.stdout
 
 
-def test_the_default_run_does_not_score_new_exports():
-    from customer_segmentation.pipeline_registry import register_pipelines  # noqa: PLC0415
+def test_the_default_run_does_not_score_new_exports(fresh_project):
+    from kedro.framework.project import pipelines  # noqa: PLC0415
+    from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
 
-    pipelines = register_pipelines()
+    bootstrap_project(fresh_project)
     assert "scored_customers" in pipelines["scoring"].all_outputs()
     assert "scored_customers" not in pipelines["__default__"].all_outputs()
     assert "segment_migration" in pipelines["__default__"].all_outputs()
