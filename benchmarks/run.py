@@ -19,12 +19,18 @@ Once per invocation it also times Kedro commands that touch no data (``kedro reg
 import no scikit-learn, SciPy or matplotlib (``tests/test_light_commands.py``), and ``kedro
 registry list`` should take under 2 s.
 
+With ``--background-load`` a busy-loop process keeps one core busy from before the Kedro run to
+after the plain script (and the Spark run): the figures are those of a machine where another
+job holds a core; results go to ``benchmark_<N>_loaded.{json,md}`` and are compared with the
+quiet ones of the same size when they exist.
+
 Peak memory is the larger of the child's own peak (``ru_maxrss`` from ``wait4``) and the sum
 over its process tree sampled every ``--sample-interval`` seconds.
 
     python benchmarks/run.py --rows 1000000
     python benchmarks/run.py --rows 100000 --rows 1000000 --scoring
     python benchmarks/run.py --rows 1000000 --env spark     # also Spark local[2], same file
+    python benchmarks/run.py --rows 1000000 --background-load   # one core kept busy meanwhile
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +64,7 @@ from customer_segmentation.scoring import score_customers
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain_sklearn.py"
 MB = 1024 * 1024
+LOADED = "_loaded"  # results of a run with --background-load: benchmark_<N>_loaded.json
 
 
 # --------------------------------------------------------------------------------------
@@ -121,6 +130,59 @@ def measure(
         "peak_mb_jvm_sampled": peak_jvm / MB,
         "log": str(log),
     }
+
+
+@contextmanager
+def background_load(on: bool) -> Iterator[dict[str, Any]]:
+    """While the block runs, with ``on``, a child process that keeps one core busy (a Python
+    busy loop, pinned to no core: the scheduler places it as it would another job).
+
+    Yields a dict that says, once the block is left, whether the load was on and, if so, its
+    process id, how long it ran and how busy it kept its core (CPU seconds over wall seconds).
+    """
+    load: dict[str, Any] = {"on": on}
+    if not on:
+        yield load
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "while True: pass"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started = time.perf_counter()
+    load.update(pid=proc.pid, command="python -c 'while True: pass'")
+    try:
+        yield load
+    finally:
+        try:
+            times = psutil.Process(proc.pid).cpu_times()
+            busy = times.user + times.system
+        except psutil.Error:
+            busy = float("nan")
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        seconds = time.perf_counter() - started
+        load.update(
+            seconds=seconds,
+            cpu_seconds=busy,
+            busy_share=busy / seconds if seconds > 0 else float("nan"),
+            exit_code=proc.returncode,
+        )
+
+
+def load_sentence(load: dict[str, Any]) -> str:
+    """How the machine was loaded during the runs, in words (for the table)."""
+    if not load.get("on"):
+        return "Background load: off (no process of the benchmark beside the runs)."
+    return (
+        f"Background load: on, one busy-loop process (pid {load['pid']}) beside the runs for "
+        f"{load['seconds']:.1f} s, {load['busy_share']:.0%} of a core."
+    )
 
 
 def _check(result: dict[str, Any], what: str) -> None:
@@ -423,8 +485,12 @@ def figures_table(result: dict[str, Any]) -> str:
     rows = result["rows"]
     wall_ratio = kedro["wall_seconds"] / plain["wall_seconds"]
     mem_ratio = kedro["peak_mb"] / plain["peak_mb"]
+    load = result.get("background_load", {"on": False})
     lines = [
-        f"### {rows:,} customers (seed {result['seed']})",
+        f"### {rows:,} customers (seed {result['seed']}), "
+        f"{'one core busy (--background-load)' if load['on'] else 'no background load'}",
+        "",
+        load_sentence(load),
         "",
         "| run | wall time (s) | peak memory (MB) | CPU time (s) | µs per row |",
         "|---|---:|---:|---:|---:|",
@@ -438,6 +504,13 @@ def figures_table(result: dict[str, Any]) -> str:
             f"{part['cpu_seconds']:.1f} | {1e6 * part['wall_seconds'] / rows:.1f} |"
         )
     lines.append(f"| **ratio kedro / plain** | **{wall_ratio:.2f}x** | **{mem_ratio:.2f}x** | | |")
+    if "quiet_ratio_wall" in result:
+        lines += [
+            "",
+            f"Steadiness: ratio {wall_ratio:.2f}x with the load against "
+            f"{result['quiet_ratio_wall']:.2f}x quiet ({result['quiet_results']}): "
+            f"**{result['loaded_over_quiet']:.2f}x** of the quiet ratio (issue 17: at most 1.2x).",
+        ]
     if "spark" in result:
         spark = result["spark"]
         lines += [
@@ -507,13 +580,15 @@ def figures_table(result: dict[str, Any]) -> str:
 def scaling_table(results: list[dict[str, Any]]) -> str:
     """Markdown: how wall time and memory grow with the number of rows."""
     lines = [
-        "| rows | kedro wall (s) | plain wall (s) | ratio | kedro peak (MB) | plain peak (MB) |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "| rows | background load | kedro wall (s) | plain wall (s) | ratio | kedro peak (MB) "
+        "| plain peak (MB) |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         k, p = r["kedro"], r["plain"]
+        load = "one core busy" if r.get("background_load", {}).get("on") else "off"
         lines.append(
-            f"| {r['rows']:,} | {k['wall_seconds']:.1f} | {p['wall_seconds']:.1f} | "
+            f"| {r['rows']:,} | {load} | {k['wall_seconds']:.1f} | {p['wall_seconds']:.1f} | "
             f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
             f"{p['peak_mb']:.0f} |"
         )
@@ -530,6 +605,22 @@ def scaling_table(results: list[dict[str, Any]]) -> str:
                 f"{s['peak_mb_jvm_sampled']:.0f} | {1e6 * s['wall_seconds'] / r['rows']:.1f} |"
             )
     return "\n".join(lines)
+
+
+def compare_with_quiet(loaded: dict[str, Any], quiet_path: Path) -> None:
+    """Add to ``loaded`` (a run with the background load) the wall-time ratio of the quiet run
+    of the same size, seed and parameters saved at ``quiet_path``, and how many times larger
+    the loaded ratio is (issue 17's steadiness). Nothing is added without such a quiet run.
+    """
+    if not quiet_path.exists():
+        return
+    quiet = json.loads(quiet_path.read_text())
+    same = all(quiet.get(key) == loaded[key] for key in ("rows", "seed", "kedro_params"))
+    if not same or quiet.get("background_load", {}).get("on"):
+        return
+    loaded["quiet_ratio_wall"] = quiet["ratio_wall"]
+    loaded["quiet_results"] = f"{quiet_path.name}, {quiet['measured_at']}"
+    loaded["loaded_over_quiet"] = loaded["ratio_wall"] / quiet["ratio_wall"]
 
 
 def machine() -> dict[str, Any]:
@@ -549,12 +640,24 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
     params = project_parameters(overrides)
     print(f"[{rows:,} rows] generating customers (seed {args.seed}) in {work}", flush=True)
     csv, generated = generate(rows, args.seed, work, args.sample_interval)
-    print(f"[{rows:,} rows] kedro run ...", flush=True)
-    kedro, nodes, project = run_kedro(csv, work, rows, overrides, args.sample_interval)
-    print(f"[{rows:,} rows] kedro run: {kedro['wall_seconds']:.1f} s; plain script ...", flush=True)
-    card = model_card(project)
-    settings = plain_settings(params, card["k"])
-    plain = run_plain(csv, work, rows, settings, args.sample_interval)
+    with background_load(args.background_load) as load:
+        if load["on"]:
+            print(f"[{rows:,} rows] background load on (pid {load['pid']})", flush=True)
+        print(f"[{rows:,} rows] kedro run ...", flush=True)
+        kedro, nodes, project = run_kedro(csv, work, rows, overrides, args.sample_interval)
+        print(
+            f"[{rows:,} rows] kedro run: {kedro['wall_seconds']:.1f} s; plain script ...",
+            flush=True,
+        )
+        card = model_card(project)
+        settings = plain_settings(params, card["k"])
+        plain = run_plain(csv, work, rows, settings, args.sample_interval)
+        spark = spark_project = None
+        if args.env == "spark":
+            print(f"[{rows:,} rows] kedro run --env spark ...", flush=True)
+            spark, spark_nodes, spark_project = run_kedro(
+                csv, work, rows, overrides, args.sample_interval, env="spark"
+            )
     result: dict[str, Any] = {
         "rows": rows,
         "seed": args.seed,
@@ -569,12 +672,9 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
         "ratio_wall": kedro["wall_seconds"] / plain["wall_seconds"],
         "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
         "same_answer": same_answer(card, plain),
+        "background_load": load,
     }
-    if args.env == "spark":
-        print(f"[{rows:,} rows] kedro run --env spark ...", flush=True)
-        spark, spark_nodes, spark_project = run_kedro(
-            csv, work, rows, overrides, args.sample_interval, env="spark"
-        )
+    if spark is not None:
         result["spark"], result["spark_nodes"] = spark, spark_nodes
         result["spark_parity"] = segments_parity(project, spark_project)
         if not args.keep:
@@ -623,6 +723,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=["spark"],
         help="also run kedro run --env spark (Spark local[2]) on the same file",
     )
+    parser.add_argument(
+        "--background-load",
+        action="store_true",
+        help="keep one core busy (a busy-loop process) during the runs of each size",
+    )
     args = parser.parse_args(argv)
     sizes = args.rows or [100_000]
     work = args.work_dir.resolve()
@@ -640,16 +745,19 @@ def main(argv: list[str] | None = None) -> int:
         result = benchmark_one(rows, args, work)
         if light is not None:
             result["light_commands"] = light
+        if args.background_load:
+            compare_with_quiet(result, args.results_dir / f"benchmark_{rows}.json")
         results.append(result)
         table = figures_table(result)
         print("\n" + table + "\n", flush=True)
-        stem = args.results_dir / f"benchmark_{rows}"
+        stem = args.results_dir / f"benchmark_{rows}{LOADED if args.background_load else ''}"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
         stem.with_suffix(".md").write_text(table + "\n")
     if len(results) > 1:
         scaling = scaling_table(results)
         print(scaling)
-        (args.results_dir / "scaling.md").write_text(scaling + "\n")
+        name = f"scaling{LOADED if args.background_load else ''}.md"
+        (args.results_dir / name).write_text(scaling + "\n")
     print(f"results written to {args.results_dir}")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from conftest import changed
 from kedro.framework.hooks.manager import _create_hook_manager
@@ -293,3 +295,82 @@ def test_plain_script_metrics_are_seeded(tmp_path: Path) -> None:
     assert runs[0] == runs[1], "the plain script's figures change between identical runs"
     for name in ("scaler.joblib", "kmeans.joblib", "segments.parquet", "segment_map.png"):
         assert (tmp_path / "out0" / name).exists(), f"the plain script did not save {name}"
+
+
+# --------------------------------------------------------------------------------------
+# --background-load: a busy process beside both runs (its effect on timings is not tested)
+# --------------------------------------------------------------------------------------
+
+
+def test_background_load_starts_and_stops_its_process() -> None:
+    run = _module("run")
+    with run.background_load(True) as load:
+        busy = psutil.Process(load["pid"])
+        assert busy.is_running(), "the load process is not running inside the block"
+        assert busy.ppid() == os.getpid(), "the load process is not the benchmark's child"
+        assert busy.status() != psutil.STATUS_ZOMBIE, "the load process died at once"
+    assert not busy.is_running(), "the load process still runs after the block"
+    assert load["on"] and load["seconds"] > 0, f"the load is not described: {load}"
+    with run.background_load(False) as quiet:
+        assert quiet == {"on": False}, "without the option a load was started"
+
+
+def test_background_load_spans_both_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Both measured runs happen while the load process runs; it is gone afterwards, and the
+    results say the load was on.
+    """
+    run = _module("run")
+    seen: dict[str, bool] = {}
+    started: list[int] = []
+    popen = subprocess.Popen
+
+    def spy_popen(cmd: list[str], *args: object, **kwargs: object) -> subprocess.Popen:
+        proc = popen(cmd, *args, **kwargs)
+        if "while True: pass" in cmd:
+            started.append(proc.pid)
+        return proc
+
+    answer = {"rows_in_clean": 9, "k": 6, "inertia": 1.0, "silhouette": 0.2}
+
+    def load_alive() -> bool:
+        return len(started) == 1 and psutil.pid_exists(started[0])
+
+    def fake_kedro(csv: Path, work: Path, rows: int, *args: object, **kwargs: object) -> tuple:
+        seen["kedro"] = load_alive()
+        measures = {"wall_seconds": 2.0, "peak_mb": 10.0, "cpu_seconds": 1.0}
+        nodes = {"pipeline_seconds": 1.5, "nodes": [], "completed": True}
+        return measures, nodes, work
+
+    def fake_plain(*args: object, **kwargs: object) -> dict:
+        seen["plain"] = load_alive()
+        figures = {"steps_seconds": {"read": 0.1}, **answer}
+        return {"wall_seconds": 1.0, "peak_mb": 5.0, "cpu_seconds": 1.0, "figures": figures}
+
+    monkeypatch.setattr(run.subprocess, "Popen", spy_popen)
+    monkeypatch.setattr(run, "generate", lambda rows, *a: (tmp_path / "x.csv", {"reused": True}))
+    monkeypatch.setattr(run, "run_kedro", fake_kedro)
+    monkeypatch.setattr(run, "run_plain", fake_plain)
+    card = {"training_rows": 9, "k": 6, "inertia": 1.0, "silhouette": 0.2}
+    monkeypatch.setattr(run, "model_card", lambda project: card)
+    results = tmp_path / "results"
+    quiet = {"rows": 10, "seed": 42, "kedro_params": {}, "ratio_wall": 1.6, "measured_at": "t"}
+    results.mkdir()
+    (results / "benchmark_10.json").write_text(json.dumps(quiet))
+    argv = ["--rows", "10", "--work-dir", str(tmp_path / "work"), "--results-dir", str(results)]
+    assert run.main([*argv, "--background-load"]) == 0
+    assert seen == {"kedro": True, "plain": True}, f"a run went without the load: {seen}"
+    assert len(started) == 1, f"expected one load process, started {started}"
+    assert not psutil.pid_exists(started[0]) or psutil.Process(started[0]).status() in {
+        psutil.STATUS_ZOMBIE,
+        psutil.STATUS_DEAD,
+    }, "the load process outlived the benchmark"
+    data = json.loads((results / "benchmark_10_loaded.json").read_text())
+    assert data["background_load"]["on"], "the results do not say the load was on"
+    assert data["loaded_over_quiet"] == pytest.approx(2.0 / 1.6), "no comparison with quiet"
+    assert "Background load: on" in (results / "benchmark_10_loaded.md").read_text()
+    assert "Background load: on" in capsys.readouterr().out, "the printed table omits the load"
+    assert json.loads((results / "benchmark_10.json").read_text()) == quiet, (
+        "the loaded run overwrote the quiet results"
+    )
