@@ -4,10 +4,9 @@ both segmented (the newer version's saved ``segment_migration``, or the same com
 
 from __future__ import annotations
 
-import importlib.util
-
 import app_state
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from customer_segmentation import app_logic
@@ -76,29 +75,21 @@ st.dataframe(
 )
 
 st.subheader("The flows")
-if importlib.util.find_spec("plotly") is None:
-    st.info(
-        "Plotly is not installed, so the flows are shown as the heat map above only.",
-        icon=":material/info:",
+labels, flows = app_logic.migration_flows(result)
+figure = go.Figure(
+    go.Sankey(
+        node={"label": labels, "pad": 12},
+        link={
+            "source": flows["source"].tolist(),
+            "target": flows["target"].tolist(),
+            "value": flows["customers"].tolist(),
+        },
     )
-else:
-    import plotly.graph_objects as go  # noqa: PLC0415 - optional
-
-    labels, flows = app_logic.migration_flows(result)
-    figure = go.Figure(
-        go.Sankey(
-            node={"label": labels, "pad": 12},
-            link={
-                "source": flows["source"].tolist(),
-                "target": flows["target"].tolist(),
-                "value": flows["customers"].tolist(),
-            },
-        )
-    )
-    figure.update_layout(
-        title_text=f"`{comparison.older}` (left) to `{comparison.newer}` (right)", height=480
-    )
-    st.plotly_chart(figure, width="stretch", key="migration_sankey")
+)
+figure.update_layout(
+    title_text=f"`{comparison.older}` (left) to `{comparison.newer}` (right)", height=480
+)
+st.plotly_chart(figure, width="stretch", key="migration_sankey")
 
 st.subheader("Segments matched by their centres")
 if result["note"]:
