@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -12,7 +15,7 @@ from sklearn.cluster import DBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
-from customer_segmentation import engine
+from customer_segmentation import OPENMP_WAIT_SETTINGS, engine
 from customer_segmentation.modeling.dbscan import dbscan_scan
 from customer_segmentation.modeling.kmeans import fit_kmeans
 from customer_segmentation.modeling.metrics import silhouette, silhouette_on_sample, silhouettes
@@ -244,3 +247,36 @@ def test_matched_positions_still_refuse_repeated_ids_in_the_same_order():
     ids = np.array([3, 3, 9])
     with pytest.raises(ValueError, match="repeat an ID"):
         matched_positions(ids, ids.copy())
+
+
+# --------------------------------------------------------------------------------------
+# OpenMP threads that sleep while they wait
+# --------------------------------------------------------------------------------------
+
+
+def _fresh_python(code: str, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in OPENMP_WAIT_SETTINGS}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_the_package_makes_openmp_threads_wait_passively_before_scikit_learn_loads():
+    code = (
+        "import sys, os, customer_segmentation; "
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'sklearn' in sys.modules)"
+    )
+    assert _fresh_python(code) == "PASSIVE False", (
+        "importing the package did not set OMP_WAIT_POLICY=PASSIVE before scikit-learn loads"
+    )
+    assert _fresh_python(code, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE False", (
+        "the user's OMP_WAIT_POLICY was overridden"
+    )
+    assert _fresh_python(code, GOMP_SPINCOUNT="1000") == "None False", (
+        "a wait policy was set although the user chose GOMP_SPINCOUNT"
+    )
