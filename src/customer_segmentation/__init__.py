@@ -29,4 +29,6 @@ def wait_passively() -> bool:
     return True
 
 
-wait_passively()
+# Whether the passive policy was set here (the environment did not say): processes that are
+# to run with the user's own environment (the benchmark's plain script) can leave it out.
+OPENMP_WAIT_SET = wait_passively()
