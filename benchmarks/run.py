@@ -56,6 +56,7 @@ import pandas as pd
 import psutil
 from kedro.config import OmegaConfigLoader
 
+import customer_segmentation
 from customer_segmentation import app_logic, schema
 from customer_segmentation.model_store import ModelVersion
 from customer_segmentation.params import validate
@@ -213,13 +214,20 @@ def copy_project(target: Path) -> Path:
 
 
 def child_env() -> dict[str, str]:
-    """The environment of the measured processes: no telemetry, no display."""
-    return {
+    """The environment of the measured processes: no telemetry, no display, and the user's
+    own OpenMP wait policy: importing ``customer_segmentation`` here set ``OMP_WAIT_POLICY``
+    for this process (:func:`customer_segmentation.wait_passively`); ``kedro run`` sets it
+    itself, the plain script keeps scikit-learn's default, as the notebook code it stands for.
+    """
+    env = {
         **os.environ,
         "KEDRO_DISABLE_TELEMETRY": "1",
         "MPLBACKEND": "Agg",
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+    if getattr(customer_segmentation, "OPENMP_WAIT_SET", False):
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
 
 
 def generate(rows: int, seed: int, work: Path, interval: float) -> tuple[Path, dict[str, Any]]:

@@ -26,6 +26,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Node, Pipeline
 from kedro.runner import SequentialRunner
 
+import customer_segmentation
 from customer_segmentation import settings
 from customer_segmentation.demo_data import generate_customers, write_customers
 from customer_segmentation.hooks import TIMINGS_ENV_VAR, NodeTimingHook
@@ -374,3 +375,16 @@ def test_background_load_spans_both_runs(
     assert json.loads((results / "benchmark_10.json").read_text()) == quiet, (
         "the loaded run overwrote the quiet results"
     )
+
+
+def test_children_get_the_users_openmp_wait_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package sets OMP_WAIT_POLICY in the benchmark's own process; the plain script must
+    not inherit it (it stands for notebook code with scikit-learn's defaults).
+    """
+    run = _module("run")
+    monkeypatch.setattr(customer_segmentation, "OPENMP_WAIT_SET", True)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert "OMP_WAIT_POLICY" not in run.child_env(), "the package's wait policy leaked"
+    monkeypatch.setattr(customer_segmentation, "OPENMP_WAIT_SET", False)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert run.child_env()["OMP_WAIT_POLICY"] == "ACTIVE", "the user's wait policy was dropped"

@@ -19,6 +19,7 @@ from sklearn.metrics import adjusted_rand_score, davies_bouldin_score
 from sklearn.neighbors import NearestNeighbors
 
 from customer_segmentation.modeling.metrics import silhouette
+from customer_segmentation.modeling.threads import sized_threads
 
 NOISE = -1
 # eps when the k-distance curve has no knee (a straight line): this quantile of the curve.
@@ -243,12 +244,14 @@ def compare(
 ) -> Comparison:
     """DBSCAN on scaled customers (already sampled), ``eps`` from the k-distance knee, also run
     at ``scan_quantiles`` of the k-distance curve so the verdict does not hinge on one eps;
-    both partitions measured the same way.
+    both partitions measured the same way. The neighbour searches run on the OpenMP threads
+    their work calls for (``threads.sized_threads``): the distances of all pairs of rows.
     """
-    distances, eps = k_distance_eps(scaled, min_samples)
-    scan_eps = [float(np.quantile(distances, quantile)) for quantile in scan_quantiles]
-    # One neighbour search for the knee's eps and every scanned eps.
-    dbscan_labels, *scan_labels = dbscan_scan(scaled, [eps, *scan_eps], min_samples)
+    with sized_threads(len(scaled), len(scaled)):
+        distances, eps = k_distance_eps(scaled, min_samples)
+        scan_eps = [float(np.quantile(distances, quantile)) for quantile in scan_quantiles]
+        # One neighbour search for the knee's eps and every scanned eps.
+        dbscan_labels, *scan_labels = dbscan_scan(scaled, [eps, *scan_eps], min_samples)
     scan = eps_scan(list(scan_quantiles), scan_eps, scan_labels, min_samples)
     kmeans_row = partition_summary("kmeans", kmeans_labels, scaled, kmeans_labels)
     dbscan_row = partition_summary("dbscan", dbscan_labels, scaled, kmeans_labels)

@@ -1,12 +1,11 @@
-"""K-Means as the project fits it: estimators from parameters, BLAS held to one thread, stable
-segment numbers, the start from the k sweep's centres, and the final fit on all customers.
+"""K-Means as the project fits it: estimators from parameters, threads sized to the work,
+stable segment numbers, the start from the k sweep's centres, and the final fit on all customers.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, Protocol
 
 import narwhals as nw
@@ -15,9 +14,9 @@ import pandas as pd
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
-from threadpoolctl import ThreadpoolController
 
 from customer_segmentation import engine, schema, scoring
+from customer_segmentation.modeling.threads import sized_threads
 from customer_segmentation.segments import order_segments
 
 logger = logging.getLogger(__name__)
@@ -67,24 +66,18 @@ def fit_kmeans(
     init: np.ndarray | None = None,
     **overrides: int,
 ) -> KMeans | MiniBatchKMeans:
-    """``make_kmeans(n_clusters, settings, init, **overrides).fit(data)`` with BLAS held to
-    one thread.
+    """``make_kmeans(n_clusters, settings, init, **overrides).fit(data)`` on the OpenMP threads
+    the data's size calls for, with BLAS held to one thread (``threads.sized_threads``).
 
     scikit-learn's K-Means runs its own OpenMP threads; OpenBLAS's threads (the k-means++
     distances) spin-wait beside them and the two pools fight for the cores (scikit-learn
-    issue #17334; measured in ``benchmarks/README.md``). The result is the same: only the
-    threading changes.
+    issue #17334; measured in ``benchmarks/README.md``). On a few thousand rows (the bootstrap
+    refits) one OpenMP thread is faster than two. The result is the same: only the threading
+    changes.
     """
-    with _thread_pools().limit(limits=1, user_api="blas"):
+    rows, features = np.shape(data)
+    with sized_threads(rows, features):
         return make_kmeans(n_clusters, settings, init, **overrides).fit(data)
-
-
-@cache
-def _thread_pools() -> ThreadpoolController:
-    """The process's thread pools, found once: ``threadpool_limits`` searches the loaded
-    libraries on every call.
-    """
-    return ThreadpoolController()
 
 
 def sweep_start(sweep_centres: pd.DataFrame, k: int, columns: list[str]) -> pd.DataFrame | None:

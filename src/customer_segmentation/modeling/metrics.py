@@ -6,6 +6,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from customer_segmentation.modeling.sampling import sample_positions
+from customer_segmentation.modeling.threads import sized_threads
 
 
 def silhouette(points: np.ndarray, labels: np.ndarray, block_rows: int = 1024) -> float:
@@ -26,7 +27,8 @@ def silhouettes(
     computed once and summed per cluster for every labelling (a product with the labelling's
     one-hot matrix), so the sweep's nine k pay for one distance matrix (timed in the README's
     performance section); equal to scikit-learn's ``silhouette_score`` to rounding
-    (``tests/test_modeling.py``).
+    (``tests/test_modeling.py``). The products run on the BLAS threads the points' size calls
+    for (``threads.sized_threads``).
 
     Raises:
         ValueError: a labelling has fewer than two clusters.
@@ -45,21 +47,22 @@ def silhouettes(
         onehot[np.arange(len(points)), code] = 1.0
         onehots.append(onehot)
     totals = np.zeros(len(labellings))
-    for lo in range(0, len(points), block_rows):
-        distances = cdist(points[lo : lo + block_rows], points)
-        rows = np.arange(len(distances))
-        for i, (code, count, onehot) in enumerate(zip(codes, counts, onehots, strict=True)):
-            block_own = code[lo : lo + block_rows]
-            sums = distances @ onehot
-            size = count[block_own]
-            inside = sums[rows, block_own] / np.maximum(size - 1, 1)
-            means = sums / count
-            means[rows, block_own] = np.inf
-            nearest = means.min(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                scores = (nearest - inside) / np.maximum(inside, nearest)
-            scores[(size == 1) | ~np.isfinite(scores)] = 0.0
-            totals[i] += float(scores.sum())
+    with sized_threads(*points.shape, pool="blas"):
+        for lo in range(0, len(points), block_rows):
+            distances = cdist(points[lo : lo + block_rows], points)
+            rows = np.arange(len(distances))
+            for i, (code, count, onehot) in enumerate(zip(codes, counts, onehots, strict=True)):
+                block_own = code[lo : lo + block_rows]
+                sums = distances @ onehot
+                size = count[block_own]
+                inside = sums[rows, block_own] / np.maximum(size - 1, 1)
+                means = sums / count
+                means[rows, block_own] = np.inf
+                nearest = means.min(axis=1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    scores = (nearest - inside) / np.maximum(inside, nearest)
+                scores[(size == 1) | ~np.isfinite(scores)] = 0.0
+                totals[i] += float(scores.sum())
     return [float(total / len(points)) for total in totals]
 
 

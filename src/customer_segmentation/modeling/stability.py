@@ -24,7 +24,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from customer_segmentation.modeling.kmeans import KMeansSettings, fit_kmeans
 from customer_segmentation.modeling.sampling import sample_positions
@@ -165,22 +164,22 @@ def segment_stability(
     rng = np.random.default_rng(seed)
     scores = np.full((resamples, k), np.nan)
     refit = np.empty(rows, dtype=np.int64)
-    # One OpenMP thread per refit: on a few thousand rows scikit-learn's threads cost more
-    # than they save (same labels; 2,212 rows x 7, k=6, 2 busy cores: 8 ms a refit, not 47-86).
-    with threadpool_limits(limits=1, user_api="openmp"):
-        for b in range(resamples):
-            drawn = rng.integers(0, rows, size=rows)
-            model = fit_kmeans(
-                k,
-                settings,
-                points[drawn],
-                n_init=settings.n_init if n_init is None else n_init,
-                random_state=int(rng.integers(0, _SEED_BOUND)),
-            )
-            in_resample = np.zeros(rows, dtype=bool)
-            in_resample[drawn] = True
-            refit[drawn] = model.labels_
-            scores[b] = max_jaccard(segments, refit, in_resample, k)
+    # fit_kmeans sizes the threads to the resample: one OpenMP thread on a few thousand rows,
+    # where scikit-learn's threads cost more than they save (same labels; 2,212 rows x 7, k=6,
+    # 2 busy cores: 8 ms a refit, not 47-86).
+    for b in range(resamples):
+        drawn = rng.integers(0, rows, size=rows)
+        model = fit_kmeans(
+            k,
+            settings,
+            points[drawn],
+            n_init=settings.n_init if n_init is None else n_init,
+            random_state=int(rng.integers(0, _SEED_BOUND)),
+        )
+        in_resample = np.zeros(rows, dtype=bool)
+        in_resample[drawn] = True
+        refit[drawn] = model.labels_
+        scores[b] = max_jaccard(segments, refit, in_resample, k)
     table = summarise(scores, dissolution, recovery, thresholds)
     table["stability_rows"] = rows
     logger.info(
