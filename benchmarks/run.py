@@ -1,9 +1,10 @@
 """Benchmark: the full ``kedro run`` against a plain pandas + scikit-learn script.
 
-For every ``--rows N``:
+For the table given with ``--real-table PATH`` (a customer export in the Kaggle schema, comma-,
+tab- or semicolon-separated) and for every ``--rows N``:
 
-1. generate N customers in the Kaggle schema with the project's generator (seeded) into a work
-   folder outside the repository (reused when it already exists);
+1. (``--rows``) generate N customers in the Kaggle schema with the project's generator (seeded)
+   into a work folder outside the repository (reused when it already exists);
 2. run ``kedro run --params raw_customers_path=...`` in a copy of the project, as a child
    process, and record its wall time, peak memory and the time of every node
    (``customer_segmentation.hooks.NodeTimingHook``);
@@ -12,17 +13,23 @@ For every ``--rows N``:
    ``score_customers``) on all N rows with the model of step 2, and one warm single-customer
    prediction through the app's own path (``app_logic.predict_customer``: the data contract,
    features, scoring, explanation);
-5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``.
+5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``
+   (``benchmark_real_<file stem>`` for the real table).
+
+At the end it prints one summary row per input (quiet and loaded wall times and ratios, the
+commit, the exact command) and writes it to ``summary.md`` in the results folder.
 
 Once per invocation it also times Kedro commands that touch no data (``kedro registry list``,
 ``kedro --help``, ``kedro run --help``; median of ``--light-repeats``) in a project copy: they
 import no scikit-learn, SciPy or matplotlib (``tests/test_light_commands.py``), and ``kedro
 registry list`` should take under 2 s.
 
-With ``--background-load`` a busy-loop process keeps one core busy from before the Kedro run to
-after the plain script (and the Spark run): the figures are those of a machine where another
-job holds a core; results go to ``benchmark_<N>_loaded.{json,md}`` and are compared with the
-quiet ones of the same size when they exist.
+``--load on`` (or ``--background-load``) keeps one core busy with a busy-loop process from before
+the Kedro run to after the plain script (and the Spark run): the figures are those of a machine
+where another job holds a core; results go to ``benchmark_<N>_loaded.{json,md}`` and are
+compared with the quiet ones of the same input saved earlier, when they exist. ``--load both``
+runs every input quiet and then loaded in the same invocation and prints both side by side,
+with the loaded ratio over the quiet one (issue 17: at most 1.2x).
 
 Peak memory is the larger of the child's own peak (``ru_maxrss`` from ``wait4``) and the sum
 over its process tree sampled every ``--sample-interval`` seconds.
@@ -30,15 +37,19 @@ over its process tree sampled every ``--sample-interval`` seconds.
     python benchmarks/run.py --rows 1000000
     python benchmarks/run.py --rows 100000 --rows 1000000 --scoring
     python benchmarks/run.py --rows 1000000 --env spark     # also Spark local[2], same file
-    python benchmarks/run.py --rows 1000000 --background-load   # one core kept busy meanwhile
+    python benchmarks/run.py --rows 1000000 --load on       # one core kept busy meanwhile
+    python benchmarks/run.py --real-table ../shared/data/customer_segmentation.csv \
+        --rows 2240 --rows 1000000 --load both              # issue 17: quiet and loaded
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -50,7 +61,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import psutil
@@ -65,7 +76,23 @@ from customer_segmentation.scoring import score_customers
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain_sklearn.py"
 MB = 1024 * 1024
-LOADED = "_loaded"  # results of a run with --background-load: benchmark_<N>_loaded.json
+LOADED = "_loaded"  # results of a run with the load on: benchmark_<N>_loaded.json
+LOAD_MODES = ("off", "on", "both")
+STEADY_TARGET = 1.2  # issue 17: the loaded ratio at most 1.2x the quiet one
+# Delimiters a --real-table file may use (the plain script reads it with pyarrow and this sep).
+REAL_TABLE_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
+REAL_TABLE_DATE_FORMAT = "%d-%m-%Y"  # the only date layout the plain script reads
+# The busy loop of the background load. It runs while its parent (the benchmark, whose pid is
+# its argument) lives, in ~10 ms chunks of pure CPU work: see ``background_load``.
+BUSY_LOOP = """\
+import os, sys, time
+parent = int(sys.argv[1])
+clock = time.perf_counter
+while os.getppid() == parent:
+    until = clock() + 0.01
+    while clock() < until:
+        pass
+"""
 
 
 # --------------------------------------------------------------------------------------
@@ -140,19 +167,31 @@ def background_load(on: bool) -> Iterator[dict[str, Any]]:
 
     Yields a dict that says, once the block is left, whether the load was on and, if so, its
     process id, how long it ran and how busy it kept its core (CPU seconds over wall seconds).
+
+    The block stops the process when it is left, also on an exception or Ctrl-C. When the
+    benchmark dies without leaving it (SIGKILL, the OOM killer, a crash of the interpreter),
+    the process stops by itself: it loops (:data:`BUSY_LOOP`) only while its parent's pid is the
+    benchmark's, checked every ~10 ms of busy work. A dead parent's children are given another
+    parent (init or a subreaper), so ``os.getppid()`` changes at once, and the check costs
+    nothing measurable (a ``getppid`` call per 10 ms: the core stays ~100 % busy). The pid is
+    passed in, not read by the child, so a benchmark dying before the child starts is caught
+    too. Chosen over Linux's ``prctl(PR_SET_PDEATHSIG)``, which needs ``preexec_fn`` (not safe
+    in a process with threads; the benchmark samples memory in a thread), fires when the
+    *thread* that started the child ends rather than the process, and exists on Linux only;
+    the ``getppid`` check works on Linux and macOS, where the benchmark runs (``os.wait4``).
     """
     load: dict[str, Any] = {"on": on}
     if not on:
         yield load
         return
     proc = subprocess.Popen(
-        [sys.executable, "-c", "while True: pass"],
+        [sys.executable, "-c", BUSY_LOOP, str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     started = time.perf_counter()
-    load.update(pid=proc.pid, command="python -c 'while True: pass'")
+    load.update(pid=proc.pid, command="python -c BUSY_LOOP (a busy loop while its parent lives)")
     try:
         yield load
     finally:
@@ -253,6 +292,102 @@ def generate(rows: int, seed: int, work: Path, interval: float) -> tuple[Path, d
     return path, {**result, "reused": False, "path": str(path), "bytes": path.stat().st_size}
 
 
+class Input(NamedTuple):
+    """One customer file the benchmark measures: generated (``--rows``) or given
+    (``--real-table``). A named tuple, not a dataclass: the tests load this script by path.
+    """
+
+    name: str  # in the results' file names: "2240", "real_customer_segmentation"
+    label: str  # in progress lines: "2,240 rows", "customer_segmentation.csv"
+    title: str  # the table's header
+    csv: Path
+    rows: int
+    description: dict[str, Any]  # for the results' JSON
+    sep: str = ","
+    seed: int | None = None
+    generated: dict[str, Any] | None = None
+
+
+def generated_input(rows: int, seed: int, work: Path, interval: float) -> Input:
+    """Generate (or reuse) the customers for ``--rows rows``."""
+    print(f"[{rows:,} rows] generating customers (seed {seed}) in {work}", flush=True)
+    path, generated = generate(rows, seed, work, interval)
+    return Input(
+        name=str(rows),
+        label=f"{rows:,} rows",
+        title=f"{rows:,} customers (seed {seed})",
+        csv=path,
+        rows=rows,
+        seed=seed,
+        generated=generated,
+        description={"kind": "generated", "rows": rows, "seed": seed, "path": str(path)},
+    )
+
+
+def count_rows(path: Path) -> int:
+    """Data lines of a text table (lines but the header; a last line without newline counts)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n") - 1
+
+
+def real_input(path: Path) -> Input:
+    """The ``--real-table`` file, checked for what both sides can read: the Kaggle header
+    (every column of ``schema.REQUIRED_COLUMNS``) split by a comma, tab or semicolon, and
+    ``Dt_Customer`` as dd-mm-yyyy. ``kedro run`` reads more layouts (other date formats,
+    encodings, workbooks), the plain script does not; ``ValueError`` says what is wrong.
+    """
+    if not path.is_file():
+        raise ValueError(f"--real-table: {path} is not a file")
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        header = source.readline()
+    needed = set(schema.REQUIRED_COLUMNS)
+    found = {
+        sep: needed & {f.strip() for f in next(csv.reader([header], delimiter=sep), [])}
+        for sep in REAL_TABLE_DELIMITERS
+    }
+    sep = max(found, key=lambda d: len(found[d]))
+    if found[sep] != needed:
+        missing = sorted(needed - found[sep])
+        raise ValueError(
+            f"--real-table: {path} is not a customer table both sides read: a UTF-8 text "
+            f"table with the Kaggle header, comma-, tab- or semicolon-separated, is needed; "
+            f"its first line lacks {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}"
+        )
+    head = pd.read_csv(
+        path, sep=sep, nrows=200, usecols=[schema.DATE_COLUMN], dtype=str, encoding="utf-8-sig"
+    )
+    try:
+        pd.to_datetime(head[schema.DATE_COLUMN].dropna(), format=REAL_TABLE_DATE_FORMAT)
+    except ValueError as error:
+        raise ValueError(
+            f"--real-table: {path}: the plain script reads {schema.DATE_COLUMN} as dd-mm-yyyy "
+            f"only (kedro run reads more layouts); convert the dates first ({error})"
+        ) from error
+    rows = count_rows(path)
+    if rows < 1:
+        raise ValueError(f"--real-table: {path} has no data rows (or no newline line ends)")
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)
+    return Input(
+        name=f"real_{stem}",
+        label=path.name,
+        title=f"real table {path.name} ({rows:,} rows, {REAL_TABLE_DELIMITERS[sep]}-separated)",
+        csv=path.resolve(),
+        rows=rows,
+        sep=sep,
+        description={
+            "kind": "real",
+            "path": str(path.resolve()),
+            "rows": rows,
+            "delimiter": REAL_TABLE_DELIMITERS[sep],
+            "bytes": path.stat().st_size,
+        },
+    )
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
     """``["a.b=1,c=2", "d=3"]`` -> ``{"a.b": "1", "c": "2", "d": "3"}`` (as ``kedro --params``)."""
     result: dict[str, str] = {}
@@ -325,15 +460,15 @@ def kedro_command() -> list[str]:
 def run_kedro(  # noqa: PLR0913
     csv: Path,
     work: Path,
-    rows: int,
+    name: str,
     overrides: dict[str, str],
     interval: float,
     env: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """``kedro run`` (``--env env`` when given) on ``csv`` in a fresh project copy; returns the
-    measures and node timings.
+    """``kedro run`` (``--env env`` when given) on ``csv`` in a fresh project copy named after
+    ``name`` (the input, loaded or not); returns the measures and node timings.
     """
-    tag = f"{env}_{rows}" if env else str(rows)
+    tag = f"{env}_{name}" if env else str(name)
     project = copy_project(work / f"project_{tag}")
     timings = work / f"node_timings_{tag}.json"
     timings.unlink(missing_ok=True)
@@ -347,13 +482,13 @@ def run_kedro(  # noqa: PLR0913
 
 
 def run_plain(
-    csv: Path, work: Path, rows: int, settings: dict[str, Any], interval: float
+    csv: Path, work: Path, name: str, settings: dict[str, Any], interval: float
 ) -> dict[str, Any]:
     """The plain script on ``csv``; returns the measures and the script's own figures."""
-    out = work / f"plain_{rows}"
+    out = work / f"plain_{name}"
     cmd = [sys.executable, str(PLAIN_SCRIPT), str(csv), "--out", str(out)]
     cmd += ["--settings", json.dumps(settings)]
-    result = measure(cmd, work, work / f"plain_{rows}.log", child_env(), interval)
+    result = measure(cmd, work, work / f"plain_{name}.log", child_env(), interval)
     _check(result, "plain script")
     return {**result, "figures": json.loads((out / "figures.json").read_text())}
 
@@ -495,8 +630,8 @@ def figures_table(result: dict[str, Any]) -> str:
     mem_ratio = kedro["peak_mb"] / plain["peak_mb"]
     load = result.get("background_load", {"on": False})
     lines = [
-        f"### {rows:,} customers (seed {result['seed']}), "
-        f"{'one core busy (--background-load)' if load['on'] else 'no background load'}",
+        f"### {result['title']}, "
+        f"{'one core busy (background load)' if load['on'] else 'no background load'}",
         "",
         load_sentence(load),
         "",
@@ -517,7 +652,8 @@ def figures_table(result: dict[str, Any]) -> str:
             "",
             f"Steadiness: ratio {wall_ratio:.2f}x with the load against "
             f"{result['quiet_ratio_wall']:.2f}x quiet ({result['quiet_results']}): "
-            f"**{result['loaded_over_quiet']:.2f}x** of the quiet ratio (issue 17: at most 1.2x).",
+            f"**{result['loaded_over_quiet']:.2f}x** of the quiet ratio "
+            f"(issue 17: at most {STEADY_TARGET}x).",
         ]
     if "spark" in result:
         spark = result["spark"]
@@ -588,47 +724,217 @@ def figures_table(result: dict[str, Any]) -> str:
 def scaling_table(results: list[dict[str, Any]]) -> str:
     """Markdown: how wall time and memory grow with the number of rows."""
     lines = [
-        "| rows | background load | kedro wall (s) | plain wall (s) | ratio | kedro peak (MB) "
-        "| plain peak (MB) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| input | rows | background load | kedro wall (s) | plain wall (s) | ratio "
+        "| kedro peak (MB) | plain peak (MB) |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         k, p = r["kedro"], r["plain"]
         load = "one core busy" if r.get("background_load", {}).get("on") else "off"
         lines.append(
-            f"| {r['rows']:,} | {load} | {k['wall_seconds']:.1f} | {p['wall_seconds']:.1f} | "
+            f"| {input_name(r)} | {r['rows']:,} | {load} | {k['wall_seconds']:.1f} | "
+            f"{p['wall_seconds']:.1f} | "
             f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
             f"{p['peak_mb']:.0f} |"
         )
     if all("spark" in r for r in results):
         lines += [
             "",
-            "| rows | Spark local[2] wall (s) | Python peak (MB) | JVM peak (MB) | µs per row |",
-            "|---:|---:|---:|---:|---:|",
+            "| input | rows | background load | Spark local[2] wall (s) | Python peak (MB) "
+            "| JVM peak (MB) | µs per row |",
+            "|---|---:|---|---:|---:|---:|---:|",
         ]
         for r in results:
             s = r["spark"]
+            load = "one core busy" if r.get("background_load", {}).get("on") else "off"
             lines.append(
-                f"| {r['rows']:,} | {s['wall_seconds']:.1f} | {s['peak_mb_own']:.0f} | "
+                f"| {input_name(r)} | {r['rows']:,} | {load} | {s['wall_seconds']:.1f} | {s['peak_mb_own']:.0f} | "
                 f"{s['peak_mb_jvm_sampled']:.0f} | {1e6 * s['wall_seconds'] / r['rows']:.1f} |"
             )
     return "\n".join(lines)
 
 
+def input_name(result: dict[str, Any]) -> str:
+    """The input of a result in a table cell: the real table's file name, or "generated"."""
+    described = result.get("input", {"kind": "generated"})
+    if described["kind"] == "real":
+        return Path(described["path"]).name
+    return f"generated (seed {result['seed']})"
+
+
+def same_input(quiet: dict[str, Any], loaded: dict[str, Any]) -> bool:
+    """Whether two results measured the same table with the same parameters (results saved
+    before ``--real-table`` have no ``input``: they are generated tables).
+    """
+    if any(quiet.get(key) != loaded.get(key) for key in ("rows", "seed", "kedro_params")):
+        return False
+    mine = quiet.get("input", {"kind": "generated"})
+    theirs = loaded.get("input", {"kind": "generated"})
+    if mine["kind"] != theirs["kind"]:
+        return False
+    return mine["kind"] == "generated" or all(
+        mine.get(key) == theirs.get(key) for key in ("path", "bytes")
+    )
+
+
+def set_against_quiet(loaded: dict[str, Any], quiet: dict[str, Any], source: str) -> None:
+    """Add to ``loaded`` (a run with the background load) the quiet run's wall times and ratio
+    and how many times larger the loaded ratio is (issue 17's steadiness); ``source`` says
+    where the quiet figures come from.
+    """
+    loaded["quiet_kedro_wall_seconds"] = quiet["kedro"]["wall_seconds"]
+    loaded["quiet_plain_wall_seconds"] = quiet["plain"]["wall_seconds"]
+    loaded["quiet_ratio_wall"] = quiet["ratio_wall"]
+    loaded["quiet_results"] = source
+    loaded["loaded_over_quiet"] = loaded["ratio_wall"] / quiet["ratio_wall"]
+
+
 def compare_with_quiet(loaded: dict[str, Any], quiet_path: Path) -> None:
-    """Add to ``loaded`` (a run with the background load) the wall-time ratio of the quiet run
-    of the same size, seed and parameters saved at ``quiet_path``, and how many times larger
-    the loaded ratio is (issue 17's steadiness). Nothing is added without such a quiet run.
+    """Set ``loaded`` (a run with the background load) against the quiet run of the same
+    input, seed and parameters saved at ``quiet_path`` (:func:`set_against_quiet`). Nothing is
+    added without such a quiet run.
     """
     if not quiet_path.exists():
         return
     quiet = json.loads(quiet_path.read_text())
-    same = all(quiet.get(key) == loaded[key] for key in ("rows", "seed", "kedro_params"))
-    if not same or quiet.get("background_load", {}).get("on"):
+    if not same_input(quiet, loaded) or quiet.get("background_load", {}).get("on"):
         return
-    loaded["quiet_ratio_wall"] = quiet["ratio_wall"]
-    loaded["quiet_results"] = f"{quiet_path.name}, {quiet['measured_at']}"
-    loaded["loaded_over_quiet"] = loaded["ratio_wall"] / quiet["ratio_wall"]
+    set_against_quiet(loaded, quiet, f"{quiet_path.name}, {quiet['measured_at']}")
+
+
+def side_by_side_table(quiet: dict[str, Any], loaded: dict[str, Any], files: list[str]) -> str:
+    """Markdown for ``--load both``: one input's wall times and ratio quiet and with one core
+    busy, the loaded ratio over the quiet one, and how busy the load kept its core.
+    """
+    runs = [("kedro run", "kedro"), ("plain scikit-learn", "plain")]
+    if "spark" in quiet and "spark" in loaded:
+        runs.append(("kedro run --env spark (local[2])", "spark"))
+    lines = [
+        f"### {quiet['title']}: quiet and with one core busy",
+        "",
+        "| run | quiet wall (s) | loaded wall (s) | loaded / quiet |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, key in runs:
+        q, lo = quiet[key]["wall_seconds"], loaded[key]["wall_seconds"]
+        lines.append(f"| {name} | {q:.1f} | {lo:.1f} | {lo / q:.2f}x |")
+    steady = loaded["loaded_over_quiet"]
+    lines += [
+        f"| **ratio kedro / plain** | **{quiet['ratio_wall']:.2f}x** | "
+        f"**{loaded['ratio_wall']:.2f}x** | **{steady:.2f}x** |",
+        "",
+        f"Steadiness: the ratio under load is **{steady:.2f}x** the quiet one (issue 17: at most "
+        f"{STEADY_TARGET}x; {'met' if steady <= STEADY_TARGET else 'missed'}).",
+        load_sentence(loaded["background_load"]),
+        f"Peak memory quiet / loaded: kedro run {quiet['kedro']['peak_mb']:.0f} / "
+        f"{loaded['kedro']['peak_mb']:.0f} MB, plain {quiet['plain']['peak_mb']:.0f} / "
+        f"{loaded['plain']['peak_mb']:.0f} MB.",
+        "",
+        "Every figure, the nodes and both sides' answers: " + ", ".join(files) + ".",
+    ]
+    return "\n".join(lines)
+
+
+def git_commit() -> str:
+    """``git rev-parse --short HEAD`` of the repository, ``+dirty`` when a tracked file differs
+    from it (untracked files do not count), ``unknown`` without git.
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if changes else "")
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}x"
+
+
+def summary_table(
+    pairs: list[dict[str, Any]], commit: str, command: str, mode: str, where: dict[str, Any]
+) -> str:
+    """Markdown: one row per input with the quiet and loaded wall times and ratios and the
+    loaded ratio over the quiet one (the README's performance table), under the commit, the
+    machine and the exact command. ``pairs`` holds per input its ``quiet`` and ``loaded``
+    result (either may be ``None``); with ``--load on`` the quiet figures are those of the
+    saved quiet run (``compare_with_quiet``), when there was one.
+    """
+    lines = [
+        "## Benchmark summary: kedro run against the plain script, quiet and under load",
+        "",
+        f"Commit `{commit}`, {datetime.now(UTC).isoformat(timespec='seconds')}, "
+        f"{where['cpus']} cores, {where['memory_gb']} GB, Python {where['python']} "
+        f"(load average {where['load_average_1min_at_start']:.2f} at start), `--load {mode}`.",
+        "",
+        f"    {command}",
+        "",
+        "| input | rows | kedro quiet (s) | plain quiet (s) | ratio quiet | kedro loaded (s) "
+        "| plain loaded (s) | ratio loaded | loaded / quiet | load busy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes, missed, steadies = [], [], 0
+    for pair in pairs:
+        quiet, loaded = pair["quiet"], pair["loaded"]
+        first = quiet or loaded
+        q_kedro = q_plain = q_ratio = None
+        if quiet is not None:
+            q_kedro, q_plain = quiet["kedro"]["wall_seconds"], quiet["plain"]["wall_seconds"]
+            q_ratio = quiet["ratio_wall"]
+        elif loaded is not None and "quiet_ratio_wall" in loaded:
+            q_kedro = loaded["quiet_kedro_wall_seconds"]
+            q_plain = loaded["quiet_plain_wall_seconds"]
+            q_ratio = loaded["quiet_ratio_wall"]
+            notes.append(
+                f"{input_name(loaded)}, {loaded['rows']:,} rows: {loaded['quiet_results']}"
+            )
+        l_kedro = l_plain = l_ratio = steady = busy = None
+        if loaded is not None:
+            l_kedro, l_plain = loaded["kedro"]["wall_seconds"], loaded["plain"]["wall_seconds"]
+            l_ratio = loaded["ratio_wall"]
+            steady = loaded.get("loaded_over_quiet")
+            busy = loaded["background_load"].get("busy_share")
+        steadies += steady is not None
+        if steady is not None and steady > STEADY_TARGET:
+            missed.append(f"{input_name(first)} ({first['rows']:,} rows)")
+        lines.append(
+            f"| {input_name(first)} | {first['rows']:,} | {_seconds(q_kedro)} | "
+            f"{_seconds(q_plain)} | {_times(q_ratio)} | {_seconds(l_kedro)} | "
+            f"{_seconds(l_plain)} | {_times(l_ratio)} | {_times(steady)} | "
+            f"{'–' if busy is None else f'{busy:.0%}'} |"
+        )
+    if not steadies:
+        verdict = "not measured here (`--load both` measures it)."
+    elif missed:
+        verdict = f"missed for {', '.join(missed)}."
+    else:
+        verdict = "met for every input measured both ways."
+    lines += [
+        "",
+        "Loaded: one busy-loop process beside `kedro run` and the plain script (load busy: its "
+        "CPU time over its wall time, the share of a core it held). Wall times include each "
+        f"process's start-up. Issue 17's target, loaded / quiet at most {STEADY_TARGET}x: "
+        + verdict,
+    ]
+    if notes:
+        lines += ["", "Quiet figures from saved runs: " + "; ".join(notes) + "."]
+    return "\n".join(lines)
 
 
 def machine() -> dict[str, Any]:
@@ -642,38 +948,39 @@ def machine() -> dict[str, Any]:
     }
 
 
-def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Every step for one table size."""
+def benchmark_one(
+    source: Input, args: argparse.Namespace, work: Path, *, loaded: bool, scoring: bool
+) -> dict[str, Any]:
+    """Every step for one input, with one core kept busy (``loaded``) or not."""
     overrides = parse_overrides(args.params)
     params = project_parameters(overrides)
-    print(f"[{rows:,} rows] generating customers (seed {args.seed}) in {work}", flush=True)
-    csv, generated = generate(rows, args.seed, work, args.sample_interval)
-    with background_load(args.background_load) as load:
+    name = source.name + (LOADED if loaded else "")
+    tag = f"[{source.label}{', loaded' if loaded else ''}]"
+    with background_load(loaded) as load:
         if load["on"]:
-            print(f"[{rows:,} rows] background load on (pid {load['pid']})", flush=True)
-        print(f"[{rows:,} rows] kedro run ...", flush=True)
-        kedro, nodes, project = run_kedro(csv, work, rows, overrides, args.sample_interval)
-        print(
-            f"[{rows:,} rows] kedro run: {kedro['wall_seconds']:.1f} s; plain script ...",
-            flush=True,
-        )
+            print(f"{tag} background load on (pid {load['pid']})", flush=True)
+        print(f"{tag} kedro run ...", flush=True)
+        kedro, nodes, project = run_kedro(source.csv, work, name, overrides, args.sample_interval)
+        print(f"{tag} kedro run: {kedro['wall_seconds']:.1f} s; plain script ...", flush=True)
         card = model_card(project)
-        settings = plain_settings(params, card["k"])
-        plain = run_plain(csv, work, rows, settings, args.sample_interval)
+        settings = {**plain_settings(params, card["k"]), "sep": source.sep}
+        plain = run_plain(source.csv, work, name, settings, args.sample_interval)
+        print(f"{tag} plain script: {plain['wall_seconds']:.1f} s", flush=True)
         spark = spark_project = None
         if args.env == "spark":
-            print(f"[{rows:,} rows] kedro run --env spark ...", flush=True)
+            print(f"{tag} kedro run --env spark ...", flush=True)
             spark, spark_nodes, spark_project = run_kedro(
-                csv, work, rows, overrides, args.sample_interval, env="spark"
+                source.csv, work, name, overrides, args.sample_interval, env="spark"
             )
     result: dict[str, Any] = {
-        "rows": rows,
-        "seed": args.seed,
+        "input": source.description,
+        "title": source.title,
+        "rows": source.rows,
+        "seed": source.seed,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "kedro_params": overrides,
         "plain_settings": settings,
-        "generate": generated,
         "kedro": kedro,
         "plain": plain,
         "nodes": nodes,
@@ -682,25 +989,34 @@ def benchmark_one(rows: int, args: argparse.Namespace, work: Path) -> dict[str, 
         "same_answer": same_answer(card, plain),
         "background_load": load,
     }
+    if source.generated is not None:
+        result["generate"] = source.generated
     if spark is not None:
         result["spark"], result["spark_nodes"] = spark, spark_nodes
         result["spark_parity"] = segments_parity(project, spark_project)
         if not args.keep:
             shutil.rmtree(spark_project, ignore_errors=True)
-    if args.scoring:
-        print(f"[{rows:,} rows] scoring ...", flush=True)
+    if scoring:
+        print(f"{tag} scoring ...", flush=True)
         result["scoring"] = time_scoring(project, args.single_repeats)
     if not args.keep:
         shutil.rmtree(project, ignore_errors=True)
-        shutil.rmtree(work / f"plain_{rows}", ignore_errors=True)
+        shutil.rmtree(work / f"plain_{name}", ignore_errors=True)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line; see the module docstring."""
+def parse_args(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line (see the module docstring); ``--background-load`` is ``--load on``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--rows", type=int, action="append", help="customers to generate (repeatable)"
+    )
+    parser.add_argument(
+        "--real-table",
+        type=Path,
+        metavar="PATH",
+        help="also benchmark this customer file (Kaggle schema; comma, tab or semicolon; "
+        "Dt_Customer as dd-mm-yyyy), before the generated ones",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -732,40 +1048,92 @@ def main(argv: list[str] | None = None) -> int:
         help="also run kedro run --env spark (Spark local[2]) on the same file",
     )
     parser.add_argument(
-        "--background-load",
-        action="store_true",
-        help="keep one core busy (a busy-loop process) during the runs of each size",
+        "--load",
+        choices=LOAD_MODES,
+        help="off (default): a quiet machine; on: one core kept busy (a busy-loop process) "
+        "during the runs of each input, set against the quiet results saved earlier; both: "
+        "each input quiet, then loaded, printed side by side",
+    )
+    parser.add_argument(
+        "--background-load", action="store_true", help="the same as --load on (older name)"
     )
     args = parser.parse_args(argv)
-    sizes = args.rows or [100_000]
+    if args.background_load:
+        if args.load not in (None, "on"):
+            parser.error(f"--background-load means --load on; it contradicts --load {args.load}")
+        args.load = "on"
+    args.load = args.load or "off"
+    return parser, args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; see the module docstring."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = shlex.join(["python", "benchmarks/run.py", *argv])
+    parser, args = parse_args(argv)
+    real = None
+    if args.real_table is not None:
+        try:
+            real = real_input(args.real_table)
+        except ValueError as error:
+            parser.error(str(error))
+    sizes = args.rows or ([] if real is not None else [100_000])
     work = args.work_dir.resolve()
     if work == REPO or REPO in work.parents:
         parser.error(f"--work-dir must be outside the repository ({REPO})")
     work.mkdir(parents=True, exist_ok=True)
     args.results_dir.mkdir(parents=True, exist_ok=True)
+    commit = git_commit()
+    where = machine()
+    passes = {"off": [False], "on": [True], "both": [False, True]}[args.load]
 
     light = None
     if args.light_repeats > 0:
         print("kedro registry list, kedro --help, kedro run --help ...", flush=True)
         light = time_light_commands(work, args.light_repeats)
-    results = []
-    for rows in sizes:
-        result = benchmark_one(rows, args, work)
-        if light is not None:
-            result["light_commands"] = light
-        if args.background_load:
-            compare_with_quiet(result, args.results_dir / f"benchmark_{rows}.json")
-        results.append(result)
-        table = figures_table(result)
-        print("\n" + table + "\n", flush=True)
-        stem = args.results_dir / f"benchmark_{rows}{LOADED if args.background_load else ''}"
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
-        stem.with_suffix(".md").write_text(table + "\n")
+    results, pairs = [], []
+    for spec in ([real] if real is not None else []) + list(sizes):
+        if isinstance(spec, Input):
+            source = spec
+        else:
+            source = generated_input(spec, args.seed, work, args.sample_interval)
+        pair: dict[str, Any] = {"quiet": None, "loaded": None}
+        files = []
+        for loaded in passes:
+            # Scoring is never under load; with both, it is timed once, in the quiet pass.
+            scoring = args.scoring and (not loaded or args.load == "on")
+            result = benchmark_one(source, args, work, loaded=loaded, scoring=scoring)
+            result["commit"], result["command"] = commit, command
+            if light is not None:
+                result["light_commands"] = light
+            if loaded and pair["quiet"] is not None:
+                set_against_quiet(result, pair["quiet"], "the quiet run just before")
+            elif loaded:
+                compare_with_quiet(result, args.results_dir / f"benchmark_{source.name}.json")
+            table = figures_table(result)
+            if args.load != "both":
+                print("\n" + table + "\n", flush=True)
+            stem = args.results_dir / f"benchmark_{source.name}{LOADED if loaded else ''}"
+            stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+            stem.with_suffix(".md").write_text(table + "\n")
+            files.append(stem.with_suffix(".md").name)
+            pair["loaded" if loaded else "quiet"] = result
+            results.append(result)
+        if args.load == "both":
+            both = side_by_side_table(pair["quiet"], pair["loaded"], files)
+            print("\n" + both + "\n", flush=True)
+            (args.results_dir / f"benchmark_{source.name}_quiet_vs_loaded.md").write_text(
+                both + "\n"
+            )
+        pairs.append(pair)
     if len(results) > 1:
         scaling = scaling_table(results)
-        print(scaling)
-        name = f"scaling{LOADED if args.background_load else ''}.md"
+        print(scaling + "\n")
+        name = f"scaling{LOADED if args.load == 'on' else ''}.md"
         (args.results_dir / name).write_text(scaling + "\n")
+    summary = summary_table(pairs, commit, command, args.load, where)
+    print(summary + "\n")
+    (args.results_dir / "summary.md").write_text(summary + "\n")
     print(f"results written to {args.results_dir}")
     return 0
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -19,7 +22,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-from conftest import changed
+from conftest import REAL_FILES, changed, real_file
 from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.framework.project import configure_project
 from kedro.io import DataCatalog, MemoryDataset
@@ -329,7 +332,7 @@ def test_background_load_spans_both_runs(
 
     def spy_popen(cmd: list[str], *args: object, **kwargs: object) -> subprocess.Popen:
         proc = popen(cmd, *args, **kwargs)
-        if "while True: pass" in cmd:
+        if run.BUSY_LOOP in cmd:
             started.append(proc.pid)
         return proc
 
@@ -356,7 +359,15 @@ def test_background_load_spans_both_runs(
     card = {"training_rows": 9, "k": 6, "inertia": 1.0, "silhouette": 0.2}
     monkeypatch.setattr(run, "model_card", lambda project: card)
     results = tmp_path / "results"
-    quiet = {"rows": 10, "seed": 42, "kedro_params": {}, "ratio_wall": 1.6, "measured_at": "t"}
+    quiet = {
+        "rows": 10,
+        "seed": 42,
+        "kedro_params": {},
+        "kedro": {"wall_seconds": 1.6},
+        "plain": {"wall_seconds": 1.0},
+        "ratio_wall": 1.6,
+        "measured_at": "t",
+    }
     results.mkdir()
     (results / "benchmark_10.json").write_text(json.dumps(quiet))
     argv = ["--rows", "10", "--work-dir", str(tmp_path / "work"), "--results-dir", str(results)]
@@ -375,6 +386,11 @@ def test_background_load_spans_both_runs(
     assert json.loads((results / "benchmark_10.json").read_text()) == quiet, (
         "the loaded run overwrote the quiet results"
     )
+    summary = (results / "summary.md").read_text()
+    assert "| generated (seed 42) | 10 | 1.6 | 1.0 | 1.60x | 2.0 | 1.0 | 2.00x | 1.25x |" in (
+        summary
+    ), f"the summary does not set the loaded run against the saved quiet one:\n{summary}"
+    assert "benchmark_10.json, t" in summary, "the summary does not say where quiet came from"
 
 
 def test_children_get_the_users_openmp_wait_policy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -388,3 +404,297 @@ def test_children_get_the_users_openmp_wait_policy(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(customer_segmentation, "OPENMP_WAIT_SET", False)
     monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
     assert run.child_env()["OMP_WAIT_POLICY"] == "ACTIVE", "the user's wait policy was dropped"
+
+
+# --------------------------------------------------------------------------------------
+# The load process ends with the benchmark, however the benchmark ends
+# --------------------------------------------------------------------------------------
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (an exited child its new parent has not reaped yet)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_load_process_ends_when_the_benchmark_is_killed(tmp_path: Path) -> None:
+    """A benchmark killed by SIGKILL cannot stop its load process: the process must notice
+    that its parent is gone and stop by itself, not keep a core busy forever.
+    """
+    parent_code = textwrap.dedent(
+        f"""
+        import importlib.util, os, signal, sys
+        spec = importlib.util.spec_from_file_location("bench_run", {str(BENCHMARKS / "run.py")!r})
+        run = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(run)
+        with run.background_load(True) as load:
+            print(load["pid"], flush=True)
+            sys.stdin.readline()
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    errors = tmp_path / "parent.err"
+    with errors.open("w") as sink:
+        parent = subprocess.Popen(
+            [sys.executable, "-c", parent_code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
+        )
+    child = None
+    try:
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), f"the parent did not start the load:\n{errors.read_text()}"
+        child = psutil.Process(int(line))
+        # Before the kill: the load runs, is the parent's child and works (it would pass by
+        # accident if it had never started or stopped on its own).
+        assert _alive(child), "the load process is not running inside the block"
+        assert child.ppid() == parent.pid, "the load process is not the parent's child"
+        busy = sum(child.cpu_times()[:2])
+        time.sleep(0.3)
+        assert _alive(child), "the load process stopped by itself while its parent lived"
+        assert sum(child.cpu_times()[:2]) > busy, "the load process does no work"
+        parent.stdin.write("go\n")
+        parent.stdin.flush()
+        assert parent.wait(timeout=30) == -signal.SIGKILL, "the parent did not die by SIGKILL"
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), "the load process outlived the killed benchmark by 5 s"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if child is not None and _alive(child):
+            child.kill()  # never leave a busy core behind
+
+
+def test_load_process_does_not_start_without_its_parent() -> None:
+    """Started for a parent that is not its parent (one that died before the loop began), the
+    busy loop ends at once.
+    """
+    run = _module("run")
+    done = subprocess.run(
+        [sys.executable, "-c", run.BUSY_LOOP, str(os.getppid())], timeout=20, check=False
+    )
+    assert done.returncode == 0, "the busy loop did not end for a parent that is not its own"
+
+
+# --------------------------------------------------------------------------------------
+# --real-table and --load both (runs faked: the cost of the runs is not under test)
+# --------------------------------------------------------------------------------------
+
+
+class FakeRuns:
+    """``run_kedro``/``run_plain`` that record their calls and whether the load ran meanwhile:
+    kedro takes 1.6 s quiet and 2.0 s loaded, plain 1.0 s (ratios 1.6x and 2.0x).
+    """
+
+    def __init__(self, run: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        self.run = run
+        self.calls: list[dict] = []
+        self.loads: list[int] = []
+        popen = subprocess.Popen
+
+        def spy_popen(cmd: list[str], *args: object, **kwargs: object) -> subprocess.Popen:
+            proc = popen(cmd, *args, **kwargs)
+            if run.BUSY_LOOP in cmd:
+                self.loads.append(proc.pid)
+            return proc
+
+        def fake_generate(rows: int, *args: object) -> tuple[Path, dict]:
+            return tmp_path / f"customers_{rows}.csv", {"reused": True}
+
+        card = {"training_rows": 9, "k": 6, "inertia": 1.0, "silhouette": 0.2}
+        monkeypatch.setattr(run.subprocess, "Popen", spy_popen)
+        monkeypatch.setattr(run, "generate", fake_generate)
+        monkeypatch.setattr(run, "run_kedro", self.kedro)
+        monkeypatch.setattr(run, "run_plain", self.plain)
+        monkeypatch.setattr(run, "model_card", lambda project: card)
+
+    def _loaded(self) -> bool:
+        return any(_alive(psutil.Process(pid)) for pid in self.loads if psutil.pid_exists(pid))
+
+    def kedro(self, csv: Path, work: Path, name: str, *args: object, **kwargs: object) -> tuple:
+        loaded = self._loaded()
+        self.calls.append({"side": "kedro", "name": name, "csv": csv, "loaded": loaded})
+        measures = {"wall_seconds": 2.0 if loaded else 1.6, "peak_mb": 10.0, "cpu_seconds": 1.0}
+        nodes = {"pipeline_seconds": 1.5, "nodes": [], "completed": True}
+        return measures, nodes, work
+
+    def plain(self, csv: Path, work: Path, name: str, settings: dict, interval: float) -> dict:
+        loaded = self._loaded()
+        self.calls.append({"side": "plain", "name": name, "sep": settings["sep"], "loaded": loaded})
+        figures = {
+            "steps_seconds": {"read": 0.1},
+            "rows_in_clean": 9,
+            "k": 6,
+            "inertia": 1.0,
+            "silhouette": 0.2,
+        }
+        return {"wall_seconds": 1.0, "peak_mb": 5.0, "cpu_seconds": 1.0, "figures": figures}
+
+
+@pytest.fixture
+def customers_tsv(tmp_path: Path) -> Path:
+    """200 generated customers in the Kaggle schema, tab-separated (marketing_campaign.csv)."""
+    table, _ = generate_customers(200, seed=3)
+    comma = tmp_path / "comma.csv"
+    write_customers(table, comma)
+    tsv = tmp_path / "my campaign.csv"
+    pd.read_csv(comma, dtype=str).to_csv(tsv, sep="\t", index=False)
+    return tsv
+
+
+def test_load_both_runs_every_input_quiet_then_loaded(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    customers_tsv: Path,
+) -> None:
+    run = _module("run")
+    fake = FakeRuns(run, monkeypatch, tmp_path)
+    results = tmp_path / "results"
+    argv = [
+        "--real-table",
+        str(customers_tsv),
+        "--rows",
+        "10",
+        "--load",
+        "both",
+        "--light-repeats",
+        "0",
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--results-dir",
+        str(results),
+    ]
+    assert run.main(argv) == 0
+    order = [(c["side"], c["name"], c["loaded"]) for c in fake.calls]
+    assert order == [
+        ("kedro", "real_my_campaign", False),
+        ("plain", "real_my_campaign", False),
+        ("kedro", "real_my_campaign_loaded", True),
+        ("plain", "real_my_campaign_loaded", True),
+        ("kedro", "10", False),
+        ("plain", "10", False),
+        ("kedro", "10_loaded", True),
+        ("plain", "10_loaded", True),
+    ], f"not every input ran quiet, then under load, in one invocation: {order}"
+    assert len(fake.loads) == 2, f"expected one load process per input, got {fake.loads}"
+    assert not any(_alive(psutil.Process(p)) for p in fake.loads if psutil.pid_exists(p)), (
+        "a load process outlived the benchmark"
+    )
+    assert fake.calls[0]["csv"] == customers_tsv.resolve(), "kedro did not get the real table"
+    assert [c["sep"] for c in fake.calls if c["side"] == "plain"] == ["\t", "\t", ",", ","], (
+        "the plain script was not told each file's delimiter"
+    )
+    for name in ("benchmark_real_my_campaign", "benchmark_10"):
+        quiet = json.loads((results / f"{name}.json").read_text())
+        loaded = json.loads((results / f"{name}_loaded.json").read_text())
+        assert not quiet["background_load"]["on"], f"{name}: the quiet run had the load on"
+        assert loaded["background_load"]["on"], f"{name}: the loaded run had no load"
+        assert loaded["loaded_over_quiet"] == pytest.approx(2.0 / 1.6), f"{name}: no steadiness"
+        assert (results / f"{name}_quiet_vs_loaded.md").exists(), f"{name}: no side-by-side"
+    real = json.loads((results / "benchmark_real_my_campaign.json").read_text())
+    assert real["rows"] == 200 and real["input"]["kind"] == "real", real["input"]
+    out = capsys.readouterr().out
+    assert (
+        "### real table my campaign.csv (200 rows, tab-separated): quiet and with one core busy"
+        in (out)
+    ), "the side-by-side table does not name the file and its rows"
+    assert "| kedro run | 1.6 | 2.0 | 1.25x |" in out, (
+        "kedro's quiet and loaded walls not side by side"
+    )
+    assert "| **ratio kedro / plain** | **1.60x** | **2.00x** | **1.25x** |" in out
+    assert "% of a core" in out, "the busy share of the load is not printed"
+    summary = (results / "summary.md").read_text()
+    assert summary in out, "the summary was not printed"
+    header = (
+        "| input | rows | kedro quiet (s) | plain quiet (s) | ratio quiet | kedro loaded (s) "
+        "| plain loaded (s) | ratio loaded | loaded / quiet | load busy |"
+    )
+    assert header in summary, summary
+    assert "| my campaign.csv | 200 | 1.6 | 1.0 | 1.60x | 2.0 | 1.0 | 2.00x | 1.25x |" in summary
+    assert "| generated (seed 42) | 10 | 1.6 | 1.0 | 1.60x | 2.0 | 1.0 | 2.00x | 1.25x |" in summary
+    assert "missed for my campaign.csv (200 rows), generated (seed 42) (10 rows)" in summary
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert f"Commit `{head}" in summary, "the summary does not give the commit"
+    assert "python benchmarks/run.py --real-table " in summary and "--load both" in summary, (
+        "the summary does not give the exact command"
+    )
+
+
+def test_quiet_run_leaves_the_loaded_columns_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, customers_tsv: Path
+) -> None:
+    run = _module("run")
+    fake = FakeRuns(run, monkeypatch, tmp_path)
+    results = tmp_path / "results"
+    argv = ["--real-table", str(customers_tsv), "--light-repeats", "0"]
+    argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(results)]
+    assert run.main(argv) == 0
+    assert [c["name"] for c in fake.calls] == ["real_my_campaign"] * 2, (
+        "--real-table alone should run the real table only, once"
+    )
+    assert not fake.loads, "a load was started without --load"
+    summary = (results / "summary.md").read_text()
+    assert "| my campaign.csv | 200 | 1.6 | 1.0 | 1.60x | – | – | – | – | – |" in summary, summary
+    assert "not measured here" in summary
+    assert "### real table my campaign.csv (200 rows, tab-separated), no background load" in (
+        (results / "benchmark_real_my_campaign.md").read_text()
+    )
+
+
+def test_background_load_is_load_on() -> None:
+    run = _module("run")
+    assert run.parse_args(["--background-load"])[1].load == "on"
+    assert run.parse_args(["--background-load", "--load", "on"])[1].load == "on"
+    assert run.parse_args([])[1].load == "off"
+    with pytest.raises(SystemExit):
+        run.parse_args(["--background-load", "--load", "both"])
+
+
+def test_real_table_is_checked_before_any_run(tmp_path: Path, customers_tsv: Path) -> None:
+    run = _module("run")
+    table = run.real_input(customers_tsv)
+    assert (table.sep, table.rows, table.name) == ("\t", 200, "real_my_campaign"), table
+    semicolon = tmp_path / "semi.csv"
+    pd.read_csv(customers_tsv, sep="\t", dtype=str).to_csv(semicolon, sep=";", index=False)
+    assert run.real_input(semicolon).sep == ";", "a semicolon-separated export was not read"
+    other = tmp_path / "mall.csv"
+    other.write_text("CustomerID,Gender,Age\n1,Male,19\n")
+    with pytest.raises(ValueError, match="lacks"):
+        run.real_input(other)
+    slashes = tmp_path / "slashes.csv"
+    frame = pd.read_csv(customers_tsv, sep="\t", dtype=str)
+    frame["Dt_Customer"] = frame["Dt_Customer"].str.replace("-", "/")
+    frame.to_csv(slashes, index=False)
+    with pytest.raises(ValueError, match="dd-mm-yyyy"):
+        run.real_input(slashes)
+    with pytest.raises(SystemExit):  # the command line refuses it before anything runs
+        run.main(["--real-table", str(tmp_path / "absent.csv"), "--light-repeats", "0"])
+
+
+@pytest.mark.parametrize("name", REAL_FILES)
+def test_real_tables_are_read_by_both_sides(name: str) -> None:
+    """The Kaggle tables (comma- and tab-separated): every row counted, and the plain script
+    reads the same customers from both with the delimiter the benchmark found.
+    """
+    run = _module("run")
+    plain = _module("plain_sklearn")
+    table = run.real_input(real_file(name))
+    assert table.rows == 2240, f"{name}: {table.rows} rows counted, the table has 2,240"
+    settings = {**run.plain_settings(run.project_parameters({}), k=4), "sep": table.sep}
+    clean = plain.load_and_clean(table.csv, settings)
+    assert 2200 < len(clean) < 2240, f"{name}: the plain script kept {len(clean)} rows"
+    assert clean["Dt_Customer"].notna().all(), f"{name}: dates not parsed"
