@@ -39,3 +39,15 @@ def test_generator_is_seeded():
     pd.testing.assert_frame_equal(first, second)
     assert planted_first.equals(planted_second)
     assert not first.equals(other)
+
+
+def test_tables_smaller_than_the_oddities_are_generated():
+    # 24 missing incomes, 3 old birth years, 7 odd statuses and one 666,666 income need 35
+    # distinct customers; smaller tables plant what fits, in that order, each to its own row.
+    for rows in (1, 25, 34):
+        table, _ = generate_customers(rows, 42)
+        assert len(table) == rows, rows
+        missing = int(table["Income"].isna().sum())
+        old = int((table["Year_Birth"] < 1901).sum())
+        assert missing == min(rows, 24), (rows, missing)
+        assert old == min(max(rows - 24, 0), 3), (rows, old)

@@ -236,21 +236,27 @@ def _format_dates(dates: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _plant_real_traits(table: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Add the known oddities of the real export, scaled to the table's size."""
+    """Add the known oddities of the real export, scaled to the table's size (each to distinct
+    customers: in a table too small for them all, the later ones are planted fewer times).
+    """
     rows = len(table)
     scale = max(1, rows // 2240)
     picks = rng.permutation(rows)
-    n_missing, n_years, n_odd = 24 * scale, 3 * scale, 7 * scale
     at = 0
-    table.loc[picks[at : at + n_missing], "Income"] = np.nan
-    at += n_missing
-    table.loc[picks[at : at + n_years], "Year_Birth"] = rng.choice([1893, 1899, 1900], n_years)
-    at += n_years
-    table.loc[picks[at : at + n_odd], "Marital_Status"] = rng.choice(
-        ["Alone", "Absurd", "YOLO"], n_odd
-    )
-    at += n_odd
-    table.loc[picks[at : at + scale], "Income"] = 666_666
+
+    def next_picks(count: int) -> np.ndarray:
+        nonlocal at
+        taken = picks[at : at + count]
+        at += len(taken)
+        return taken
+
+    missing = next_picks(24 * scale)
+    table.loc[missing, "Income"] = np.nan
+    years = next_picks(3 * scale)
+    table.loc[years, "Year_Birth"] = rng.choice([1893, 1899, 1900], len(years))
+    odd = next_picks(7 * scale)
+    table.loc[odd, "Marital_Status"] = rng.choice(["Alone", "Absurd", "YOLO"], len(odd))
+    table.loc[next_picks(scale), "Income"] = 666_666
 
 
 def write_customers(table: pd.DataFrame, path: Path) -> None:
