@@ -58,14 +58,30 @@ def group_names(settings: RfmSettings) -> list[str]:
     return [*(rule.name for rule in settings.groups), settings.otherwise]
 
 
+ID_RANK = "_id_rank"
+
+
+def id_rank() -> nw.Expr:
+    """Each customer's place in ``ID`` order (dense: equal IDs share it), the tie-break of
+    :func:`quantile_score`, computed once for the three scores.
+    """
+    return nw.col(schema.ID).rank(method="dense").cast(nw.Int64)
+
+
 def quantile_score(column: str, levels: int) -> nw.Expr:
     """The score 1..``levels`` of ``column``: customers ranked by (value, ``ID``), rank r of
     n gets ``floor((r - 1) * levels / n) + 1``. Ties in the value are broken by ``ID``, so
     every engine and every row order gives the same scores; equal values may fall in
-    adjacent scores. Needs a ``_rows`` column holding n.
+    adjacent scores. Needs a ``_rows`` column holding n and :data:`ID_RANK` (:func:`id_rank`).
+
+    The rank by two columns is the rank of one integer key, ``dense rank of the value * (n + 1)
+    + the ID's rank``, which orders the rows exactly as (value, ID) and stays below 2**63 up to
+    3 billion rows: ranking by the two columns themselves made Polars encode every row.
     """
-    rank = nw.col(schema.ID).cum_count().over(order_by=[column, schema.ID]).cast(nw.Int64)
-    return ((rank - 1) * levels) // nw.col("_rows") + 1
+    rows = nw.col("_rows")
+    value = nw.col(column).rank(method="dense").cast(nw.Int64)
+    rank = (value * (rows + 1) + nw.col(ID_RANK)).rank(method="min").cast(nw.Int64)
+    return ((rank - 1) * levels) // rows + 1
 
 
 def _within(score: str, bounds: Sequence[int]) -> nw.Expr:
@@ -96,6 +112,7 @@ def rfm_frame(customers: nw.LazyFrame, settings: RfmSettings) -> nw.LazyFrame:
         frequency=total_purchases().cast(nw.Int64),
         monetary=total_spending().cast(nw.Int64),
         _rows=nw.len().cast(nw.Int64),
+        **{ID_RANK: id_rank()},
     )
     scored = measures.with_columns(
         # The most recent (fewest days since the last purchase) get the highest score.
