@@ -14,7 +14,8 @@ tab- or semicolon-separated) and for every ``--rows N``:
    prediction through the app's own path (``app_logic.predict_customer``: the data contract,
    features, scoring, explanation);
 5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``
-   (``benchmark_real_<file stem>`` for the real table).
+   (``benchmark_real_<file stem>`` for the real table); ``benchmarks/tables.py`` draws the
+   tables.
 
 At the end it prints one summary row per input (quiet and loaded wall times and ratios, the
 commit, the exact command) and writes it to ``summary.md`` in the results folder.
@@ -73,12 +74,27 @@ from customer_segmentation.model_store import ModelVersion
 from customer_segmentation.params import validate
 from customer_segmentation.scoring import score_customers
 
+# benchmarks/ is a folder of scripts, not a package. Python puts a script's own folder on
+# sys.path only when it runs it (``python benchmarks/run.py``); the tests load this file by its
+# path (importlib), also in child interpreters, where it is not there. Putting it there here
+# makes the sibling ``tables`` importable however run.py is started, with nothing asked of the
+# callers (a conftest or test helper would cover pytest only).
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from tables import (  # noqa: E402  (needs the line above)
+    MB,
+    figures_table,
+    scaling_table,
+    side_by_side_table,
+    summary_table,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain_sklearn.py"
-MB = 1024 * 1024
 LOADED = "_loaded"  # results of a run with the load on: benchmark_<N>_loaded.json
 LOAD_MODES = ("off", "on", "both")
-STEADY_TARGET = 1.2  # issue 17: the loaded ratio at most 1.2x the quiet one
 # Delimiters a --real-table file may use (the plain script reads it with pyarrow and this sep).
 REAL_TABLE_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon"}
 REAL_TABLE_DATE_FORMAT = "%d-%m-%Y"  # the only date layout the plain script reads
@@ -213,16 +229,6 @@ def background_load(on: bool) -> Iterator[dict[str, Any]]:
             busy_share=busy / seconds if seconds > 0 else float("nan"),
             exit_code=proc.returncode,
         )
-
-
-def load_sentence(load: dict[str, Any]) -> str:
-    """How the machine was loaded during the runs, in words (for the table)."""
-    if not load.get("on"):
-        return "Background load: off (no process of the benchmark beside the runs)."
-    return (
-        f"Background load: on, one busy-loop process (pid {load['pid']}) beside the runs for "
-        f"{load['seconds']:.1f} s, {load['busy_share']:.0%} of a core."
-    )
 
 
 def _check(result: dict[str, Any], what: str) -> None:
@@ -618,148 +624,8 @@ def project_store(project: Path) -> Any:
 
 
 # --------------------------------------------------------------------------------------
-# Reporting
+# Results: quiet against loaded, where they were measured (their tables: tables.py)
 # --------------------------------------------------------------------------------------
-
-
-def figures_table(result: dict[str, Any]) -> str:
-    """Markdown: wall time and peak memory of both sides and their ratio, then the nodes."""
-    kedro, plain = result["kedro"], result["plain"]
-    rows = result["rows"]
-    wall_ratio = kedro["wall_seconds"] / plain["wall_seconds"]
-    mem_ratio = kedro["peak_mb"] / plain["peak_mb"]
-    load = result.get("background_load", {"on": False})
-    lines = [
-        f"### {result['title']}, "
-        f"{'one core busy (background load)' if load['on'] else 'no background load'}",
-        "",
-        load_sentence(load),
-        "",
-        "| run | wall time (s) | peak memory (MB) | CPU time (s) | µs per row |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    runs = [("kedro run", kedro), ("plain scikit-learn", plain)]
-    if "spark" in result:
-        runs.append(("kedro run --env spark (local[2])", result["spark"]))
-    for name, part in runs:
-        lines.append(
-            f"| {name} | {part['wall_seconds']:.1f} | {part['peak_mb']:.0f} | "
-            f"{part['cpu_seconds']:.1f} | {1e6 * part['wall_seconds'] / rows:.1f} |"
-        )
-    lines.append(f"| **ratio kedro / plain** | **{wall_ratio:.2f}x** | **{mem_ratio:.2f}x** | | |")
-    if "quiet_ratio_wall" in result:
-        lines += [
-            "",
-            f"Steadiness: ratio {wall_ratio:.2f}x with the load against "
-            f"{result['quiet_ratio_wall']:.2f}x quiet ({result['quiet_results']}): "
-            f"**{result['loaded_over_quiet']:.2f}x** of the quiet ratio "
-            f"(issue 17: at most {STEADY_TARGET}x).",
-        ]
-    if "spark" in result:
-        spark = result["spark"]
-        lines += [
-            "",
-            f"Spark: Python process peak {spark['peak_mb_own']:.0f} MB, JVM peak "
-            f"{spark['peak_mb_jvm_sampled']:.0f} MB (sampled); CPU time counts the Python "
-            f"process only. {result['spark_parity']}",
-        ]
-    nodes = result["nodes"]["nodes"]
-    lines += [
-        "",
-        f"Kedro nodes (pipeline {result['nodes']['pipeline_seconds']:.1f} s inside "
-        f"{kedro['wall_seconds']:.1f} s wall; the rest is start-up and catalog set-up):",
-        "",
-        "| node | compute (s) | load (s) | save (s) | share of wall | peak MB so far |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for node in sorted(nodes, key=lambda n: n["seconds"], reverse=True):
-        total = node["seconds"] + node["load_seconds"] + node["save_seconds"]
-        lines.append(
-            f"| {node['node']} | {node['seconds']:.2f} | {node['load_seconds']:.2f} | "
-            f"{node['save_seconds']:.2f} | {total / kedro['wall_seconds']:.0%} | "
-            f"{node['peak_rss_mb_so_far']:.0f} |"
-        )
-    steps = plain["figures"]["steps_seconds"]
-    lines += ["", "Plain script steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in steps.items())]
-    if "same_answer" in result:
-        both = result["same_answer"]
-        mine, theirs = both["kedro"], both["plain"]
-        lines += [
-            "",
-            f"Same answer: {mine['rows_in_clean']:,} / {theirs['rows_in_clean']:,} clean rows, "
-            f"k={mine['k']} / {theirs['k']}, final K-Means inertia {mine['inertia']:,.1f} / "
-            f"{theirs['inertia']:,.1f} (ratio {both['inertia_ratio']:.7f}; Kedro started from "
-            f"{mine['initialisation']}, the plain script from the best of its k-means++ starts), "
-            f"sampled silhouette {mine['silhouette']:.3f} / {theirs['silhouette']:.3f} "
-            "(Kedro / plain).",
-        ]
-    if "scoring" in result:
-        s = result["scoring"]
-        lines += [
-            "",
-            f"Scoring {s['rows']:,} rows: build_features {s['build_features_seconds']:.2f} s + "
-            f"score_customers {s['score_customers_seconds']:.2f} s = "
-            f"{s['rows_per_minute']:,.0f} rows/minute; warm single prediction "
-            f"{s['single_prediction_ms_median']:.1f} ms median, "
-            f"{s['single_prediction_ms_p95']:.1f} ms p95 ({s['single_prediction_repeats']} runs).",
-        ]
-    if "light_commands" in result:
-        light = result["light_commands"]
-        lines += [
-            "",
-            f"Commands that touch no data (median of {light['repeats']}): "
-            + ", ".join(f"`{c}` {s:.2f} s" for c, s in light["median_seconds"].items())
-            + ".",
-        ]
-    if "generate" in result and not result["generate"].get("reused"):
-        g = result["generate"]
-        lines += [
-            "",
-            f"Generating the file: {g['wall_seconds']:.1f} s, peak {g['peak_mb']:.0f} MB, "
-            f"{g['bytes'] / MB:.1f} MB on disk.",
-        ]
-    return "\n".join(lines)
-
-
-def scaling_table(results: list[dict[str, Any]]) -> str:
-    """Markdown: how wall time and memory grow with the number of rows."""
-    lines = [
-        "| input | rows | background load | kedro wall (s) | plain wall (s) | ratio "
-        "| kedro peak (MB) | plain peak (MB) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        k, p = r["kedro"], r["plain"]
-        load = "one core busy" if r.get("background_load", {}).get("on") else "off"
-        lines.append(
-            f"| {input_name(r)} | {r['rows']:,} | {load} | {k['wall_seconds']:.1f} | "
-            f"{p['wall_seconds']:.1f} | "
-            f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
-            f"{p['peak_mb']:.0f} |"
-        )
-    if all("spark" in r for r in results):
-        lines += [
-            "",
-            "| input | rows | background load | Spark local[2] wall (s) | Python peak (MB) "
-            "| JVM peak (MB) | µs per row |",
-            "|---|---:|---|---:|---:|---:|---:|",
-        ]
-        for r in results:
-            s = r["spark"]
-            load = "one core busy" if r.get("background_load", {}).get("on") else "off"
-            lines.append(
-                f"| {input_name(r)} | {r['rows']:,} | {load} | {s['wall_seconds']:.1f} | {s['peak_mb_own']:.0f} | "
-                f"{s['peak_mb_jvm_sampled']:.0f} | {1e6 * s['wall_seconds'] / r['rows']:.1f} |"
-            )
-    return "\n".join(lines)
-
-
-def input_name(result: dict[str, Any]) -> str:
-    """The input of a result in a table cell: the real table's file name, or "generated"."""
-    described = result.get("input", {"kind": "generated"})
-    if described["kind"] == "real":
-        return Path(described["path"]).name
-    return f"generated (seed {result['seed']})"
 
 
 def same_input(quiet: dict[str, Any], loaded: dict[str, Any]) -> bool:
@@ -802,39 +668,6 @@ def compare_with_quiet(loaded: dict[str, Any], quiet_path: Path) -> None:
     set_against_quiet(loaded, quiet, f"{quiet_path.name}, {quiet['measured_at']}")
 
 
-def side_by_side_table(quiet: dict[str, Any], loaded: dict[str, Any], files: list[str]) -> str:
-    """Markdown for ``--load both``: one input's wall times and ratio quiet and with one core
-    busy, the loaded ratio over the quiet one, and how busy the load kept its core.
-    """
-    runs = [("kedro run", "kedro"), ("plain scikit-learn", "plain")]
-    if "spark" in quiet and "spark" in loaded:
-        runs.append(("kedro run --env spark (local[2])", "spark"))
-    lines = [
-        f"### {quiet['title']}: quiet and with one core busy",
-        "",
-        "| run | quiet wall (s) | loaded wall (s) | loaded / quiet |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, key in runs:
-        q, lo = quiet[key]["wall_seconds"], loaded[key]["wall_seconds"]
-        lines.append(f"| {name} | {q:.1f} | {lo:.1f} | {lo / q:.2f}x |")
-    steady = loaded["loaded_over_quiet"]
-    lines += [
-        f"| **ratio kedro / plain** | **{quiet['ratio_wall']:.2f}x** | "
-        f"**{loaded['ratio_wall']:.2f}x** | **{steady:.2f}x** |",
-        "",
-        f"Steadiness: the ratio under load is **{steady:.2f}x** the quiet one (issue 17: at most "
-        f"{STEADY_TARGET}x; {'met' if steady <= STEADY_TARGET else 'missed'}).",
-        load_sentence(loaded["background_load"]),
-        f"Peak memory quiet / loaded: kedro run {quiet['kedro']['peak_mb']:.0f} / "
-        f"{loaded['kedro']['peak_mb']:.0f} MB, plain {quiet['plain']['peak_mb']:.0f} / "
-        f"{loaded['plain']['peak_mb']:.0f} MB.",
-        "",
-        "Every figure, the nodes and both sides' answers: " + ", ".join(files) + ".",
-    ]
-    return "\n".join(lines)
-
-
 def git_commit() -> str:
     """``git rev-parse --short HEAD`` of the repository, ``+dirty`` when a tracked file differs
     from it (untracked files do not count), ``unknown`` without git.
@@ -857,84 +690,6 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if changes else "")
-
-
-def _seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _times(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}x"
-
-
-def summary_table(
-    pairs: list[dict[str, Any]], commit: str, command: str, mode: str, where: dict[str, Any]
-) -> str:
-    """Markdown: one row per input with the quiet and loaded wall times and ratios and the
-    loaded ratio over the quiet one (the README's performance table), under the commit, the
-    machine and the exact command. ``pairs`` holds per input its ``quiet`` and ``loaded``
-    result (either may be ``None``); with ``--load on`` the quiet figures are those of the
-    saved quiet run (``compare_with_quiet``), when there was one.
-    """
-    lines = [
-        "## Benchmark summary: kedro run against the plain script, quiet and under load",
-        "",
-        f"Commit `{commit}`, {datetime.now(UTC).isoformat(timespec='seconds')}, "
-        f"{where['cpus']} cores, {where['memory_gb']} GB, Python {where['python']} "
-        f"(load average {where['load_average_1min_at_start']:.2f} at start), `--load {mode}`.",
-        "",
-        f"    {command}",
-        "",
-        "| input | rows | kedro quiet (s) | plain quiet (s) | ratio quiet | kedro loaded (s) "
-        "| plain loaded (s) | ratio loaded | loaded / quiet | load busy |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    notes, missed, steadies = [], [], 0
-    for pair in pairs:
-        quiet, loaded = pair["quiet"], pair["loaded"]
-        first = quiet or loaded
-        q_kedro = q_plain = q_ratio = None
-        if quiet is not None:
-            q_kedro, q_plain = quiet["kedro"]["wall_seconds"], quiet["plain"]["wall_seconds"]
-            q_ratio = quiet["ratio_wall"]
-        elif loaded is not None and "quiet_ratio_wall" in loaded:
-            q_kedro = loaded["quiet_kedro_wall_seconds"]
-            q_plain = loaded["quiet_plain_wall_seconds"]
-            q_ratio = loaded["quiet_ratio_wall"]
-            notes.append(
-                f"{input_name(loaded)}, {loaded['rows']:,} rows: {loaded['quiet_results']}"
-            )
-        l_kedro = l_plain = l_ratio = steady = busy = None
-        if loaded is not None:
-            l_kedro, l_plain = loaded["kedro"]["wall_seconds"], loaded["plain"]["wall_seconds"]
-            l_ratio = loaded["ratio_wall"]
-            steady = loaded.get("loaded_over_quiet")
-            busy = loaded["background_load"].get("busy_share")
-        steadies += steady is not None
-        if steady is not None and steady > STEADY_TARGET:
-            missed.append(f"{input_name(first)} ({first['rows']:,} rows)")
-        lines.append(
-            f"| {input_name(first)} | {first['rows']:,} | {_seconds(q_kedro)} | "
-            f"{_seconds(q_plain)} | {_times(q_ratio)} | {_seconds(l_kedro)} | "
-            f"{_seconds(l_plain)} | {_times(l_ratio)} | {_times(steady)} | "
-            f"{'–' if busy is None else f'{busy:.0%}'} |"
-        )
-    if not steadies:
-        verdict = "not measured here (`--load both` measures it)."
-    elif missed:
-        verdict = f"missed for {', '.join(missed)}."
-    else:
-        verdict = "met for every input measured both ways."
-    lines += [
-        "",
-        "Loaded: one busy-loop process beside `kedro run` and the plain script (load busy: its "
-        "CPU time over its wall time, the share of a core it held). Wall times include each "
-        f"process's start-up. Issue 17's target, loaded / quiet at most {STEADY_TARGET}x: "
-        + verdict,
-    ]
-    if notes:
-        lines += ["", "Quiet figures from saved runs: " + "; ".join(notes) + "."]
-    return "\n".join(lines)
 
 
 def machine() -> dict[str, Any]:
