@@ -7,7 +7,7 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_logic, outcomes
+from customer_segmentation import app_evidence, outcomes
 
 st.title("Explore the segments")
 store, model = app_state.require_model()
@@ -49,12 +49,12 @@ profiles = model.dataset("segment_profiles")
 st.dataframe(profiles, hide_index=True, key="profiles_table")
 
 st.subheader("Can I trust this segment?")
-stability = app_logic.stability_table(profiles)
+stability = app_evidence.stability_table(profiles)
 if stability is None:
-    st.info(app_logic.not_available("Segment stability", model.version), icon=":material/info:")
+    st.info(app_evidence.not_available("Segment stability", model.version), icon=":material/info:")
 else:
     st.markdown(
-        app_logic.stability_reading(
+        app_evidence.stability_reading(
             profiles,
             stability_params.thresholds,
             stability_params.dissolution,
@@ -75,9 +75,9 @@ else:
 st.subheader("Will it respond?")
 outcome_table = model.optional("segment_outcomes")
 if outcome_table is None:
-    st.info(app_logic.not_available("Campaign evidence", model.version), icon=":material/info:")
+    st.info(app_evidence.not_available("Campaign evidence", model.version), icon=":material/info:")
 elif outcome_table.empty:
-    st.info(app_logic.outcomes_note(outcome_table), icon=":material/info:")
+    st.info(app_evidence.outcomes_note(outcome_table), icon=":material/info:")
 else:
     if model.holds(OUTCOMES_FIGURE):
         st.image(
@@ -86,24 +86,24 @@ else:
         )
     z = reporting.outcomes.z
     st.markdown(outcomes.next_campaign_sentence(outcome_table, z, names))
-    note = app_logic.outcomes_note(outcome_table)
+    note = app_evidence.outcomes_note(outcome_table)
     if note:
         st.info(note, icon=":material/info:")
-    responses = app_logic.response_table(outcome_table, names)
+    responses = app_evidence.response_table(outcome_table, names)
     if not responses.empty:
         st.dataframe(responses, hide_index=True, key="response_table")
-        st.caption(app_logic.overall_rates(outcome_table, z))
+        st.caption(app_evidence.overall_rates(outcome_table, z))
 
 st.subheader("RFM beside K-Means")
 crosstab = model.optional("rfm_crosstab")
 if crosstab is None:
-    st.info(app_logic.not_available("The RFM comparison", model.version), icon=":material/info:")
+    st.info(app_evidence.not_available("The RFM comparison", model.version), icon=":material/info:")
 else:
-    st.markdown(app_logic.rfm_reading(reporting.rfm.levels, card["features"]))
+    st.markdown(app_evidence.rfm_reading(reporting.rfm.levels, card["features"]))
     if model.holds(RFM_FIGURE):
         st.image(model.dataset(RFM_FIGURE), caption="K-Means segments and RFM groups")
-    rfm = app_logic.rfm_table(crosstab, names)
-    groups = [c for c in rfm.columns if c not in app_logic.RFM_LEADING]
+    rfm = app_evidence.rfm_table(crosstab, names)
+    groups = [c for c in rfm.columns if c not in app_evidence.RFM_LEADING]
     st.dataframe(
         rfm,
         hide_index=True,
@@ -113,7 +113,7 @@ else:
 
 st.subheader("Figures")
 held = [n for n in store.figure_names() if model.holds(n)]
-for name in app_logic.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
+for name in app_evidence.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
     st.image(model.dataset(name), caption=FIGURES.get(name, name.replace("_", " ").capitalize()))
 
 for name, title in TABLES.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_logic, maps, schema
+from customer_segmentation import app_evidence, app_logic, maps, schema
 
 st.title("Predict a customer's segment")
 store, model = app_state.require_model()
@@ -127,18 +127,18 @@ with st.container(key="prediction", border=True):
     st.subheader(f"Segment {prediction.segment}: {prediction.name}")
     st.write(prediction.description)
     st.info(f"**Suggested action:** {prediction.action}", icon=":material/campaign:")
-    stable = app_logic.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
-    evidence = app_logic.campaign_evidence(
+    stable = app_evidence.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
+    evidence = app_evidence.campaign_evidence(
         model.optional("segment_outcomes"), prediction.segment, store.params["reporting"].outcomes.z
     )
     with st.container(key="segment_evidence"):
         st.markdown(
             "**How stable is this segment?** "
-            + (stable or app_logic.not_available("Its stability", model.version))
+            + (stable or app_evidence.not_available("Its stability", model.version))
         )
         st.markdown(
             "**Will it respond?** "
-            + (evidence or app_logic.not_available("Its campaign evidence", model.version))
+            + (evidence or app_evidence.not_available("Its campaign evidence", model.version))
         )
 
 if not prediction.out_of_range.empty:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_logic, upload_workers
+from customer_segmentation import app_evidence, upload_workers
 from customer_segmentation.contract import CustomerDataError, containers
 from customer_segmentation.params import as_model
 
@@ -61,7 +61,7 @@ if cached is None or cached[0] != key:
     drift = None
     if not result.scored.empty:
         with st.spinner("Comparing the file with the model's training data…"):
-            drift = app_logic.upload_drift(
+            drift = app_evidence.upload_drift(
                 result.scored,
                 model.optional("drift_reference"),
                 as_model("monitoring", store.params["monitoring"]).drift,
@@ -93,8 +93,8 @@ else:
     st.subheader("Drift against the training data")
     if drift is None:
         st.info(
-            app_logic.not_available(
-                "Drift against the training data", model.version, app_logic.DRIFT_NODES
+            app_evidence.not_available(
+                "Drift against the training data", model.version, app_evidence.DRIFT_NODES
             ),
             icon=":material/info:",
         )
@@ -106,7 +106,7 @@ else:
             "p-value only support (large files make every p-value small)."
         )
         st.dataframe(
-            drift.features[list(app_logic.DRIFT_FEATURE_COLUMNS)],
+            drift.features[list(app_evidence.DRIFT_FEATURE_COLUMNS)],
             hide_index=True,
             column_config={
                 "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
@@ -126,7 +126,7 @@ else:
             f"p = {test['pvalue']:.2g}), Cramér's V {test['cramers_v']:.2f}: {test['verdict']}."
         )
         st.dataframe(
-            app_logic.drift_segment_table(drift, bundle.segment_names()),
+            app_evidence.drift_segment_table(drift, bundle.segment_names()),
             hide_index=True,
             column_config={
                 "share_training": st.column_config.NumberColumn(

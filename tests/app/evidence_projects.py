@@ -15,7 +15,7 @@ from conftest import load_catalog
 from model_projects import built_once, copy_run, model_stamps
 
 from customer_segmentation import outcomes
-from customer_segmentation.app_logic import STABILITY_COLUMNS
+from customer_segmentation.app_evidence import STABILITY_COLUMNS
 from customer_segmentation.model_store import EVIDENCE_DATASETS
 
 

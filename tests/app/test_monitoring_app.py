@@ -1,6 +1,6 @@
 """Monitoring in the app (issue 16): an upload's drift on the Score page and two model versions
-compared on the Compare page, through ``app_logic.upload_drift`` and
-``app_logic.compare_versions``.
+compared on the Compare page, through ``app_evidence.upload_drift`` and
+``app_evidence.compare_versions``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from conftest import PROJECT_ROOT, REAL_FILES, real_file
 from model_projects import NEWER_K, OLDER_K, model_stamps
 from streamlit.testing.v1 import AppTest
 
-from customer_segmentation import app_logic, schema
+from customer_segmentation import app_evidence, app_logic, schema
 from customer_segmentation.model_store import PROJECT_ENV_VAR, ModelStore, ModelVersion
 from customer_segmentation.monitoring import drift
 
@@ -86,7 +86,7 @@ def reference(training: pd.DataFrame) -> dict:
 
 def test_an_upload_of_the_training_customers_has_not_drifted(training, reference, params):
     thresholds = params["monitoring"].drift
-    report = app_logic.upload_drift(training, reference, thresholds, training)
+    report = app_evidence.upload_drift(training, reference, thresholds, training)
 
     assert report is not None, "a version with a drift reference gives a report"
     assert report.summary["sentence"].startswith("No feature drifted"), report.summary["sentence"]
@@ -94,8 +94,8 @@ def test_an_upload_of_the_training_customers_has_not_drifted(training, reference
     assert report.summary["segment_test"]["verdict"] == "negligible"
     moves = report.summary["moves"]
     assert (moves["matched"], moves["changed"]) == (ROWS, 0), moves
-    segments = app_logic.drift_segment_table(report, {0: "Savers", 1: "Spenders"})
-    assert list(segments.columns) == list(app_logic.DRIFT_SEGMENT_COLUMNS)
+    segments = app_evidence.drift_segment_table(report, {0: "Savers", 1: "Spenders"})
+    assert list(segments.columns) == list(app_evidence.DRIFT_SEGMENT_COLUMNS)
     assert segments["name"].tolist() == ["Savers", "Spenders"]
 
 
@@ -103,7 +103,7 @@ def test_a_shifted_upload_drifts_and_new_ids_are_not_counted_as_moves(training, 
     shifted = training.assign(
         **{schema.ID: training[schema.ID] + 10_000, "Income": training["Income"] + 30_000}
     )
-    report = app_logic.upload_drift(shifted, reference, params["monitoring"].drift, training)
+    report = app_evidence.upload_drift(shifted, reference, params["monitoring"].drift, training)
 
     assert report is not None
     verdicts = report.features.set_index("feature")["verdict"]
@@ -111,13 +111,13 @@ def test_a_shifted_upload_drifts_and_new_ids_are_not_counted_as_moves(training, 
     assert verdicts["Recency"] == "stable", report.features
     assert "retrain" in report.summary["sentence"], report.summary["sentence"]
     assert report.summary["moves"] is None, "no uploaded ID is a training ID"
-    assert set(app_logic.DRIFT_FEATURE_COLUMNS) <= set(report.features.columns)
+    assert set(app_evidence.DRIFT_FEATURE_COLUMNS) <= set(report.features.columns)
 
 
 def test_without_a_drift_reference_there_is_no_report(training, params):
-    assert app_logic.upload_drift(training, None, params["monitoring"].drift) is None
-    message = app_logic.not_available("Drift", "v1", app_logic.DRIFT_NODES)
-    assert app_logic.NOT_AVAILABLE in message and "keep_drift_reference" in message, message
+    assert app_evidence.upload_drift(training, None, params["monitoring"].drift) is None
+    message = app_evidence.not_available("Drift", "v1", app_evidence.DRIFT_NODES)
+    assert app_evidence.NOT_AVAILABLE in message and "keep_drift_reference" in message, message
 
 
 # ------------------------------------------------------------------- versions compared
@@ -134,13 +134,13 @@ def versions(two_versions_project: Path) -> tuple[ModelStore, ModelVersion, Mode
 def test_compare_versions_reads_the_saved_migration_and_computes_the_same(versions, monkeypatch):
     store, newer, older = versions
     distance = store.params["monitoring"].migration.match_distance
-    saved = app_logic.compare_versions(older, newer, distance)
+    saved = app_evidence.compare_versions(older, newer, distance)
     assert saved.saved, "the newer version's segment_migration was made against the older"
     assert (saved.older, saved.newer) == (older.version, newer.version)
     assert saved.migration["previous_version"] == older.version
 
     monkeypatch.setattr(newer, "optional", lambda name: None)  # as if it had none saved
-    computed = app_logic.compare_versions(newer, older, distance)
+    computed = app_evidence.compare_versions(newer, older, distance)
     assert not computed.saved
     assert (computed.older, computed.newer) == (older.version, newer.version), "either order"
     for key in ("sentence", "adjusted_rand_index", "contingency", "n_kept", "n_new"):
@@ -150,27 +150,27 @@ def test_compare_versions_reads_the_saved_migration_and_computes_the_same(versio
 def test_the_same_version_twice_is_refused(versions):
     store, newer, _ = versions
     with pytest.raises(ValueError, match="two different model versions"):
-        app_logic.compare_versions(newer, newer, 0.25)
+        app_evidence.compare_versions(newer, newer, 0.25)
 
 
 def test_the_contingency_table_as_matrix_heat_map_and_flows(versions):
     store, newer, older = versions
-    result = app_logic.compare_versions(older, newer, 0.25).migration
+    result = app_evidence.compare_versions(older, newer, 0.25).migration
     compared = result["customers_compared"]
 
-    counts = app_logic.contingency_matrix(result)
+    counts = app_evidence.contingency_matrix(result)
     assert counts.shape == (OLDER_K, NEWER_K)
     assert counts.index[0].startswith("0: ") and counts.columns[-1].startswith(f"{NEWER_K - 1}: ")
     assert int(counts.to_numpy().sum()) == compared
-    shares = app_logic.contingency_matrix(result, "share_of_old")
+    shares = app_evidence.contingency_matrix(result, "share_of_old")
     assert shares.sum(axis=1).to_numpy() == pytest.approx(1.0), "each old segment's shares"
 
-    spec = app_logic.migration_heatmap_spec(result)
+    spec = app_evidence.migration_heatmap_spec(result)
     cells = spec["data"]["values"]
     assert len(cells) == OLDER_K * NEWER_K
     assert sum(c["customers"] for c in cells) == compared
 
-    labels, flows = app_logic.migration_flows(result)
+    labels, flows = app_evidence.migration_flows(result)
     assert len(labels) == OLDER_K + NEWER_K
     assert flows["source"].between(0, OLDER_K - 1).all()
     assert flows["target"].between(OLDER_K, OLDER_K + NEWER_K - 1).all()
@@ -219,7 +219,7 @@ def test_score_page_shows_the_drift_of_an_upload(real_project, monkeypatch):
     scored = app_logic.score_upload(
         content, REAL_FILES[0], version.bundle, store.params["data_processing"], 50
     ).scored
-    expected = app_logic.upload_drift(
+    expected = app_evidence.upload_drift(
         scored,
         version.dataset("drift_reference"),
         store.params["monitoring"].drift,
@@ -248,5 +248,5 @@ def test_score_page_says_drift_is_not_available_for_an_older_version(
     content = real_file(REAL_FILES[0]).read_bytes()
     app.file_uploader[0].set_value((REAL_FILES[0], content, "text/csv")).run()
     assert not app.exception, [e.message for e in app.exception]
-    assert app_logic.NOT_AVAILABLE in texts(app.info), texts(app.info)
+    assert app_evidence.NOT_AVAILABLE in texts(app.info), texts(app.info)
     assert not [t for t in app.dataframe if "psi" in t.value.columns], "no drift table"

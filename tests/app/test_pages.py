@@ -19,7 +19,7 @@ from model_projects import (
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from customer_segmentation import app_logic, outcomes, schema
+from customer_segmentation import app_evidence, outcomes, schema
 from customer_segmentation.model_store import (
     EVIDENCE_DATASETS,
     PROJECT_ENV_VAR,
@@ -270,7 +270,7 @@ def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
     names, k = version.bundle.segment_names(), version.bundle.k
     headings = texts(app.subheader).splitlines()
     assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
-    assert app_logic.NOT_AVAILABLE not in texts(app.info), texts(app.info)
+    assert app_evidence.NOT_AVAILABLE not in texts(app.info), texts(app.info)
 
     stability = frame_with(app, "segment", "mean_jaccard", "reading", "dissolved")
     thresholds = store.params["clustering"].segment_stability.thresholds
@@ -286,7 +286,7 @@ def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
     assert responses["Response rate"].str.fullmatch(r"[\d.]+% \([\d.]+%–[\d.]+%\)").all()
 
     rfm = frame_with(app, "segment", "largest_group", "customers")
-    groups = [c for c in rfm.columns if c not in app_logic.RFM_LEADING]
+    groups = [c for c in rfm.columns if c not in app_evidence.RFM_LEADING]
     assert rfm[groups].sum(axis=1).to_numpy() == pytest.approx(1.0), "shares of each segment"
     assert rfm["customers"].sum() == version.bundle.card["training_rows"]
 
@@ -304,10 +304,10 @@ def test_predict_page_says_how_stable_the_segment_is_and_how_it_responds(real_pr
     store = ModelStore(real_project)
     version = ModelVersion(store)
     shown = texts(app.markdown)
-    stable = app_logic.stability_sentence(version.dataset("segment_profiles"), segment)
+    stable = app_evidence.stability_sentence(version.dataset("segment_profiles"), segment)
     assert stable is not None and stable in shown, shown
     assert stable.startswith(f"Segment {segment} is "), stable
-    evidence = app_logic.campaign_evidence(
+    evidence = app_evidence.campaign_evidence(
         version.dataset("segment_outcomes"), segment, store.params["reporting"].outcomes.z
     )
     assert evidence is not None and evidence in shown, shown
@@ -321,7 +321,8 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     assert all("saved before segment evidence" in label for label in labels), labels
     headings = texts(app.subheader).splitlines()
     assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
-    assert texts(app.info).count(app_logic.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), texts(app.info)
+    notes = texts(app.info)
+    assert notes.count(app_evidence.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), notes
     store = ModelStore(pre_evidence_project)
     urls = image_urls(app)
     held = set(store.figure_names()) - set(EVIDENCE_DATASETS)
@@ -331,7 +332,7 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     app.button[0].click().run()
     assert not app.exception, [e.message for e in app.exception]
     assert predicted_segment(app) in ModelStore(pre_evidence_project).load().segment_names()
-    assert texts(app.markdown).count(app_logic.NOT_AVAILABLE) == 2, texts(app.markdown)
+    assert texts(app.markdown).count(app_evidence.NOT_AVAILABLE) == 2, texts(app.markdown)
 
 
 def test_without_campaign_columns_the_explore_page_says_why(no_campaigns_project, monkeypatch):
