@@ -14,7 +14,7 @@ tab- or semicolon-separated) and for every ``--rows N``:
    prediction through the app's own path (``app_logic.predict_customer``: the data contract,
    features, scoring, explanation);
 5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``
-   (``benchmark_real_<file stem>`` for the real table); ``benchmarks/tables.py`` draws the
+   (``benchmark_real_<file stem>`` for the real table); ``benchmarks/benchmark_tables.py`` draws the
    tables.
 
 At the end it prints one summary row per input (quiet and loaded wall times and ratios, the
@@ -77,13 +77,13 @@ from customer_segmentation.scoring import score_customers
 # benchmarks/ is a folder of scripts, not a package. Python puts a script's own folder on
 # sys.path only when it runs it (``python benchmarks/run.py``); the tests load this file by its
 # path (importlib), also in child interpreters, where it is not there. Putting it there here
-# makes the sibling ``tables`` importable however run.py is started, with nothing asked of the
+# makes the sibling ``benchmark_tables`` importable however run.py is started, with nothing asked of the
 # callers (a conftest or test helper would cover pytest only).
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from tables import (  # noqa: E402  (needs the line above)
+from benchmark_tables import (  # noqa: E402  (needs the line above)
     MB,
     figures_table,
     scaling_table,
@@ -624,7 +624,7 @@ def project_store(project: Path) -> Any:
 
 
 # --------------------------------------------------------------------------------------
-# Results: quiet against loaded, where they were measured (their tables: tables.py)
+# Results: quiet against loaded, where they were measured (their tables: benchmark_tables.py)
 # --------------------------------------------------------------------------------------
 
 
