@@ -668,25 +668,20 @@ def compare_with_quiet(loaded: dict[str, Any], quiet_path: Path) -> None:
     set_against_quiet(loaded, quiet, f"{quiet_path.name}, {quiet['measured_at']}")
 
 
+def _git(*args: str) -> str:
+    """The output of ``git args...`` in the repository (raises when git fails)."""
+    return subprocess.run(
+        ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def git_commit() -> str:
     """``git rev-parse --short HEAD`` of the repository, ``+dirty`` when a tracked file differs
     from it (untracked files do not count), ``unknown`` without git.
     """
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "--short", "HEAD")
+        changes = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if changes else "")

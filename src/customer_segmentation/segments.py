@@ -25,6 +25,50 @@ if TYPE_CHECKING:
 SEGMENT = "segment"
 
 
+def matched_segments(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    columns: tuple[str, str],
+    what: tuple[str, str] = ("previous segments", "new segments"),
+) -> pd.DataFrame:
+    """The customers in both tables, matched by ``ID``: ``ID`` and the two segment
+    ``columns`` (``before``'s, ``after``'s), in ``ID`` order. The one home of "who is the same
+    customer in two segmentations" (scoring's moves, the migration between model versions).
+
+    Raises:
+        ValueError: an ID appears more than once in a table (named by ``what``).
+    """
+    first, second = columns
+    for table, name in zip((before, after), what, strict=True):
+        repeated = table[schema.ID][table[schema.ID].duplicated()].unique()
+        if len(repeated):
+            raise ValueError(
+                f"{name}: ID(s) {', '.join(map(str, repeated[:5]))} appear more than once"
+            )
+    both = before[[schema.ID, first]].merge(after[[schema.ID, second]], on=schema.ID)
+    return both.sort_values(schema.ID).reset_index(drop=True)
+
+
+def segment_pair_counts(
+    pairs: pd.DataFrame,
+    columns: tuple[str, str],
+    labels: tuple[Any, Any] = (None, None),
+) -> pd.DataFrame:
+    """Customers per (before, after) segment pair of :func:`matched_segments`, as a matrix:
+    rows the first column's segments, columns the second's. ``labels``: the segments to show
+    on each axis (0 where no customer), by default those seen, sorted.
+    """
+    first, second = columns
+    counts = pairs.groupby([first, second]).size().unstack(fill_value=0)
+    rows, cols = labels
+    counts = counts.reindex(
+        index=counts.index if rows is None else list(rows),
+        columns=counts.columns if cols is None else list(cols),
+        fill_value=0,
+    )
+    return counts.rename_axis(index=first, columns=second).astype("int64")
+
+
 def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray) -> np.ndarray:
     """The permutation that numbers segments by mean total spending, highest first.
 

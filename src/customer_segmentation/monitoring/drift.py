@@ -32,6 +32,8 @@ import pandas as pd
 from jinja2 import Environment, StrictUndefined, Template
 from scipy import stats
 
+from customer_segmentation.segments import matched_segments, segment_pair_counts
+
 logger = logging.getLogger(__name__)
 
 FEATURE_COLUMNS: tuple[str, ...] = (
@@ -389,14 +391,9 @@ def segment_moves(previous: Any, current: Any) -> dict[str, Any]:
     """
     before = _frame(previous).select("ID", "previous_segment").to_pandas()
     after = _frame(current).select("ID", "segment").to_pandas()
-    for table, what in ((before, "previous segments"), (after, "new segments")):
-        repeated = table["ID"][table["ID"].duplicated()].unique()
-        if len(repeated):
-            raise ValueError(
-                f"{what}: ID(s) {', '.join(map(str, repeated[:5]))} appear more than once"
-            )
-    both = before.merge(after, on="ID", how="inner")
-    crosstab = pd.crosstab(both["previous_segment"], both["segment"])
+    columns = ("previous_segment", "segment")
+    both = matched_segments(before, after, columns)
+    crosstab = segment_pair_counts(both, columns)
     changed = int((both["previous_segment"] != both["segment"]).sum())
     matched = len(both)
     return {

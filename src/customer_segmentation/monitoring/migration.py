@@ -46,7 +46,12 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation import schema
-from customer_segmentation.segments import SEGMENT, segment_names
+from customer_segmentation.segments import (
+    SEGMENT,
+    matched_segments,
+    segment_names,
+    segment_pair_counts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +73,9 @@ CONTINGENCY_COLUMNS = (
     "customers",
     "share_of_old",
 )
-OLD_SEGMENT_COLUMNS = (
+# A segment of either version: its match across versions, then where most of its customers
+# went (old) or came from (new).
+_SEGMENT_MATCH_COLUMNS = (
     "segment",
     "name",
     "status",
@@ -76,18 +83,15 @@ OLD_SEGMENT_COLUMNS = (
     "matched_name",
     "distance",
     "customers",
+)
+OLD_SEGMENT_COLUMNS = (
+    *_SEGMENT_MATCH_COLUMNS,
     "mostly_to_segment",
     "mostly_to_name",
     "mostly_to_share",
 )
 NEW_SEGMENT_COLUMNS = (
-    "segment",
-    "name",
-    "status",
-    "matched_segment",
-    "matched_name",
-    "distance",
-    "customers",
+    *_SEGMENT_MATCH_COLUMNS,
     "mostly_from_segment",
     "mostly_from_name",
     "mostly_from_share",
@@ -213,14 +217,12 @@ class VersionSegments:
 
 def common_customers(old: VersionSegments, new: VersionSegments) -> pd.DataFrame:
     """The customers in both versions: ``ID``, ``old_segment``, ``new_segment`` (``ID`` order)."""
-    return (
-        old.segments[[schema.ID, SEGMENT]]
-        .rename(columns={SEGMENT: _OLD})
-        .merge(new.segments[[schema.ID, SEGMENT]].rename(columns={SEGMENT: _NEW}), on=schema.ID)
-        .astype({_OLD: "int64", _NEW: "int64"})
-        .sort_values(schema.ID)
-        .reset_index(drop=True)
-    )
+    return matched_segments(
+        old.segments.rename(columns={SEGMENT: _OLD}),
+        new.segments.rename(columns={SEGMENT: _NEW}),
+        (_OLD, _NEW),
+        ("the older version's segments", "the newer version's segments"),
+    ).astype({_OLD: "int64", _NEW: "int64"})
 
 
 def contingency_table(
@@ -237,9 +239,8 @@ def contingency_table(
         ``old_segment``, ``old_name``, ``new_segment``, ``new_name``, ``customers`` and
         ``share_of_old`` (of the old segment's common customers; missing when it has none).
     """
-    pairs = pd.MultiIndex.from_product([sorted(old_names), sorted(new_names)], names=[_OLD, _NEW])
-    counts = common.groupby([_OLD, _NEW]).size().reindex(pairs, fill_value=0)
-    table = counts.rename("customers").astype("int64").reset_index()
+    counts = segment_pair_counts(common, (_OLD, _NEW), (sorted(old_names), sorted(new_names)))
+    table = counts.stack().rename("customers").astype("int64").reset_index()
     totals = table.groupby(_OLD)["customers"].transform("sum")
     table["share_of_old"] = (table["customers"] / totals).where(totals > 0)
     table.insert(1, "old_name", table[_OLD].map(old_names))
