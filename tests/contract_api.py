@@ -78,10 +78,10 @@ def parse_dates(texts: pd.Series, ambiguous: str, pivot: int) -> tuple[pd.Series
     month decided by the column (``ambiguous`` when it does not tell), NaT where not a date.
     """
     frame = nw.from_native(pl.DataFrame({"d": [str(t) for t in texts]})).lazy()
-    counts = engine.first_row(frame.select(**values.date_order_counts("d")))
+    counts = engine.first_row(frame.select(**values.date_counts("d")))
     info = values.date_order(
-        counts["first_big"], counts["second_big"], counts["numeric"], ambiguous
+        counts["first_big"], counts["second_big"], counts["shape:numeric"], ambiguous
     )
-    parsed = values.parse_dates(frame, "d", info["date_order"], pivot)
+    parsed = values.parse_dates(frame, "d", info["date_order"], pivot, values.date_shapes(counts))
     dates = engine.to_pandas(parsed.select(values.to_date(nw.col(values.DATE_ISO)).alias("d")))
     return pd.to_datetime(dates["d"]), info

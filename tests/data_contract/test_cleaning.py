@@ -233,6 +233,9 @@ def test_mixed_date_orders_follow_the_majority_and_reject_the_rest(rows, params)
         ("41156.0", "2012-09-04"),
         ("04/09/2012 00:00", "2012-09-04"),
         ("2012-09-04T00:00:00", "2012-09-04"),
+        ("4-9-2012", "2012-09-04"),
+        ("4/9/12", "2012-09-04"),
+        ("2012-9-4", "2012-09-04"),
     ],
 )
 def test_date_spellings(value, expected):
@@ -262,6 +265,31 @@ def test_a_duplicate_in_a_later_slice_names_the_row_of_the_first(params):
     duplicate = result.rejected[result.rejected["reason_code"] == "duplicate_id"]
     assert duplicate["source_row"].astype(int).tolist() == [2001]
     assert duplicate["reason"].str.contains("first seen at row 1").all(), duplicate["reason"]
+
+
+def test_a_shape_seen_only_in_a_later_slice_is_read_there(params):
+    """The shapes of dates and the columns holding currency or thousands marks are the whole
+    file's (the first pass): a value in another shape 2,000 rows in is read, not rejected.
+    """
+    table = pd.read_csv(real_file(REAL_FILES[0]), dtype=str, keep_default_na=False)
+    later = table.index[2000]
+    income = float(table.loc[later, "Income"])
+    day, month, year = table.loc[later, "Dt_Customer"].split("-")
+    table.loc[later, "Income"] = f"${income:,.0f}"
+    table.loc[later, "Dt_Customer"] = f"{int(day)}-{int(month)}-{year}"
+    table.loc[later + 1, "Dt_Customer"] = f"{year}-{month}-{day}"
+
+    result = prepare_customers(
+        RawCustomerFile("later.csv", table.to_csv(index=False).encode()),
+        changed(params["data_processing"], chunk_rows=500),
+    )
+
+    row = result.clean[result.clean["ID"] == int(table.loc[later, "ID"])].iloc[0]
+    assert row["Income"] == income
+    assert pd.Timestamp(row["Dt_Customer"]) == pd.Timestamp(f"{year}-{month}-{day}")
+    after = result.clean[result.clean["ID"] == int(table.loc[later + 1, "ID"])].iloc[0]
+    assert pd.Timestamp(after["Dt_Customer"]) == pd.Timestamp(f"{year}-{month}-{day}")
+    assert result.report["repaired"] == {"Income: currency/thousands marks removed": 1}
 
 
 def test_an_id_too_large_for_an_integer_is_rejected_not_a_crash(rows, params):

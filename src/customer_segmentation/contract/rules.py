@@ -41,7 +41,7 @@ REASON_CODE, REASON = "reason_code", "reason"
 _ID = "_id"
 _FIRST = "_first_row"
 _DATE_DAYS, _DATE_YEAR, _DATE_SERIAL = values.DATE_DAYS, values.DATE_YEAR, values.DATE_SERIAL
-_BAD, _CODE = "_bad", "_code"
+_BAD = "_bad"
 _HEADER = "_header"
 REPEATED_HEADER = "repeated_header"
 _HEADER_MESSAGE = "a header line repeated inside the table (exports pasted together)"
@@ -129,16 +129,26 @@ def _number_columns(present: list[str]) -> list[str]:
 
 
 def _parsed(
-    frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame, marks: dict[str, str]
+    frame: nw.LazyFrame, present: list[str], first_rows: nw.LazyFrame, first: dict[str, Any]
 ) -> nw.LazyFrame:
     """The frame with every value parsed into helper columns (each computed once, numbers with
-    their column's decimal mark), and the row where its ID is first seen in the whole file
-    (:func:`first_rows`).
+    their column's decimal mark, the repair of marks only in columns that hold some), and the
+    row where its ID is first seen in the whole file (:func:`first_rows`).
     """
-    frame = frame.with_columns(**{_text(c): values.text(c) for c in present})
+    forms = {
+        column: values.number_form(first, column, first["marks"][column])
+        for column in _number_columns(present)
+    }
+    # A column of digits only has nothing to trim.
+    frame = frame.with_columns(
+        **{
+            _text(c): nw.col(c).fill_null("") if forms.get(c) == values.DIGITS else values.text(c)
+            for c in present
+        }
+    )
     parsed = {_HEADER: _is_header()}
-    for column in _number_columns(present):
-        read = values.number(column, nw.col(_text(column)), marks[column])
+    for column, form in forms.items():
+        read = values.number(column, nw.col(_text(column)), first["marks"][column], form)
         parsed[_value(column)] = read.value
         parsed[_missing(column)] = read.missing
         parsed[_repaired(column)] = read.repaired
@@ -285,18 +295,24 @@ def _masks(rules: list[Rule]) -> dict[str, nw.Expr]:
     return masks
 
 
-def _decided(rules: list[Rule]) -> dict[str, nw.Expr]:
-    """Per row: whether any rule rejects it and the first rule's code."""
+def _bad(rules: list[Rule]) -> nw.Expr:
+    """Per row: whether any rule rejects it."""
+    return nw.any_horizontal(*(nw.col(f"_rule_{i}") for i in range(len(rules))), ignore_nulls=True)
+
+
+def _code(rules: list[Rule]) -> nw.Expr:
+    """Per rejected row: the code of the first rule that rejects it (built for rejected rows
+    only, like :func:`_reason`).
+    """
     masks = [nw.col(f"_rule_{i}") for i in range(len(rules))]
     # The first rule that rejects the row, as the smallest index of a rejecting rule: one flat
     # expression (a chain of 100+ nested CASEs is slow to plan and to compile on Spark).
     first = nw.min_horizontal(
         *(values.only(mask, nw.lit(i, dtype=nw.Int64)) for i, mask in enumerate(masks))
     )
-    code = first.replace_strict(
+    return first.replace_strict(
         {i: rule.code for i, rule in enumerate(rules)}, default=None, return_dtype=nw.String
     )
-    return {_BAD: nw.any_horizontal(*masks, ignore_nulls=True), _CODE: code}
 
 
 def _reason(rules: list[Rule]) -> nw.Expr:
@@ -317,45 +333,53 @@ def _first_pass(
     frame: nw.LazyFrame, source: str, present: list[str], params: DataProcessingParams
 ) -> dict[str, Any]:
     """What the rules need from the whole file before they run: the number of rows, how its
-    dates are written, each number column's decimal mark (``marks``; decided from the values
-    in a second look, only for columns that hold commas or points),
-    the median income (for ``impute_median``).
+    dates are written (order and shapes), each number column's decimal mark (``marks``) and
+    whether it holds currency or thousands marks: both from a second look, only at columns
+    with a value that is not all digits; the median income (only for ``impute_median``).
     """
     numbers = _number_columns(present)
+    imputing = params.missing_income == "impute_median"
     summary = frame.select(
         rows=nw.len(),
-        **values.date_order_counts(schema.DATE_COLUMN),
-        median_income=_median_income(params.decimal_mark),
-        **{k: v for c in numbers for k, v in values.separator_counts(c).items()},
+        **values.date_counts(schema.DATE_COLUMN),
+        **({"median_income": _median_income(params.decimal_mark)} if imputing else {}),
+        **{f"not_digits:{c}": values.not_digits_count(c) for c in numbers},
     )
     found = _collected(summary, source)
     if not found["rows"]:
         raise CustomerDataError(f"{source}: the file has a header but no data rows")
     found.update(
         values.date_order(
-            found["first_big"], found["second_big"], found["numeric"], params.ambiguous_date_order
+            found["first_big"],
+            found["second_big"],
+            found["shape:numeric"],
+            params.ambiguous_date_order,
         )
     )
-    unclear = [c for c in numbers if found[f"comma:{c}"] or found[f"point:{c}"]]
+    found["date_shapes"] = values.date_shapes(found)
+    odd = [c for c in numbers if found[f"not_digits:{c}"]]
+    found.update(
+        dict.fromkeys((f"{key}:{c}" for c in numbers for key in values.SEPARATOR_COUNTS), 0)
+    )
+    if odd:
+        found.update(
+            _collected(
+                frame.select(**{k: v for c in odd for k, v in values.separator_counts(c).items()}),
+                source,
+            )
+        )
     marks = dict.fromkeys(numbers, params.decimal_mark)
     decided: dict[str, str] = {}
-    if unclear:
-        shows = _collected(
-            frame.select(
-                **{k: v for c in unclear for k, v in values.decimal_mark_counts(c).items()}
-            ),
-            source,
+    for column in (c for c in odd if found[f"comma:{c}"] or found[f"point:{c}"]):
+        marks[column], decided[column] = values.decimal_mark(
+            found[f"shows{values.COMMA}:{column}"],
+            found[f"shows{values.POINT}:{column}"],
+            params.decimal_mark,
         )
-        for column in unclear:
-            marks[column], decided[column] = values.decimal_mark(
-                shows[f"shows{values.COMMA}{column}"],
-                shows[f"shows{values.POINT}{column}"],
-                params.decimal_mark,
-            )
-        if marks["Income"] != params.decimal_mark:
-            found["median_income"] = _collected(
-                frame.select(median_income=_median_income(marks["Income"])), source
-            )["median_income"]
+    if imputing and marks["Income"] != params.decimal_mark:
+        found["median_income"] = _collected(
+            frame.select(median_income=_median_income(marks["Income"])), source
+        )["median_income"]
     found["marks"] = marks
     found["decimal_marks"] = decided
     return found
@@ -383,12 +407,15 @@ def _check_slice(  # noqa: PLR0913
     per_rule: bool,
 ) -> tuple[dict[str, Any], Any, Any]:
     """The rules on some rows of the file: their counts, clean rows and rejected rows."""
-    parsed = _parsed(frame, present, seen, first["marks"])
     parsed = values.parse_dates(
-        parsed, schema.DATE_COLUMN, first["date_order"], params.two_digit_year_pivot
+        _parsed(frame, present, seen, first),
+        schema.DATE_COLUMN,
+        first["date_order"],
+        params.two_digit_year_pivot,
+        first["date_shapes"],
     )
     parsed = engine.cut(parsed)
-    checked = parsed.with_columns(**_masks(rules)).with_columns(**_decided(rules))
+    checked = parsed.with_columns(**_masks(rules)).with_columns(**{_BAD: _bad(rules)})
     clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
     clean = clean.select(
         *(_typed(column, present, categories, first, params) for column in schema.KAGGLE_COLUMNS)
@@ -400,13 +427,22 @@ def _check_slice(  # noqa: PLR0913
         .select(
             SOURCE_ROW,
             *(nw.col(c).fill_null("") for c in originals),
-            nw.col(_CODE).alias(REASON_CODE),
+            _code(rules).alias(REASON_CODE),
             _reason(rules).alias(REASON),
         )
     )
     summary = checked.select(**_counts(rules, present, categories, params, per_rule=per_rule))
     counts, (clean_native, rejected_native) = engine.materialise(
         summary, [clean, rejected], shared=checked
+    )
+    codes = sorted({rule.code for rule in rules})
+    code = nw.col(REASON_CODE)
+    counts.update(
+        engine.first_row(
+            engine.lazy(rejected_native).select(
+                **{f"code:{c}": (code == c).cast(nw.Int64).sum() for c in codes}
+            )
+        )
     )
     return counts, clean_native, rejected_native
 
@@ -438,10 +474,11 @@ def _examples(  # noqa: PLR0913
 ) -> list[tuple[int, str]]:
     """The first rows (and their values) that ``failure``'s rules reject."""
     parsed = values.parse_dates(
-        _parsed(frame, present, seen, first["marks"]),
+        _parsed(frame, present, seen, first),
         schema.DATE_COLUMN,
         first["date_order"],
         params.two_digit_year_pivot,
+        first["date_shapes"],
     )
     masks = _masks(rules)
     hit = nw.any_horizontal(
@@ -586,7 +623,6 @@ def _counts(
     for code in codes:
         hits = [nw.col(f"_rule_{i}") for i, rule in enumerate(rules) if rule.code == code]
         counts[f"rule:{code}"] = nw.any_horizontal(*hits, ignore_nulls=True).cast(nw.Int64).sum()
-        counts[f"code:{code}"] = (nw.col(_CODE) == code).fill_null(False).cast(nw.Int64).sum()
     if per_rule:  # for the diagnosis; the app's one-row form does not pay for them
         for i in range(len(rules)):
             counts[f"rule#{i}"] = nw.col(f"_rule_{i}").cast(nw.Int64).sum()

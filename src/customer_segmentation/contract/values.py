@@ -18,12 +18,24 @@ the same expressions run on Polars and on Spark. Nothing here decides whether a 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 
 import narwhals as nw
 
 NA_TOKENS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a")
+# Every way of writing each token in upper and lower case (``NULL``, ``N/A``, ``NaN``...): a
+# value is missing when it is one of them, a lookup instead of lower-casing every value.
+_NA_SPELLINGS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            "".join(letters)
+            for token in NA_TOKENS
+            for letters in itertools.product(*({ch.lower(), ch.upper()} for ch in token))
+        }
+    )
+)
 POINT, COMMA = ".", ","
 # Per decimal mark: a plain number, one with currency or thousands marks (a repair), the marks
 # to remove. A currency sign may stand before or after the number (``€ 1 200``, ``58.138,00 €``).
@@ -38,6 +50,8 @@ _NUMBER_WITH_MARKS = {
     r"|^[$€£]\s*-?\d+(,\d+)?$|^-?\d+(,\d+)?\s*[$€£]$",
 }
 _MARKS = {POINT: r"[$€£,\s]", COMMA: r"[$€£.\s']"}
+# A mark that is never a decimal mark: currency, a blank inside the number, an apostrophe.
+_OTHER_MARKS = r"[$€£\s']"
 # Values that can only be read one way: a decimal comma (``58138,5``, ``0,25``, ``58.138,00``,
 # ``1.200.000``) or a decimal point (``58138.5``, ``58,138.00``, ``1,200,000``). ``1.234`` and
 # ``1,234`` alone are either a decimal or a thousands mark: they do not decide.
@@ -57,6 +71,15 @@ _MONTHS = {
 _TIME_OF_DAY = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[AaPp][Mm])?$"
 _NUMERIC_DATE = r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$"
 _ISO_DATE = r"^(\d{4})-(\d{1,2})-(\d{1,2})$"
+# The numeric shapes at a fixed width (``dd-mm-yyyy``, ``yyyy-mm-dd``): where every value of a
+# shape has it, its fields are read by position (much cheaper than a pattern's groups).
+_NUMERIC_FIXED = r"^\d{2}[-/.]\d{2}[-/.]\d{4}$"
+_ISO_FIXED = r"^\d{4}-\d{2}-\d{2}$"
+_NUMERIC_FIELDS = ((0, 2), (3, 2), (6, 4))  # (offset, length) of the fixed shape's fields
+_ISO_FIELDS = ((0, 4), (5, 2), (8, 2))
+# ``d-m-y`` values whose first / second field is above 12 (so it is the day).
+_FIRST_BIG = r"^(1[3-9]|[2-9]\d)[-/.]\d{1,2}[-/.](\d{2}|\d{4})$"
+_SECOND_BIG = r"^\d{1,2}[-/.](1[3-9]|[2-9]\d)[-/.](\d{2}|\d{4})$"
 _NAMED_DATE = r"^(\d{1,2})[-/ ]([A-Za-z]{3})[A-Za-z]*[-/ ](\d{2}|\d{4})$"
 _SERIAL_DATE = r"^(\d{5})(\.0+)?$"
 # Excel's serial number of 1970-01-01 (its serials count days from 1899-12-30), and its last
@@ -80,8 +103,10 @@ def text(column: str) -> nw.Expr:
 
 
 def is_missing(trimmed: nw.Expr) -> nw.Expr:
-    """Whether a trimmed value is empty or a missing-value token (``n/a``, ``null``, ``-``...)."""
-    return trimmed.str.to_lowercase().is_in(NA_TOKENS)
+    """Whether a trimmed value is empty or a missing-value token (``n/a``, ``null``, ``-``...),
+    in any case.
+    """
+    return trimmed.is_in(_NA_SPELLINGS)
 
 
 @dataclass(frozen=True)
@@ -95,44 +120,85 @@ class Number:
     repaired: nw.Expr
 
 
-def number(column: str, trimmed: nw.Expr | None = None, decimal_mark: str = POINT) -> Number:
+DIGITS, PLAIN, MARKED = "digits", "plain", "marked"
+
+
+def number(
+    column: str, trimmed: nw.Expr | None = None, decimal_mark: str = POINT, form: str = MARKED
+) -> Number:
     """Read ``column`` as a number (see :class:`Number`) written with ``decimal_mark`` (the
     column's, :func:`decimal_mark`); ``trimmed``: its :func:`text`, when already computed as a
-    column.
+    column. ``form``: how the column's values are written over the whole file
+    (:func:`number_form`): ``DIGITS`` (digits only, or empty: nothing to match), ``PLAIN`` (no
+    value holds a currency or thousands mark: no repair), ``MARKED`` (any).
     """
     trimmed = text(column) if trimmed is None else trimmed
+    if form == DIGITS:
+        return Number(
+            value=only(trimmed != "", trimmed).cast(nw.Float64),
+            missing=trimmed == "",
+            repaired=nw.lit(False),
+        )
     plain = trimmed.str.contains(_PLAIN_NUMBER[decimal_mark])
-    marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS[decimal_mark])
+    marked = (
+        ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS[decimal_mark])
+        if form == MARKED
+        else nw.lit(False)
+    )
     written = (
         nw.when(plain)
         .then(trimmed)
         .otherwise(only(marked, trimmed.str.replace_all(_MARKS[decimal_mark], "")))
+        if form == MARKED
+        else only(plain, trimmed)
     )
     if decimal_mark == COMMA:
         written = written.str.replace_all(",", ".", literal=True)
     return Number(value=written.cast(nw.Float64), missing=is_missing(trimmed), repaired=marked)
 
 
+def not_digits_count(column: str) -> nw.Expr:
+    """Aggregation: how many values of ``column`` hold a character other than a digit (where
+    none does, as in most columns of an export, the column has no marks to look at).
+    """
+    return nw.col(column).fill_null("").str.contains(r"[^0-9]").cast(nw.Int64).sum()
+
+
+# What :func:`separator_counts` counts per column.
+SEPARATOR_COUNTS = ("comma", "point", "other", f"shows{COMMA}", f"shows{POINT}")
+
+
 def separator_counts(column: str) -> dict[str, nw.Expr]:
-    """Aggregations: how many values of ``column`` hold a comma, a point (cheap: whether the
-    decimal mark needs deciding at all, :func:`decimal_mark_counts`).
+    """Aggregations over ``column`` (keys ``<count>:<column>``, :data:`SEPARATOR_COUNTS`):
+    how many values hold a comma, a point, another mark (currency, a blank inside the value,
+    an apostrophe: :func:`number_form`), and how many can only be read with a decimal
+    comma / a decimal point (``shows,`` / ``shows.``: :func:`decimal_mark`; ``1.234`` and
+    ``1,234`` alone are either a decimal or a thousands mark: they do not decide).
     """
-    trimmed = nw.col(column).fill_null("")
+    raw, trimmed = nw.col(column).fill_null(""), text(column)
+
+    def count(condition: nw.Expr) -> nw.Expr:
+        return condition.cast(nw.Int64).sum()
+
     return {
-        f"comma:{column}": trimmed.str.contains(",", literal=True).cast(nw.Int64).sum(),
-        f"point:{column}": trimmed.str.contains(".", literal=True).cast(nw.Int64).sum(),
+        f"comma:{column}": count(raw.str.contains(",", literal=True)),
+        f"point:{column}": count(raw.str.contains(".", literal=True)),
+        f"other:{column}": count(trimmed.str.contains(_OTHER_MARKS)),
+        **{
+            f"shows{mark}:{column}": count(trimmed.str.contains(_SHOWS_DECIMAL[mark]))
+            for mark in (COMMA, POINT)
+        },
     }
 
 
-def decimal_mark_counts(column: str) -> dict[str, nw.Expr]:
-    """Aggregations: how many values of ``column`` can only be read with a decimal comma, and
-    how many only with a decimal point.
+def number_form(counts: dict[str, int], column: str, decimal_mark: str) -> str:
+    """How ``column``'s values are written (the ``form`` of :func:`number`), from
+    :func:`not_digits_count` and :func:`separator_counts` over the whole file.
     """
-    trimmed = text(column)
-    return {
-        f"shows{mark}{column}": trimmed.str.contains(_SHOWS_DECIMAL[mark]).cast(nw.Int64).sum()
-        for mark in (COMMA, POINT)
-    }
+    if not counts[f"not_digits:{column}"]:
+        return DIGITS
+    thousands = "point" if decimal_mark == COMMA else "comma"
+    return MARKED if counts[f"other:{column}"] or counts[f"{thousands}:{column}"] else PLAIN
 
 
 def decimal_mark(comma: int, point: int, default: str) -> tuple[str, str]:
@@ -156,11 +222,11 @@ _MARK_NAMES = {POINT: "decimal point", COMMA: "decimal comma"}
 # ------------------------------------------------------------------------------ dates
 
 
-def _part(trimmed: nw.Expr, pattern: str, group: int) -> nw.Expr:
-    """Group ``group`` of ``pattern`` as an integer where the value matches, else null."""
-    return only(trimmed.str.contains(pattern), trimmed.str.replace_all(pattern, f"${group}")).cast(
-        nw.Int64
-    )
+def _part(trimmed: nw.Expr, pattern: str, group: int, matched: nw.Expr) -> nw.Expr:
+    """Group ``group`` of ``pattern`` as an integer where the value matches (``matched``),
+    else null.
+    """
+    return only(matched, trimmed.str.replace_all(pattern, f"${group}")).cast(nw.Int64)
 
 
 def _date_text(column: str) -> nw.Expr:
@@ -168,25 +234,63 @@ def _date_text(column: str) -> nw.Expr:
     return text(column).str.replace_all(_TIME_OF_DAY, "")
 
 
-def numeric_date_fields(column: str) -> tuple[nw.Expr, nw.Expr]:
-    """The first and second field of ``d-m-y``-shaped values (null for other shapes): which
-    of them is the day is decided by the whole column (:func:`date_order`).
+_SHAPES = {
+    "numeric": _NUMERIC_DATE,
+    "numeric_fixed": _NUMERIC_FIXED,
+    "iso": _ISO_DATE,
+    "iso_fixed": _ISO_FIXED,
+    "named": _NAMED_DATE,
+    "serial": _SERIAL_DATE,
+}
+
+
+def date_counts(column: str) -> dict[str, nw.Expr]:
+    """The counts :func:`date_order` and :func:`date_shapes` decide from, as aggregations over
+    ``column``: ``first_big`` and ``second_big`` (``d-m-y`` values whose first / second field
+    is above 12, so it is the day), and per shape the values written in it
+    (``shape:<name>``; ``shape:numeric``, the ``d-m-y`` values at all).
     """
     trimmed = _date_text(column)
-    return _part(trimmed, _NUMERIC_DATE, 1), _part(trimmed, _NUMERIC_DATE, 2)
 
+    def count(pattern: str) -> nw.Expr:
+        return trimmed.str.contains(pattern).cast(nw.Int64).sum()
 
-def date_order_counts(column: str) -> dict[str, nw.Expr]:
-    """The counts :func:`date_order` decides from, as aggregations over ``column``:
-    ``first_big`` and ``second_big`` (values whose first / second field is above 12, so it is
-    the day), ``numeric`` (values in the ``d-m-y`` shape at all).
-    """
-    first, second = numeric_date_fields(column)
     return {
-        "first_big": (first > 12).cast(nw.Int64).sum(),  # noqa: PLR2004 - a day, not a month
-        "second_big": (second > 12).cast(nw.Int64).sum(),  # noqa: PLR2004
-        "numeric": (~first.is_null()).cast(nw.Int64).sum(),
+        "first_big": count(_FIRST_BIG),
+        "second_big": count(_SECOND_BIG),
+        **{f"shape:{name}": count(pattern) for name, pattern in _SHAPES.items()},
     }
+
+
+@dataclass(frozen=True)
+class DateShapes:
+    """The date shapes a column's values are written in (:func:`date_shapes`): a shape no
+    value has is not parsed; one whose values all have the fixed width (``dd-mm-yyyy``,
+    ``yyyy-mm-dd``) is read by position. All true: every shape parsed by its pattern.
+    """
+
+    numeric: bool = True
+    iso: bool = True
+    named: bool = True
+    serial: bool = True
+    numeric_fixed: bool = False
+    iso_fixed: bool = False
+
+
+def date_shapes(counts: dict[str, int]) -> DateShapes:
+    """The shapes of a column from its :func:`date_counts` over the whole file."""
+
+    def has(name: str) -> bool:
+        return bool(counts[f"shape:{name}"])
+
+    return DateShapes(
+        numeric=has("numeric"),
+        iso=has("iso"),
+        named=has("named"),
+        serial=has("serial"),
+        numeric_fixed=counts["shape:numeric_fixed"] == counts["shape:numeric"],
+        iso_fixed=counts["shape:iso_fixed"] == counts["shape:iso"],
+    )
 
 
 def date_order(first_big: int, second_big: int, numeric: int, ambiguous: str) -> dict[str, str]:
@@ -282,11 +386,11 @@ DATE_DAYS, DATE_YEAR, DATE_SERIAL, DATE_ISO = (
 
 
 def parse_dates(
-    frame: nw.LazyFrame, column: str, order: str, two_digit_year_pivot: int
+    frame: nw.LazyFrame, column: str, order: str, two_digit_year_pivot: int, shapes: DateShapes
 ) -> nw.LazyFrame:
-    """``frame`` with ``column`` read in every understood shape, numeric ``d-m-y`` values in
-    ``order``: ``DATE_DAYS`` (days since 1970-01-01), ``DATE_YEAR`` and ``DATE_ISO``
-    (``yyyy-mm-dd``), null where the value is not a date, and ``DATE_SERIAL`` (the value was an
+    """``frame`` with ``column`` read in every understood shape that ``shapes`` says the
+    column holds (:func:`date_shapes`), numeric ``d-m-y`` values in ``order``: ``DATE_DAYS``
+    (days since 1970-01-01), ``DATE_YEAR`` and ``DATE_ISO`` (``yyyy-mm-dd``), null where the value is not a date, and ``DATE_SERIAL`` (the value was an
     Excel serial number). Intermediate values are named columns (dropped at the end): an
     expression that repeats a sub-expression is recomputed, or grows without bound, on some
     engines.
@@ -294,44 +398,64 @@ def parse_dates(
     p = "_dp_"
     frame = frame.with_columns(**{f"{p}text": _date_text(column)})
     trimmed = nw.col(f"{p}text")
-    first, second = _part(trimmed, _NUMERIC_DATE, 1), _part(trimmed, _NUMERIC_DATE, 2)
-    day, month = (first, second) if order == DAY_FIRST else (second, first)
-    month_word = only(
-        trimmed.str.contains(_NAMED_DATE),
-        trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase(),
-    ).replace_strict(_MONTHS, default=None, return_dtype=nw.Int64)
-    serial = _part(trimmed, _SERIAL_DATE, 1)
-    frame = frame.with_columns(
-        **{
-            f"{p}n_y": _century(_part(trimmed, _NUMERIC_DATE, 3), two_digit_year_pivot),
-            f"{p}n_m": month,
-            f"{p}n_d": day,
-            f"{p}i_y": _part(trimmed, _ISO_DATE, 1),
-            f"{p}i_m": _part(trimmed, _ISO_DATE, 2),
-            f"{p}i_d": _part(trimmed, _ISO_DATE, 3),
-            f"{p}w_y": _century(_part(trimmed, _NAMED_DATE, 3), two_digit_year_pivot),
-            f"{p}w_m": month_word,
-            f"{p}w_d": _part(trimmed, _NAMED_DATE, 1),
-            f"{p}serial": only((serial >= 1) & (serial <= _LAST_EXCEL_SERIAL), serial),
-        }
-    )
+    wanted = {
+        "n": (shapes.numeric, shapes.numeric_fixed, _NUMERIC_DATE, _NUMERIC_FIXED, _NUMERIC_FIELDS),
+        "i": (shapes.iso, shapes.iso_fixed, _ISO_DATE, _ISO_FIXED, _ISO_FIELDS),
+    }
+    matched = {
+        f"{p}{shape}_ok": trimmed.str.contains(fixed_pattern if fixed else pattern)
+        for shape, (present, fixed, pattern, fixed_pattern, _) in wanted.items()
+        if present
+    }
+    if shapes.named:
+        matched[f"{p}w_ok"] = trimmed.str.contains(_NAMED_DATE)
+    if shapes.serial:
+        matched[f"{p}s_ok"] = trimmed.str.contains(_SERIAL_DATE)
+    frame = frame.with_columns(**matched) if matched else frame
+    fields: dict[str, nw.Expr] = {}
+    for shape, (present, fixed, pattern, _, positions) in wanted.items():
+        if not present:
+            continue
+        ok = nw.col(f"{p}{shape}_ok")
+        read = [
+            only(ok, trimmed.str.slice(offset, length)).cast(nw.Int64)
+            if fixed
+            else _part(trimmed, pattern, group, ok)
+            for group, (offset, length) in enumerate(positions, start=1)
+        ]
+        if shape == "n":
+            first, second, year = read
+            day, month = (first, second) if order == DAY_FIRST else (second, first)
+            read = [_century(year, two_digit_year_pivot), month, day]
+        fields.update(
+            {f"{p}{shape}_{part}": value for part, value in zip("ymd", read, strict=True)}
+        )
+    if shapes.named:
+        ok = nw.col(f"{p}w_ok")
+        fields[f"{p}w_y"] = _century(_part(trimmed, _NAMED_DATE, 3, ok), two_digit_year_pivot)
+        fields[f"{p}w_m"] = only(
+            ok, trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase()
+        ).replace_strict(_MONTHS, default=None, return_dtype=nw.Int64)
+        fields[f"{p}w_d"] = _part(trimmed, _NAMED_DATE, 1, ok)
+    if shapes.serial:  # the serial is the value's first five digits
+        serial = only(nw.col(f"{p}s_ok"), trimmed.str.slice(0, 5)).cast(nw.Int64)
+        fields[f"{p}serial"] = only((serial >= 1) & (serial <= _LAST_EXCEL_SERIAL), serial)
+    frame = frame.with_columns(**fields) if fields else frame
     candidates = {}
-    for shape in ("n", "i", "w"):
+    for shape in (shape for shape in "niw" if f"{p}{shape}_y" in fields):
         year, month_, day_ = (nw.col(f"{p}{shape}_{part}") for part in "ymd")
         ok = ~year.is_null() & ~month_.is_null() & ~day_.is_null()
         candidates[f"{p}{shape}_days"] = only(
             ok & _valid(year, month_, day_), days_from_civil(year, month_, day_)
         )
-    frame = frame.with_columns(**candidates)
+    frame = frame.with_columns(**candidates) if candidates else frame
+    days = [nw.col(name) for name in candidates]
+    if shapes.serial:
+        days.append(nw.col(f"{p}serial") - _EXCEL_1970)
     frame = frame.with_columns(
         **{
-            DATE_DAYS: nw.coalesce(
-                nw.col(f"{p}n_days"),
-                nw.col(f"{p}i_days"),
-                nw.col(f"{p}w_days"),
-                nw.col(f"{p}serial") - _EXCEL_1970,
-            ),
-            DATE_SERIAL: ~nw.col(f"{p}serial").is_null(),
+            DATE_DAYS: nw.coalesce(*days) if days else nw.lit(None, dtype=nw.Int64),
+            DATE_SERIAL: ~nw.col(f"{p}serial").is_null() if shapes.serial else nw.lit(False),
         }
     )
     frame = civil_from_days(frame, DATE_DAYS, f"{p}c_")
