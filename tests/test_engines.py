@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from conftest import REAL_FILES, copy_project, native_catalog, real_file, run_project
 
+from customer_segmentation import engine
+
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -57,8 +59,8 @@ def _tables(project: Path, env: str | None, trained: bool) -> dict[str, Any]:
         data = catalog.load(name)
         if hasattr(data, "toPandas"):
             data = data.toPandas()  # PySpark's pandas-3 warnings: filtered in pyproject.toml
-        else:
-            data = data.to_pandas()
+        else:  # Polars: a DataFrame, or a lazy scan (customers, customer_features)
+            data = engine.to_pandas_table(data)
         out[name] = data
     out["data_quality_report"] = catalog.load("data_quality_report")
     if trained:
