@@ -51,6 +51,23 @@ def to_pandas(frame: nw.LazyFrame) -> pd.DataFrame:
     return frame.collect(backend="polars").to_pandas()
 
 
+def to_pandas_sharing(frame: nw.LazyFrame) -> pd.DataFrame:
+    """A gathered frame as pandas that shares the engine's memory where it can, for a large
+    table that is only read (the EDA's columns at 10M rows: half the peak of a copy). A numeric
+    column without missing values is not copied (its array is read-only); one with missing
+    values becomes float64 with NaN and any other column is converted, as :func:`to_pandas`
+    gives them.
+    """
+    gathered = frame.collect(backend="polars").to_native()
+    return pd.DataFrame(
+        {
+            name: series.to_numpy() if series.dtype.is_numeric() else series.to_pandas()
+            for name, series in gathered.to_dict().items()
+        },
+        copy=False,
+    )
+
+
 def to_pandas_table(data: Any) -> Any:
     """A Polars or Spark table loaded from the catalog as pandas (the app's display and
     figures); anything else (a model, a card, a pandas table) as it is.

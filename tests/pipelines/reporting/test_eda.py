@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 
-from customer_segmentation import eda, figures
+from customer_segmentation import eda, engine, figures
 from customer_segmentation.params import EdaParams
 from customer_segmentation.pipelines.reporting.nodes import explore_customers
 
@@ -64,6 +64,26 @@ def test_feature_summary_is_exact_on_all_rows():
     assert summary.loc["income", "count"] == len(frame) - len(frame.index[::97])
     assert summary.loc["visits", "count"] == len(frame), "every row is counted, none sampled"
     assert summary.loc[raw, "kind"].eq("raw").all()
+
+
+def test_eda_columns_shared_with_the_engine_equal_a_copy_and_the_summary_is_unchanged():
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    table = pl.from_pandas(_mixed_table()).with_columns(
+        pl.Series("group", ["a", "b", None] * 400 + ["a"] * (len(_mixed_table()) - 1200))
+    )
+    frame = engine.lazy(table)
+
+    shared, copied = engine.to_pandas_sharing(frame), engine.to_pandas(frame)
+
+    pd.testing.assert_frame_equal(shared, copied)
+    assert np.shares_memory(shared["visits"].to_numpy(), table["visits"].to_numpy()), (
+        "a numeric column without missing values is not copied"
+    )
+    raw, engineered = ["visits", "balance", "recency", "income"], ["share", "spend", "constant"]
+    pd.testing.assert_frame_equal(
+        eda.feature_summary(shared, raw, engineered), eda.feature_summary(copied, raw, engineered)
+    )
 
 
 def test_spearman_correlations_equal_pandas_in_chunks(monkeypatch: pytest.MonkeyPatch):

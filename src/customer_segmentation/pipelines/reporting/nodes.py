@@ -233,9 +233,10 @@ def explore_customers(
     settings = params.eda
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
-    # Only the columns the tables and figures read are gathered from the engine.
+    # Only the columns the tables and figures read are gathered from the engine (read from the
+    # Parquet file, and not copied again into pandas: they are only read).
     described = list(dict.fromkeys([*raw, *engineered, *correlated]))
-    customer_features = _pandas(engine.lazy(customer_features).select(*described))
+    customer_features = engine.to_pandas_sharing(engine.lazy(customer_features).select(*described))
     kept = list(dict.fromkeys([*schema.CATEGORY_COLUMNS, *settings.removed_reasons]))
     customers_kept = _pandas(engine.lazy(customers).select(*kept))
     rejected_customers = _pandas(rejected_customers)
