@@ -147,18 +147,12 @@ def number(
             repaired=nw.lit(False),
         )
     plain = trimmed.str.contains(_PLAIN_NUMBER[decimal_mark])
-    marked = (
-        ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS[decimal_mark])
-        if form == MARKED
-        else nw.lit(False)
-    )
-    written = (
-        nw.when(plain)
-        .then(trimmed)
-        .otherwise(only(marked, trimmed.str.replace_all(_MARKS[decimal_mark], "")))
-        if form == MARKED
-        else only(plain, trimmed)
-    )
+    if form == PLAIN:
+        marked, written = nw.lit(False), only(plain, trimmed)
+    else:
+        marked = ~plain & trimmed.str.contains(_NUMBER_WITH_MARKS[decimal_mark])
+        unmarked = trimmed.str.replace_all(_MARKS[decimal_mark], "")
+        written = nw.when(plain).then(trimmed).otherwise(only(marked, unmarked))
     if decimal_mark == COMMA:
         written = written.str.replace_all(",", ".", literal=True)
     return Number(value=written.cast(nw.Float64), missing=is_missing(trimmed), repaired=marked)
