@@ -135,14 +135,10 @@ def _parsed(
     their column's decimal mark, the repair of marks only in columns that hold some), and the
     row where its ID is first seen in the whole file (:func:`first_rows`).
     """
-    forms = {
-        column: values.number_form(first, column, first["marks"][column])
-        for column in _number_columns(present)
-    }
-    # A column of digits only has nothing to trim.
+    forms = {column: _form(first, column) for column in _number_columns(present)}
     frame = frame.with_columns(
         **{
-            _text(c): nw.col(c).fill_null("") if forms.get(c) == values.DIGITS else values.text(c)
+            _text(c): values.number_text(c, forms[c]) if c in forms else values.text(c)
             for c in present
         }
     )
@@ -177,15 +173,20 @@ def _whole_id(value: nw.Expr) -> nw.Expr:
     return values.only(valid, value).cast(nw.Int64)
 
 
-def first_rows(frame: nw.LazyFrame, id_mark: str = values.POINT) -> nw.LazyFrame:
+def _form(first: dict[str, Any], column: str) -> str:
+    """How a number column's values are written (``values.number_form``, from the first pass)."""
+    return values.number_form(first, column, first["marks"][column])
+
+
+def first_rows(frame: nw.LazyFrame, first: dict[str, Any]) -> nw.LazyFrame:
     """The row where each valid ID is first seen, over the whole file (``_id``,
     ``_first_row``): a later row with the same ID is a duplicate, whichever slice it is in.
-    ``id_mark``: the ID column's decimal mark.
+    ``first``: the first pass (:func:`_first_pass`), which says how the IDs are written.
     """
-    ids = frame.select(
-        _whole_id(values.number(schema.ID, decimal_mark=id_mark).value).alias(_ID),
-        nw.col(SOURCE_ROW),
+    read = values.number(
+        schema.ID, decimal_mark=first["marks"][schema.ID], form=_form(first, schema.ID)
     )
+    ids = frame.select(_whole_id(read.value).alias(_ID), nw.col(SOURCE_ROW))
     return (
         ids.filter(~nw.col(_ID).is_null()).group_by(_ID).agg(nw.col(SOURCE_ROW).min().alias(_FIRST))
     )
@@ -284,6 +285,11 @@ def _rules(present: list[str], params: DataProcessingParams) -> list[Rule]:
         ),
     ]
     return rules
+
+
+def _codes(rules: list[Rule]) -> list[str]:
+    """The reason codes the rules can give, sorted."""
+    return sorted({rule.code for rule in rules})
 
 
 def _masks(rules: list[Rule]) -> dict[str, nw.Expr]:
@@ -435,7 +441,7 @@ def _check_slice(  # noqa: PLR0913
     counts, (clean_native, rejected_native) = engine.materialise(
         summary, [clean, rejected], shared=checked
     )
-    codes = sorted({rule.code for rule in rules})
+    codes = _codes(rules)
     code = nw.col(REASON_CODE)
     counts.update(
         engine.first_row(
@@ -527,7 +533,7 @@ def check(
     first = _first_pass(frame, source, present, params)
     rules = _rules(present, params)
     categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
-    seen = engine.cache(first_rows(frame, first["marks"][schema.ID]))
+    seen = engine.cache(first_rows(frame, first))
     parts = []
     # Row slices of chunk_rows (Polars): memory holds one slice's helper columns, not the
     # whole file's; Spark gets one slice and spreads the work itself.
@@ -619,7 +625,7 @@ def _counts(
         "rows_rejected": nw.col(_BAD).cast(nw.Int64).sum(),
         "excel_serial_dates": nw.col(_DATE_SERIAL).cast(nw.Int64).sum(),
     }
-    codes = sorted({rule.code for rule in rules})
+    codes = _codes(rules)
     for code in codes:
         hits = [nw.col(f"_rule_{i}") for i, rule in enumerate(rules) if rule.code == code]
         counts[f"rule:{code}"] = nw.any_horizontal(*hits, ignore_nulls=True).cast(nw.Int64).sum()
@@ -647,7 +653,7 @@ def _report(  # noqa: PLR0913
     params: DataProcessingParams,
 ) -> dict[str, Any]:
     """The data-quality report from the counts."""
-    codes = sorted({rule.code for rule in rules})
+    codes = _codes(rules)
     repaired: dict[str, int] = {}
     for key, count in counts.items():
         if key.startswith("marks:") and count:

@@ -139,7 +139,7 @@ def number(
     (:func:`number_form`): ``DIGITS`` (digits only, or empty: nothing to match), ``PLAIN`` (no
     value holds a currency or thousands mark: no repair), ``MARKED`` (any).
     """
-    trimmed = text(column) if trimmed is None else trimmed
+    trimmed = number_text(column, form) if trimmed is None else trimmed
     if form == DIGITS:
         return Number(
             value=only(trimmed != "", trimmed).cast(nw.Float64),
@@ -156,6 +156,13 @@ def number(
     if decimal_mark == COMMA:
         written = written.str.replace_all(",", ".", literal=True)
     return Number(value=written.cast(nw.Float64), missing=is_missing(trimmed), repaired=marked)
+
+
+def number_text(column: str, form: str) -> nw.Expr:
+    """The text a number column is read from: :func:`text`, or for a column of digits only
+    (``form`` ``DIGITS``) its values as they are (nothing to trim).
+    """
+    return nw.col(column).fill_null("") if form == DIGITS else text(column)
 
 
 def not_digits_count(column: str) -> nw.Expr:
