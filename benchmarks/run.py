@@ -21,9 +21,9 @@ At the end it prints one summary row per input (quiet and loaded wall times and 
 commit, the exact command) and writes it to ``summary.md`` in the results folder.
 
 Once per invocation it also times Kedro commands that touch no data (``kedro registry list``,
-``kedro --help``, ``kedro run --help``; median of ``--light-repeats``) in a project copy: they
-import no scikit-learn, SciPy or matplotlib (``tests/test_light_commands.py``), and ``kedro
-registry list`` should take under 2 s.
+``kedro --help``, ``kedro run --help``, ``kedro viz build``; median of ``--light-repeats``) in a
+project copy: they import no scikit-learn, SciPy or matplotlib (``tests/test_light_commands.py``,
+``tests/test_viz.py``), and should take under 2 s.
 
 ``--load on`` (or ``--background-load``) keeps one core busy with a busy-loop process from before
 the Kedro run to after the plain script (and the Spark run): the figures are those of a machine
@@ -500,7 +500,12 @@ def run_plain(
 
 
 # Commands that only read the project's code and configuration.
-LIGHT_COMMANDS: tuple[tuple[str, ...], ...] = (("registry", "list"), ("--help",), ("run", "--help"))
+LIGHT_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("registry", "list"),
+    ("--help",),
+    ("run", "--help"),
+    ("viz", "build"),
+)
 
 
 def time_light_commands(work: Path, repeats: int) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from kedro.io import DatasetError
 from customer_segmentation import schema, segments
 from customer_segmentation.config_loader import ProjectConfigLoader
 from customer_segmentation.contract import RawTable
-from customer_segmentation.datasets import SQLCustomerTableDataset, safe_url
+from customer_segmentation.sql_datasets import SQLCustomerTableDataset, safe_url
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 POSTGRES_DATABASE = "customers"

@@ -11,28 +11,14 @@ annotations, so it still validates every pipeline's parameters before a run.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import typing
-from pathlib import Path
 
 import pytest
+from importtime import heavy_imports, run_importtime
 from kedro.framework.project import configure_project
 from kedro.validation.type_extractor import TypeExtractor
 
 from customer_segmentation.params import PIPELINE_PARAMS
-
-HEAVY = (
-    "sklearn",
-    "scipy",
-    "matplotlib",
-    "seaborn",
-    "pyspark",
-    "skops",
-    "altair",
-    "streamlit",
-    "kneed",
-)
 
 # What `kedro viz build` does before it reads the catalog's datasets: the session, the
 # context, the parameters validated into their models, the pipelines.
@@ -48,50 +34,6 @@ with KedroSession.create(project_path=Path.cwd(), save_on_close=False) as sessio
     print("pipelines", sorted(dict(pipelines)))
     print("validated", type(params["clustering"]).__name__)
 """
-
-
-def _imports(stderr: str) -> list[tuple[int, str]]:
-    """``(depth, module)`` for every line of ``-X importtime``, in the order printed: a module
-    comes after the modules it imported, one level deeper.
-    """
-    rows = []
-    for line in stderr.splitlines():
-        if not line.startswith("import time:") or line.endswith("| imported package"):
-            continue
-        field = line.rsplit("|", 1)[1]
-        rows.append(((len(field) - len(field.lstrip()) - 1) // 2, field.strip()))
-    return rows
-
-
-def heavy_imports(stderr: str) -> dict[str, str]:
-    """Each heavy package imported, with the chain of modules that imported it (outermost
-    module of the package first, then its importers up to the top level).
-    """
-    rows = _imports(stderr)
-    found: dict[str, str] = {}
-    for position, (depth, name) in enumerate(rows):
-        package = name.split(".")[0]
-        if package not in HEAVY or package in found:
-            continue
-        chain, level = [name], depth
-        for parent_depth, parent in rows[position + 1 :]:
-            if parent_depth < level:
-                chain.append(parent)
-                level = parent_depth
-        outermost = max(i for i, module in enumerate(chain) if module.split(".")[0] == package)
-        found[package] = " <- ".join(chain[outermost:])
-    return found
-
-
-def run_importtime(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-X", "importtime", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
 
 
 @pytest.mark.parametrize(
