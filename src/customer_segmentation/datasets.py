@@ -9,6 +9,10 @@
 * :class:`RawCustomerFileDataset` hands the raw export to the pipeline (a local file by its
   path, streamed by the reader; a remote one as bytes), so that the pipeline and the app's
   upload page parse it with the same code (``contract``).
+* :class:`LazyParquetDataset` is ``polars.LazyPolarsDataset`` for Parquet that streams a lazy
+  table to its file (``sink_parquet``) instead of gathering it in memory first: nodes of a large
+  table return it lazy (the contract's spilled slices, the features) and memory never holds it
+  whole.
 * :class:`SkopsDataset` stores scikit-learn objects in skops' format, versioned. Loading
   never executes code from the file: only types known to be safe (skops' defaults for
   scikit-learn and NumPy, plus the ``trusted`` list) are rebuilt; anything else is refused.
@@ -39,6 +43,7 @@ from kedro.io.core import (
     get_protocol_and_path,
 )
 from kedro_datasets._typing import ImagePreview
+from kedro_datasets.polars import LazyPolarsDataset
 from kedro_datasets.text import TextDataset
 
 from customer_segmentation.lazy_types import Figure, RawCustomerFile
@@ -103,6 +108,34 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
 
     def _exists(self) -> bool:
         return self._fs.exists(get_filepath_str(PurePosixPath(self._filepath), self._protocol))
+
+
+class LazyParquetDataset(LazyPolarsDataset):
+    """``polars.LazyPolarsDataset`` (Parquet) that writes a lazy table as a stream.
+
+    ``LazyPolarsDataset`` gathers a ``LazyFrame`` in memory before writing it; this one sinks it
+    to a local file (``LazyFrame.sink_parquet``: Polars' streaming engine reads, computes and
+    writes a batch at a time, in the table's row order). A ``DataFrame``, another format, or a
+    remote path (s3, gcs, ...) is written as ``LazyPolarsDataset`` writes it. Loading is
+    ``LazyPolarsDataset``'s: a lazy scan.
+    """
+
+    def save(self, data: Any) -> None:
+        """Write ``data``; a ``LazyFrame`` to a local Parquet file is streamed."""
+        import polars as pl  # noqa: PLC0415 - the local engine
+
+        if not (
+            isinstance(data, pl.LazyFrame)
+            and self._file_format == "parquet"
+            and self._protocol == "file"
+            and not self._save_args.get("use_pyarrow")
+        ):
+            super().save(data)
+            return
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        self._fs.makedirs(str(PurePosixPath(save_path).parent), exist_ok=True)
+        data.sink_parquet(save_path, **self._save_args)
+        self._fs.invalidate_cache(save_path)
 
 
 def _skops_io() -> Any:

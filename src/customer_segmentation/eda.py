@@ -138,13 +138,25 @@ class Distribution:
         return lambda values: average[positions.get_indexer(values)]
 
 
-def distributions(features: pd.DataFrame, columns: Sequence[str]) -> dict[str, Distribution]:
-    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figure)."""
-    return {column: Distribution.of(features[column]) for column in dict.fromkeys(columns)}
+def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distribution]:
+    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figure).
+
+    ``features`` is a pandas frame, or a table of the engine (a native frame or a narwhals
+    LazyFrame): then each column is gathered alone and counted before the next, so memory
+    holds one column of all rows, not all of them (10 million customers: 80 MB instead of
+    2.2 GB for the EDA's 28 columns).
+    """
+    if isinstance(features, pd.DataFrame):
+        return {column: Distribution.of(features[column]) for column in dict.fromkeys(columns)}
+    frame = features if isinstance(features, nw.LazyFrame) else engine.lazy(features)
+    return {
+        column: Distribution.of(engine.to_pandas_sharing(frame.select(column))[column])
+        for column in dict.fromkeys(columns)
+    }
 
 
 def feature_summary(
-    features: pd.DataFrame,
+    features: Any,
     raw_columns: list[str],
     engineered_columns: list[str],
     counted: Mapping[str, Distribution] | None = None,
@@ -152,7 +164,8 @@ def feature_summary(
     """Distribution of every raw and engineered numeric column, on all rows.
 
     Args:
-        features: ``customer_features`` (one row per customer) with both column lists.
+        features: ``customer_features`` (one row per customer) with both column lists: pandas
+            or the engine's table (see :func:`distributions`).
         raw_columns: columns as exported (``Income``, ``Recency``, ``Mnt*``, ``Num*``...).
         engineered_columns: columns the pipeline derived (``Age``, ``Total_Spending``...).
         counted: :func:`distributions` of these columns, if already computed.
@@ -163,10 +176,12 @@ def feature_summary(
         (share of all rows, missing included).
     """
     counted = counted or {}
+    uncounted = [c for c in [*raw_columns, *engineered_columns] if c not in counted]
+    counted = {**distributions(features, uncounted), **counted}
     rows = []
     for kind, columns in (("raw", raw_columns), ("engineered", engineered_columns)):
         for column in columns:
-            found = counted.get(column) or Distribution.of(features[column])
+            found = counted[column]
             mean, std, skew = found.moments()
             p25, median, p75 = found.quantiles([0.25, 0.5, 0.75])
             rows.append(
@@ -238,22 +253,29 @@ def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def category_counts(customers: pd.DataFrame) -> pd.DataFrame:
-    """Counts of each value of ``Education`` and ``Marital_Status`` in the clean table.
+def category_counts(customers: Any) -> pd.DataFrame:
+    """Counts of each value of ``Education`` and ``Marital_Status`` in the clean table,
+    counted in the engine (``customers``: a native frame, pandas included).
 
     Returns:
-        ``column``, ``value``, ``count``, ``share`` (within the column), most common first.
+        ``column``, ``value``, ``count``, ``share`` (within the column), most common first
+        (ties: by value).
     """
+    frame = engine.lazy(customers)
     parts = []
     for column in schema.CATEGORY_COLUMNS:
-        counts = customers[column].astype(str).value_counts()
+        counts = engine.to_pandas(
+            frame.group_by(nw.col(column).cast(nw.String).alias("value"))
+            .agg(count=nw.len())
+            .sort(["count", "value"], descending=[True, False])
+        )
         parts.append(
             pd.DataFrame(
                 {
                     "column": column,
-                    "value": counts.index,
-                    "count": counts.to_numpy(),
-                    "share": (counts / counts.sum()).to_numpy(),
+                    "value": counts["value"].to_numpy(dtype=object),
+                    "count": counts["count"].to_numpy(dtype=np.int64),
+                    "share": (counts["count"] / counts["count"].sum()).to_numpy(),
                 }
             )
         )

@@ -534,23 +534,24 @@ def check(
     rules = _rules(present, params)
     categories = {c: values.category(c, known, nw.col(_text(c))) for c, known in _KNOWN.items()}
     seen = engine.cache(first_rows(frame, first))
-    parts = []
+    parts, clean = [], engine.Spill()
     # Row slices of chunk_rows (Polars): memory holds one slice's helper columns, not the
-    # whole file's; Spark gets one slice and spreads the work itself.
+    # whole file's, and the clean rows of a file of several slices wait on disk (engine.Spill);
+    # Spark gets one slice and spreads the work itself.
     for part in engine.slices(frame, first["rows"], params.chunk_rows):
         try:
-            parts.append(
-                _check_slice(
-                    part, present, first, rules, categories, seen, params, per_rule=diagnose
-                )
+            counts, clean_part, rejected_part = _check_slice(
+                part, present, first, rules, categories, seen, params, per_rule=diagnose
             )
         except Exception as error:
             if _is_read_error(error):
                 raise irregular(source, error) from error
             raise
+        clean.add(clean_part)
+        parts.append((counts, rejected_part))
     counts = {key: sum(part[0][key] or 0 for part in parts) for key in parts[0][0]}
-    clean_native = engine.concat([part[1] for part in parts])
-    rejected_native = engine.concat([part[2] for part in parts])
+    clean_native = clean.table()
+    rejected_native = engine.concat([part[1] for part in parts])
     check_clean(engine.lazy(clean_native), params, source)
     report = _report(raw.info, first, counts, rules, present, categories, params)
     if diagnose:

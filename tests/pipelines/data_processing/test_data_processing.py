@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
-from conftest import changed
+from conftest import REAL_FILES, changed, real_file
 from contract_api import CustomerDataError, RawCustomerFile
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
+from polars.testing import assert_frame_equal
 
 from customer_segmentation import engine
+from customer_segmentation.datasets import LazyParquetDataset
 from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.data_processing import create_pipeline
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
@@ -99,3 +102,25 @@ def test_pipeline_runs_on_an_in_memory_catalog(raw, params):
     assert (report["rows_clean"], report["rows_rejected"]) == (2, 3)
     assert len(catalog.load("customers")) == 2
     assert len(catalog.load("rejected_customers")) == 3
+
+
+def test_a_file_of_several_slices_is_streamed_to_the_catalog_unchanged(params, tmp_path):
+    """Several slices: the clean rows wait on disk (``engine.Spill``) and the node returns
+    their scan, lazy; ``customers`` (``datasets.LazyParquetDataset``) streams it to its file.
+    What is written is the one-slice run's table, row for row.
+    """
+    raw = RawCustomerFile(REAL_FILES[0], real_file(REAL_FILES[0]).read_bytes())
+    whole, _, report = check_customers(raw, params["data_processing"])
+    sliced, _, sliced_report = check_customers(
+        raw, changed(params["data_processing"], chunk_rows=500)
+    )
+    dataset = LazyParquetDataset(
+        filepath=str(tmp_path / "customers.parquet"), file_format="parquet"
+    )
+
+    dataset.save(sliced)
+
+    assert isinstance(sliced, pl.LazyFrame), "five slices: the clean rows are a scan"
+    assert isinstance(whole, pl.DataFrame), "one slice: the clean rows stay in memory"
+    assert sliced_report == report
+    assert_frame_equal(dataset.load().collect(), whole)

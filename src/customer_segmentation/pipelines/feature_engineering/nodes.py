@@ -35,7 +35,8 @@ def engineer_features(
     the run's engine.
 
     Returns:
-        ``customer_features`` (``ID`` and every feature, rows in the order of ``customers``),
+        ``customer_features`` (``ID`` and every feature, rows in the order of ``customers``;
+        lazy, computed as the catalog writes it),
         ``customer_model_input`` (:func:`model_input`) and ``feature_info``: the reference
         date used and where it came from, the partner statuses and the typical customer
         (the model card keeps them, so the app builds a customer's features as the model's).
@@ -45,7 +46,8 @@ def engineer_features(
 
     clean = engine.lazy(customers)
     ref = reference_date(customers, params.reference_date)
-    features = engine.cache(feature_frame(clean, ref, params.partner_statuses))
+    # Not gathered: the catalog streams customer_features from the customers' file.
+    features = engine.shared(feature_frame(clean, ref, params.partner_statuses))
     info = {
         "reference_date": ref.isoformat(),
         "reference_date_source": "parameter"
@@ -59,7 +61,7 @@ def engineer_features(
         "Features of %d customers at reference date %s", info["rows"], info["reference_date"]
     )
     return (
-        engine.native(features),
+        engine.streamed(features),
         engine.native(model_input(features, params.model_features)),
         info,
     )

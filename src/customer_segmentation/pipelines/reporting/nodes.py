@@ -233,21 +233,22 @@ def explore_customers(
     settings = params.eda
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
-    # Only the columns the tables and figures read are gathered from the engine (read from the
-    # Parquet file, and not copied again into pandas: they are only read).
-    described = list(dict.fromkeys([*raw, *engineered, *correlated]))
-    customer_features = engine.to_pandas_sharing(engine.lazy(customer_features).select(*described))
-    kept = list(dict.fromkeys([*schema.CATEGORY_COLUMNS, *settings.removed_reasons]))
-    customers_kept = _pandas(engine.lazy(customers).select(*kept))
+    # Each column is gathered from the engine and counted once, one column at a time (linear in
+    # rows); every table and figure below is exact. Only the correlated columns are gathered
+    # together (shared with the engine, not copied into pandas: they are only read).
+    features = engine.lazy(customer_features)
+    counted = eda.distributions(features, [*raw, *engineered, *correlated])
+    correlated_values = engine.to_pandas_sharing(features.select(*correlated))
+    customers_kept = engine.to_pandas_sharing(
+        engine.lazy(customers).select(*dict.fromkeys(settings.removed_reasons))
+    )
     rejected_customers = _pandas(rejected_customers)
-    # Each column is counted once (linear in rows); every table and figure below is exact.
-    counted = eda.distributions(customer_features, [*raw, *engineered, *correlated])
-    summary = eda.feature_summary(customer_features, raw, engineered, counted)
-    matrix = eda.correlations(customer_features, correlated, counted)
+    summary = eda.feature_summary(features, raw, engineered, counted)
+    matrix = eda.correlations(correlated_values, correlated, counted)
     removed = eda.removed_outliers(rejected_customers, data_quality_report)
     logger.info(
         "EDA of %d customers: %d columns described, %d rejected rows in %d reasons",
-        len(customer_features),
+        len(correlated_values),
         len(summary),
         len(rejected_customers),
         len(removed),
@@ -255,7 +256,7 @@ def explore_customers(
     return (
         summary,
         eda.missing_values(customers, rejected_customers),
-        eda.category_counts(customers_kept),
+        eda.category_counts(customers),
         matrix,
         removed,
         figures.distributions(counted, raw, engineered, params.histogram_bins),
