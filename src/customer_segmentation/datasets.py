@@ -147,7 +147,49 @@ def _skops_io() -> Any:
     return skops.io
 
 
-class SkopsDataset(AbstractVersionedDataset[Any, Any]):
+class _VersionedFile(AbstractVersionedDataset[Any, Any]):
+    """A versioned file on any fsspec filesystem: what :class:`SkopsDataset` and
+    :class:`FigureDataset` share (where the file is, whether it exists, the cache).
+    """
+
+    def _at(
+        self,
+        filepath: str,
+        version: Version | None,
+        credentials: dict[str, Any] | None,
+        fs_args: dict[str, Any],
+    ) -> None:
+        """Point at ``filepath`` on its filesystem (folders made on save for a local one)."""
+        protocol, path = get_protocol_and_path(filepath, version)
+        fs_args = dict(fs_args)
+        if protocol == "file":
+            fs_args.setdefault("auto_mkdir", True)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
+        AbstractVersionedDataset.__init__(
+            self,
+            filepath=PurePosixPath(path),
+            version=version,
+            exists_function=self._fs.exists,
+            glob_function=self._fs.glob,
+        )
+
+    def _exists(self) -> bool:
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(load_path)
+
+    def _release(self) -> None:
+        super()._release()
+        self._invalidate_cache()
+
+    def _invalidate_cache(self) -> None:
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+
+class SkopsDataset(_VersionedFile):
     """A scikit-learn object in skops' format, loaded without executing code."""
 
     def __init__(  # noqa: PLR0913
@@ -167,20 +209,9 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
         credentials, fs_args: passed to fsspec.
         metadata: free-form (kedro-viz layer).
         """
-        protocol, path = get_protocol_and_path(filepath, version)
-        fs_args = deepcopy(fs_args) or {}
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
+        self._at(filepath, version, credentials, fs_args or {})
         self._trusted = list(trusted or [])
         self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
-        )
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": self._filepath, "trusted": self._trusted, "version": self._version}
@@ -232,21 +263,10 @@ class SkopsDataset(AbstractVersionedDataset[Any, Any]):
         with self._fs.open(partial_path, "wb") as handle:
             handle.write(content)
         self._fs.mv(partial_path, save_path)
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
-
-    def _exists(self) -> bool:
-        try:
-            load_path = get_filepath_str(self._get_load_path(), self._protocol)
-        except DatasetError:
-            return False
-        return self._fs.exists(load_path)
-
-    def _release(self) -> None:
-        super()._release()
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+        self._invalidate_cache()
 
 
-class FigureDataset(AbstractVersionedDataset[Figure, bytes]):
+class FigureDataset(_VersionedFile):
     """A matplotlib figure saved as an image (PNG), versioned; loading returns the image's bytes.
 
     It saves as ``matplotlib.MatplotlibDataset`` saves one figure, and ``kedro viz`` previews it
@@ -273,19 +293,9 @@ class FigureDataset(AbstractVersionedDataset[Figure, bytes]):
         """
         fs_args = deepcopy(fs_args) or {}
         self._fs_open_args_save = {"mode": "wb", **fs_args.pop("open_args_save", {})}
-        protocol, path = get_protocol_and_path(filepath, version)
-        if protocol == "file":
-            fs_args.setdefault("auto_mkdir", True)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(credentials or {}), **fs_args)
+        self._at(filepath, version, credentials, fs_args)
         self._save_args = dict(save_args or {})
         self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path),
-            version=version,
-            exists_function=self._fs.exists,
-            glob_function=self._fs.glob,
-        )
 
     def _describe(self) -> dict[str, Any]:
         return {
@@ -317,16 +327,6 @@ class FigureDataset(AbstractVersionedDataset[Figure, bytes]):
     def preview(self) -> ImagePreview:
         """The image for ``kedro viz``, base64-encoded."""
         return ImagePreview(base64.b64encode(self.load()).decode("utf-8"))
-
-    def _exists(self) -> bool:
-        return self._fs.exists(get_filepath_str(self._get_load_path(), self._protocol))
-
-    def _release(self) -> None:
-        super()._release()
-        self._invalidate_cache()
-
-    def _invalidate_cache(self) -> None:
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
 
 
 class HtmlReportDataset(TextDataset):
