@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
+from customer_segmentation import engine
 from customer_segmentation.params import ClusteringParams, ParameterError
 from customer_segmentation.schema import BEHAVIOURS, NAMING_COLUMNS
 from customer_segmentation.segments import name_segments, profile_segments
@@ -140,3 +143,36 @@ def test_profile_statistics_are_pandas_own(labels):
         z = ((means[column] - mean[column]) / spread[column]).to_numpy()
         np.testing.assert_allclose(profile[f"z_{column}"], z, rtol=1e-12)
     assert profile["size"].sum() == n
+
+
+def test_labels_set_beside_the_rows_are_the_inner_join():
+    """``engine.labelled``: the local engine joins on ID once and sets the labels beside the
+    rows; the result is the join's, rows without a label dropped, labels of other IDs ignored.
+    """
+    rng = np.random.default_rng(7)
+    frame = pl.DataFrame({"ID": rng.permutation(500), "x": rng.normal(size=500)})
+    labels = pl.DataFrame({"ID": np.arange(100, 700), "segment": rng.integers(0, 4, 600)})
+
+    got = engine.labelled(engine.lazy(frame), engine.lazy(labels), "ID", "segment")
+
+    expected = frame.join(labels, on="ID").sort("ID")
+    assert_frame_equal(got.collect(backend="polars").to_native().sort("ID"), expected)
+    assert got.collect(backend="polars").to_native()["ID"].to_list() == [
+        i for i in frame["ID"].to_list() if i >= 100
+    ], "in the frame's row order"
+
+
+def test_profiles_in_column_batches_equal_one_pass(monkeypatch):
+    rng = np.random.default_rng(3)
+    columns = [f"c{i}" for i in range(5)]
+    table = pd.DataFrame(rng.normal(size=(300, 5)), columns=columns)
+    table["segment"] = rng.integers(0, 3, 300)
+    one_pass = profile_segments(table, columns)
+
+    monkeypatch.setattr(engine, "COLUMN_BATCH", 2)
+    assert engine.column_batches(engine.lazy(table), columns) == [
+        ["c0", "c1"],
+        ["c2", "c3"],
+        ["c4"],
+    ]
+    pd.testing.assert_frame_equal(profile_segments(table, columns), one_pass)

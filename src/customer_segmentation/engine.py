@@ -194,6 +194,47 @@ class Spill:
         return pl.scan_parquet(self._files)
 
 
+# Columns aggregated together by :func:`column_batches` on the local engine: memory holds this
+# many columns of every row at a time (10M rows: 8 columns of 8 bytes are 640 MB).
+COLUMN_BATCH = 8
+
+
+def column_batches(frame: nw.LazyFrame, columns: Sequence[str]) -> list[list[str]]:
+    """``columns`` in the groups a per-column aggregation over ``frame`` should read together:
+    :data:`COLUMN_BATCH` at a time on Polars (one process's memory), all at once on Spark
+    (each group is a job over the cluster's data).
+    """
+    columns = list(columns)
+    if is_spark(frame) or not columns:
+        return [columns]
+    return [columns[i : i + COLUMN_BATCH] for i in range(0, len(columns), COLUMN_BATCH)]
+
+
+def labelled(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str, label: str) -> nw.LazyFrame:
+    """The rows of ``frame`` that have a ``label`` in ``labels`` (one row per ``key``), with it.
+
+    On Spark an inner join on ``key``. On Polars the join is done once on ``key`` alone, and
+    the labels are set beside ``frame``'s rows in their order: whatever then reads some
+    columns of ``frame`` holds those columns, not a join of all of them (10M customers'
+    profiles: 1.7 GB instead of 4.1 GB). ``frame`` must give its rows in the same order each
+    time it is read (a scan, a table in memory, a selection of one); Polars refuses labels of
+    another length.
+    """
+    if is_spark(frame):
+        return frame.join(labels.select(key, label), on=key)
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    native = frame.to_native()
+    aligned = (
+        native.select(key)
+        .join(labels.to_native().select(key, label), on=key, how="left", maintain_order="left")
+        .select(label)
+        .collect()
+        .to_series()
+    )
+    return nw.from_native(native.with_columns(pl.lit(aligned)).filter(pl.col(label).is_not_null()))
+
+
 def shared(frame: nw.LazyFrame) -> nw.LazyFrame:
     """A frame several outputs of a node are derived from. Persisted on Spark (computed once);
     on Polars left lazy: each output computes it from the scan of the input file as it is

@@ -95,22 +95,27 @@ def profile_segments(segmented: Any, columns: list[str] | tuple[str, ...]) -> pd
     """
     frame = segmented if isinstance(segmented, nw.LazyFrame) else engine.lazy(segmented)
     columns = list(columns)
-    values = {c: nw.col(c).cast(nw.Float64) for c in columns}
-    per_segment = engine.to_pandas(
-        frame.group_by(SEGMENT)
-        .agg(
-            size=nw.len(),
-            **{f"mean_{c}": v.mean() for c, v in values.items()},
-            **{f"median_{c}": v.median() for c, v in values.items()},
+    per_segment, population = None, {}
+    # A few columns at a time (engine.column_batches): exact medians hold every value of the
+    # columns they read.
+    for batch in engine.column_batches(frame, columns):
+        values = {c: nw.col(c).cast(nw.Float64) for c in batch}
+        part = engine.to_pandas(
+            frame.group_by(SEGMENT)
+            .agg(
+                size=nw.len(),
+                **{f"mean_{c}": v.mean() for c, v in values.items()},
+                **{f"median_{c}": v.median() for c, v in values.items()},
+            )
+            .sort(SEGMENT)
         )
-        .sort(SEGMENT)
-    )
-    population = engine.first_row(
-        frame.select(
-            **{f"mean_{c}": v.mean() for c, v in values.items()},
-            **{f"std_{c}": v.std(ddof=0) for c, v in values.items()},
+        per_segment = part if per_segment is None else per_segment.merge(part, on=[SEGMENT, "size"])
+        population |= engine.first_row(
+            frame.select(
+                **{f"mean_{c}": v.mean() for c, v in values.items()},
+                **{f"std_{c}": v.std(ddof=0) for c, v in values.items()},
+            )
         )
-    )
     profile = per_segment[[SEGMENT, "size"]].astype({SEGMENT: "int64", "size": "int64"})
     profile["share"] = profile["size"] / profile["size"].sum()
     means = per_segment[[f"mean_{c}" for c in columns]].astype("float64")

@@ -125,7 +125,7 @@ def segmented_frame(features: Any, segments: Any) -> nw.LazyFrame:
         counts = engine.first_row(frame.select(rows=nw.len(), ids=nw.col(schema.ID).n_unique()))
         if counts["rows"] != counts["ids"]:
             raise ValueError(what)
-    return table.join(labels, on=schema.ID)
+    return engine.labelled(table, labels, schema.ID, "segment")
 
 
 def gathered_segmented(
