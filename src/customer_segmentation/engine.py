@@ -235,6 +235,18 @@ def labelled(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str, label: str) ->
     return nw.from_native(native.with_columns(pl.lit(aligned)).filter(pl.col(label).is_not_null()))
 
 
+def in_order(frame: nw.LazyFrame, key: str) -> nw.LazyFrame:
+    """``frame`` in ``key`` order, to be gathered. Sorted on Spark (it keeps no row order). On
+    Polars as it is when its rows already are in that order (a table the pipeline wrote
+    sorted: no copy), otherwise sorted once and kept.
+    """
+    if is_spark(frame):
+        return frame.sort(key)
+    if frame.select(key).collect(backend="polars").to_native().to_series().is_sorted():
+        return frame
+    return cache(frame.sort(key))
+
+
 def shared(frame: nw.LazyFrame) -> nw.LazyFrame:
     """A frame several outputs of a node are derived from. Persisted on Spark (computed once);
     on Polars left lazy: each output computes it from the scan of the input file as it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
@@ -48,8 +49,10 @@ def model_card(  # noqa: PLR0913
     columns = list(params.features)
     # Only the described columns, in the segments' row order.
     wanted = list(dict.fromkeys([*schema.NAMING_COLUMNS, *columns]))
-    rows = positions_of(features[schema.ID], segments[schema.ID])
-    table = features[wanted].iloc[rows].reset_index(drop=True)
+    table = features[wanted]
+    if not np.array_equal(features[schema.ID].to_numpy(), segments[schema.ID].to_numpy()):
+        table = table.iloc[positions_of(features[schema.ID], segments[schema.ID])]
+    table = table.reset_index(drop=True)  # no copy of the values when the rows are in order
     labels = segments["segment"].to_numpy()
     seed = params.random_state
     # Silhouette on the seeded sample: only those rows are scaled.

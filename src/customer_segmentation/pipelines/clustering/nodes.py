@@ -60,9 +60,12 @@ def model_card(  # noqa: PLR0913
     from customer_segmentation import engine
     from customer_segmentation.modeling import card
 
+    # Both tables are written in ID order: gathered without copying them when they still are.
     return card.model_card(
-        engine.to_pandas(engine.lazy(customer_model_input).sort(schema.ID)),
-        engine.to_pandas(engine.lazy(customer_segments).sort(schema.ID)),
+        engine.to_pandas_sharing(engine.in_order(engine.lazy(customer_model_input), schema.ID)),
+        engine.to_pandas_sharing(
+            engine.in_order(engine.lazy(customer_segments).select(schema.ID, "segment"), schema.ID)
+        ),
         scaler,
         kmeans_model,
         feature_info,
