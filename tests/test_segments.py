@@ -187,3 +187,15 @@ def test_a_table_in_key_order_is_gathered_as_it_is_another_is_sorted():
         engine.in_order(shuffled, "ID").collect(backend="polars").to_native(),
         ordered.collect(backend="polars").to_native(),
     )
+
+
+@pytest.mark.parametrize("ids", [[1, 2, 5, 9], [9, 1, 5, 2]], ids=["in order", "shuffled"])
+def test_every_row_gathered_shared_equals_the_sorted_copy(ids):
+    table = pl.DataFrame(
+        {"ID": ids, "x": [0.5, None, 0.25, 1.0], "n": [3, 1, 2, 4], "s": ["a", "b", None, "d"]}
+    )
+    frame = engine.lazy(table)
+
+    pd.testing.assert_frame_equal(
+        engine.gather(frame, None, 0, "ID"), engine.to_pandas(engine.sample(frame, None, 0, "ID"))
+    )
