@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 from sklearn.decomposition import PCA
 
 from customer_segmentation.eda import Distribution
@@ -478,7 +479,7 @@ def segment_outcomes(
         overall = float(rows["overall_rate"].iloc[0])
         ax.axvline(overall, color="grey", linestyle="--", label=f"all customers {overall:.1%}")
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0%}"))  # picklable: figure_workers
     ax.set(xlabel=f"{outcome} rate (95% Wilson interval)", ylabel="", title=f"{outcome} by segment")
     ax.legend(loc="lower right", fontsize=8)
     return fig

@@ -1,6 +1,7 @@
 """Project settings (Kedro defaults except where noted)."""
 
 from customer_segmentation.config_loader import ProjectConfigLoader
+from customer_segmentation.figure_workers import FigureWorkersHook
 from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.versioning import ModelVersionHook
 
@@ -9,7 +10,16 @@ from customer_segmentation.versioning import ModelVersionHook
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
 # ReleaseMemoryHook: returns freed memory to the system after nodes and saves (large tables).
 # SparkHooks: starts a Spark session only when the environment has spark.yml (--env spark).
-HOOKS = (ModelVersionHook(), NodeTimingHook(), ReleaseMemoryHook(), SparkHooks())
+# FigureWorkersHook: figures are drawn in worker processes during a run (reporting.figure_workers);
+# last, so that its after_pipeline_run (hooks run last-registered first) writes every figure
+# before the others see the run as finished.
+HOOKS = (
+    ModelVersionHook(),
+    NodeTimingHook(),
+    ReleaseMemoryHook(),
+    SparkHooks(),
+    FigureWorkersHook(),
+)
 
 # Kedro's OmegaConfigLoader, except that conf/local/credentials.yml is read in every
 # environment (`kedro run --env database` finds its database URL there; see config_loader.py).
