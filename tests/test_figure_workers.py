@@ -4,6 +4,7 @@ in the run's process, waited for when loaded, and failures named by their file.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,14 @@ def test_a_worker_draws_the_pixels_this_process_draws(workers: FigureWorkers, tm
 
     assert workers._executor is not None, "the figure was not handed to a worker"
     assert dataset.load() == expected, "the worker's PNG differs from this process's"
+
+
+def test_a_worker_yields_the_cpu_to_the_run(workers: FigureWorkers, tmp_path: Path):
+    FigureDataset(filepath=str(tmp_path / "figure.png"), save_args={"dpi": 40}).save(_figure())
+
+    niceness = workers._executor.submit(os.nice, 0).result()
+
+    assert niceness == figure_workers.WORKER_NICENESS == 19
 
 
 def test_closing_waits_for_every_figure(workers: FigureWorkers, tmp_path: Path):
