@@ -9,6 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from customer_segmentation import engine
+from customer_segmentation.modeling.sampling import segmented_frame
 from customer_segmentation.params import ClusteringParams, ParameterError
 from customer_segmentation.schema import BEHAVIOURS, NAMING_COLUMNS
 from customer_segmentation.segments import name_segments, profile_segments
@@ -160,6 +161,41 @@ def test_labels_set_beside_the_rows_are_the_inner_join():
     assert got.collect(backend="polars").to_native()["ID"].to_list() == [
         i for i in frame["ID"].to_list() if i >= 100
     ], "in the frame's row order"
+
+
+def test_tables_in_id_order_are_labelled_without_a_join():
+    """The pipeline's tables come in ID order: ``segmented_frame`` sets the segments beside the
+    rows without hashing the IDs, with the inner join's result; any other pair takes the join.
+    """
+    rng = np.random.default_rng(11)
+    ids = np.sort(rng.choice(10_000, size=400, replace=False))
+    frame = pl.DataFrame({"ID": ids, "x": rng.normal(size=400)})
+    labels = pl.DataFrame({"ID": ids, "segment": rng.integers(0, 5, 400)})
+    joined = frame.join(labels, on="ID")
+
+    assert engine.same_keys_in_order(engine.lazy(frame), engine.lazy(labels), "ID")
+    got = segmented_frame(frame, labels).collect(backend="polars").to_native()
+    assert_frame_equal(got, joined.sort("ID"))
+
+    for other, why in (
+        (labels.reverse(), "reversed"),
+        (labels.head(399), "a label short"),
+        (labels.with_columns(pl.col("ID") + 1), "other IDs"),
+    ):
+        assert not engine.same_keys_in_order(engine.lazy(frame), engine.lazy(other), "ID"), why
+        assert_frame_equal(
+            segmented_frame(frame, other).collect(backend="polars").to_native().sort("ID"),
+            frame.join(other, on="ID").sort("ID"),
+        )
+
+
+def test_a_repeated_id_is_refused_even_in_order():
+    frame = pl.DataFrame({"ID": [1, 2, 2, 3], "x": [0.1, 0.2, 0.3, 0.4]})
+    labels = pl.DataFrame({"ID": [1, 2, 2, 3], "segment": [0, 1, 1, 0]})
+
+    assert not engine.same_keys_in_order(engine.lazy(frame), engine.lazy(labels), "ID")
+    with pytest.raises(ValueError, match="repeat an ID"):
+        segmented_frame(frame, labels)
 
 
 def test_profiles_in_column_batches_equal_one_pass(monkeypatch):

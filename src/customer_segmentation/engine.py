@@ -210,28 +210,47 @@ def column_batches(frame: nw.LazyFrame, columns: Sequence[str]) -> list[list[str
     return [columns[i : i + COLUMN_BATCH] for i in range(0, len(columns), COLUMN_BATCH)]
 
 
-def labelled(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str, label: str) -> nw.LazyFrame:
+def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> bool:
+    """Whether both give the same ``key`` values, strictly ascending, in the same rows: each key
+    once, and each row of ``labels`` beside its row of ``frame``. The pipeline's own tables of
+    customers are written in ID order (the model input, the segments), so this is the common
+    case; checking it reads the two key columns (10M customers: 0.2 s), where the uniqueness
+    checks and the join it spares hash them (3.4 s). Always ``False`` on Spark, which keeps no
+    row order.
+    """
+    if is_spark(frame):
+        return False
+    keys = frame.select(key).collect(backend="polars").to_native().to_series()
+    other = labels.select(key).collect(backend="polars").to_native().to_series()
+    if len(keys) != len(other) or keys.dtype != other.dtype or keys.null_count():
+        return False
+    return bool(keys.equals(other) and (len(keys) < 2 or (keys.diff().slice(1) > 0).all()))
+
+
+def labelled(
+    frame: nw.LazyFrame, labels: nw.LazyFrame, key: str, label: str, *, in_order: bool = False
+) -> nw.LazyFrame:
     """The rows of ``frame`` that have a ``label`` in ``labels`` (one row per ``key``), with it.
 
     On Spark an inner join on ``key``. On Polars the join is done once on ``key`` alone, and
     the labels are set beside ``frame``'s rows in their order: whatever then reads some
     columns of ``frame`` holds those columns, not a join of all of them (10M customers'
-    profiles: 1.7 GB instead of 4.1 GB). ``frame`` must give its rows in the same order each
-    time it is read (a scan, a table in memory, a selection of one); Polars refuses labels of
-    another length.
+    profiles: 1.7 GB instead of 4.1 GB). With ``in_order`` (:func:`same_keys_in_order` said
+    so) there is nothing to join: the labels are set beside the rows as they come. ``frame``
+    must give its rows in the same order each time it is read (a scan, a table in memory, a
+    selection of one); Polars refuses labels of another length.
     """
     if is_spark(frame):
         return frame.join(labels.select(key, label), on=key)
     import polars as pl  # noqa: PLC0415 - the local engine
 
     native = frame.to_native()
-    aligned = (
-        native.select(key)
-        .join(labels.to_native().select(key, label), on=key, how="left", maintain_order="left")
-        .select(label)
-        .collect()
-        .to_series()
-    )
+    aligned = labels.to_native().select(label)
+    if not in_order:
+        aligned = native.select(key).join(
+            labels.to_native().select(key, label), on=key, how="left", maintain_order="left"
+        )
+    aligned = aligned.select(label).collect().to_series()
     return nw.from_native(native.with_columns(pl.lit(aligned)).filter(pl.col(label).is_not_null()))
 
 

@@ -114,10 +114,16 @@ def segmented_sample(
 
 def segmented_frame(features: Any, segments: Any) -> nw.LazyFrame:
     """The rows of ``features`` (native) of every customer with a segment, with its
-    ``segment`` (an inner join on ``ID`` in the engine).
+    ``segment`` (an inner join on ``ID`` in the engine; no join when both tables hold the same
+    IDs in ID order, :func:`engine.same_keys_in_order`).
+
+    Raises:
+        ValueError: either table repeats an ID.
     """
     labels = engine.lazy(segments).select(schema.ID, "segment")
     table = engine.lazy(features)
+    if engine.same_keys_in_order(table, labels, schema.ID):  # the pipeline's own tables
+        return engine.labelled(table, labels, schema.ID, "segment", in_order=True)
     for frame, what in (
         (labels, "the segments repeat an ID: a customer must have one segment"),
         (table, "the features repeat an ID: a customer must have one row"),
