@@ -211,7 +211,7 @@ def column_batches(frame: nw.LazyFrame, columns: Sequence[str]) -> list[list[str
 
 
 def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> bool:
-    """Whether both give the same ``key`` values, strictly ascending, in the same rows: each key
+    """Whether both give the same integer ``key`` values, strictly ascending, in the same rows: each key
     once, and each row of ``labels`` beside its row of ``frame``. The pipeline's own tables of
     customers are written in ID order (the model input, the segments), so this is the common
     case; checking it reads the two key columns (10M customers: 0.2 s), where the uniqueness
@@ -222,7 +222,9 @@ def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> b
         return False
     keys = frame.select(key).collect(backend="polars").to_native().to_series()
     other = labels.select(key).collect(backend="polars").to_native().to_series()
-    if len(keys) != len(other) or keys.dtype != other.dtype or keys.null_count():
+    if len(keys) != len(other) or keys.dtype != other.dtype or not keys.dtype.is_integer():
+        return False
+    if keys.null_count():
         return False
     return bool(keys.equals(other) and (len(keys) < 2 or (keys.diff().slice(1) > 0).all()))
 
@@ -244,14 +246,15 @@ def labelled(
         return frame.join(labels.select(key, label), on=key)
     import polars as pl  # noqa: PLC0415 - the local engine
 
-    native = frame.to_native()
-    aligned = labels.to_native().select(label)
-    if not in_order:
+    native, labels_native = frame.to_native(), labels.to_native()
+    if in_order:
+        aligned = labels_native.select(label)
+    else:
         aligned = native.select(key).join(
-            labels.to_native().select(key, label), on=key, how="left", maintain_order="left"
+            labels_native.select(key, label), on=key, how="left", maintain_order="left"
         )
-    aligned = aligned.select(label).collect().to_series()
-    return nw.from_native(native.with_columns(pl.lit(aligned)).filter(pl.col(label).is_not_null()))
+    series = aligned.select(label).collect().to_series()
+    return nw.from_native(native.with_columns(pl.lit(series)).filter(pl.col(label).is_not_null()))
 
 
 def in_order(frame: nw.LazyFrame, key: str) -> nw.LazyFrame:
