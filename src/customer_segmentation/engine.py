@@ -211,12 +211,12 @@ def column_batches(frame: nw.LazyFrame, columns: Sequence[str]) -> list[list[str
 
 
 def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> bool:
-    """Whether both give the same integer ``key`` values, strictly ascending, in the same rows: each key
-    once, and each row of ``labels`` beside its row of ``frame``. The pipeline's own tables of
-    customers are written in ID order (the model input, the segments), so this is the common
-    case; checking it reads the two key columns (10M customers: 0.2 s), where the uniqueness
-    checks and the join it spares hash them (3.4 s). Always ``False`` on Spark, which keeps no
-    row order.
+    """Whether both give the same integer ``key`` values, strictly ascending, in the same rows:
+    each key once, and each row of ``labels`` beside its row of ``frame``. The pipeline's own
+    tables of customers are written in ID order (the model input, the segments), so this is the
+    common case; checking it reads the two key columns (10M customers: 0.2 s), where the
+    uniqueness checks and the join it spares hash them (3.4 s). Always ``False`` on Spark,
+    which keeps no row order.
     """
     if is_spark(frame):
         return False
