@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kedro.io import DatasetError
+from kedro.io import DatasetError, Version
 from matplotlib.figure import Figure
 
 from customer_segmentation import figure_workers
@@ -104,6 +104,20 @@ def test_a_figure_that_cannot_be_pickled_is_drawn_here(workers: FigureWorkers, t
 
     assert path.read_bytes() == expected
     assert workers._executor is None, "no worker should have started for this figure"
+
+
+def test_a_dataset_loading_the_newest_version_draws_at_once(workers: FigureWorkers, tmp_path):
+    """Its load looks for the newest version on disk: a figure still being drawn would be
+    missed, so it is not handed to a worker.
+    """
+    dataset = FigureDataset(
+        filepath=str(tmp_path / "newest.png"), save_args={"dpi": 60}, version=Version(None, None)
+    )
+
+    dataset.save(_figure())
+
+    assert workers._executor is None, "no worker should have started for this figure"
+    assert dataset.load()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_outside_a_run_figures_are_drawn_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path):

@@ -315,7 +315,9 @@ class FigureDataset(_VersionedFile):
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
         if set(self._save_args) == {"dpi"} and save_path.lower().endswith(".png"):
             dpi = self._save_args["dpi"]
-            if figure_workers.WORKERS.submit(save_path, data, dpi, partial(self._write, save_path)):
+            if self._loads_what_it_saves() and figure_workers.WORKERS.submit(
+                save_path, data, dpi, partial(self._write, save_path)
+            ):
                 return
             content = figure_workers.png(data, dpi=dpi)
         else:
@@ -323,6 +325,14 @@ class FigureDataset(_VersionedFile):
             data.savefig(buffer, **self._save_args)
             content = buffer.getvalue()
         self._write(save_path, content)
+
+    def _loads_what_it_saves(self) -> bool:
+        """Whether a load finds this save without looking at the disk (unversioned, or pinned
+        to a version as ``versioning.ModelVersionHook`` pins every model dataset), so that it
+        can wait for a figure still being drawn. A dataset that loads the newest version on
+        disk would find an older one meanwhile: its figures are drawn at once.
+        """
+        return self._version is None or self._version.load is not None
 
     def _write(self, save_path: str, content: bytes) -> None:
         with self._fs.open(save_path, **self._fs_open_args_save) as file:
