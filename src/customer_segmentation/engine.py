@@ -222,9 +222,8 @@ def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> b
         return False
     keys = frame.select(key).collect(backend="polars").to_native().to_series()
     other = labels.select(key).collect(backend="polars").to_native().to_series()
-    if len(keys) != len(other) or keys.dtype != other.dtype or not keys.dtype.is_integer():
-        return False
-    if keys.null_count():
+    comparable = len(keys) == len(other) and keys.dtype == other.dtype and keys.dtype.is_integer()
+    if not comparable or keys.null_count():
         return False
     return bool(keys.equals(other) and (len(keys) < 2 or (keys.diff().slice(1) > 0).all()))
 

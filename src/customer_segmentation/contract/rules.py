@@ -129,11 +129,16 @@ def _number_columns(present: list[str]) -> list[str]:
 
 
 def _parsed(
-    frame: nw.LazyFrame, present: list[str], repeats: nw.LazyFrame, first: dict[str, Any]
+    frame: nw.LazyFrame,
+    present: list[str],
+    repeats: nw.LazyFrame,
+    first: dict[str, Any],
+    params: DataProcessingParams,
 ) -> nw.LazyFrame:
     """The frame with every value parsed into helper columns (each computed once, numbers with
-    their column's decimal mark, the repair of marks only in columns that hold some), and, for
-    a row whose ID an earlier row has, that row (:func:`repeated_rows`; null for the others).
+    their column's decimal mark, the repair of marks only in columns that hold some, dates in
+    the file's shapes and order), and, for a row whose ID an earlier row has, that row
+    (:func:`repeated_rows`; null for the others).
     """
     forms = {column: _form(first, column) for column in _number_columns(present)}
     frame = frame.with_columns(
@@ -152,7 +157,13 @@ def _parsed(
         parsed[_missing(column)] = values.is_missing(nw.col(_text(column)))
     frame = frame.with_columns(**parsed)
     frame = frame.with_columns(**{_ID: _whole_id(nw.col(_value(schema.ID)))})
-    return frame.join(repeats, on=SOURCE_ROW, how="left")
+    return values.parse_dates(
+        frame.join(repeats, on=SOURCE_ROW, how="left"),
+        schema.DATE_COLUMN,
+        first["date_order"],
+        params.two_digit_year_pivot,
+        first["date_shapes"],
+    )
 
 
 def _is_header() -> nw.Expr:
@@ -419,13 +430,7 @@ def _check_slice(  # noqa: PLR0913
     per_rule: bool,
 ) -> tuple[dict[str, Any], Any, Any]:
     """The rules on some rows of the file: their counts, clean rows and rejected rows."""
-    parsed = values.parse_dates(
-        _parsed(frame, present, repeats, first),
-        schema.DATE_COLUMN,
-        first["date_order"],
-        params.two_digit_year_pivot,
-        first["date_shapes"],
-    )
+    parsed = _parsed(frame, present, repeats, first, params)
     parsed = engine.cut(parsed)
     checked = parsed.with_columns(**_masks(rules)).with_columns(**{_BAD: _bad(rules)})
     clean = checked.filter(~nw.col(_BAD)).sort(SOURCE_ROW)
@@ -485,13 +490,7 @@ def _examples(  # noqa: PLR0913
     failure: diagnosis.Failure,
 ) -> list[tuple[int, str]]:
     """The first rows (and their values) that ``failure``'s rules reject."""
-    parsed = values.parse_dates(
-        _parsed(frame, present, repeats, first),
-        schema.DATE_COLUMN,
-        first["date_order"],
-        params.two_digit_year_pivot,
-        first["date_shapes"],
-    )
+    parsed = _parsed(frame, present, repeats, first, params)
     masks = _masks(rules)
     hit = nw.any_horizontal(
         *(
