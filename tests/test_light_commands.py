@@ -37,18 +37,21 @@ with KedroSession.create(project_path=Path.cwd(), save_on_close=False) as sessio
 
 
 @pytest.mark.parametrize(
-    "command",
-    [["registry", "list"], ["--help"], ["run", "--help"]],
-    ids=" ".join,
+    ("command", "answer"),
+    [
+        (["registry", "list"], "- clustering"),
+        (["--help"], "kedro [OPTIONS] COMMAND [ARGS]"),
+        (["run", "--help"], "kedro run [OPTIONS]"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
-def test_a_command_that_touches_no_data_imports_no_heavy_library(fresh_project, command):
+def test_a_command_that_touches_no_data_imports_no_heavy_library(fresh_project, command, answer):
     result = run_importtime(fresh_project, "-m", "kedro", *command)
     heavy = heavy_imports(result.stderr)
     assert not heavy, f"`kedro {' '.join(command)}` imported " + "; ".join(
         f"{package} ({chain})" for package, chain in heavy.items()
     )
-    if command == ["registry", "list"]:
-        assert "- clustering" in result.stdout, result.stdout
+    assert answer in result.stdout, result.stdout  # the command did its work
 
 
 def test_viz_start_up_validates_the_parameters_without_heavy_libraries(fresh_project):
