@@ -39,11 +39,10 @@ with KedroSession.create(project_path=Path.cwd(), save_on_close=False) as sessio
 @pytest.mark.parametrize(
     ("command", "answer"),
     [
-        (["registry", "list"], "- clustering"),
-        (["--help"], "kedro [OPTIONS] COMMAND [ARGS]"),
-        (["run", "--help"], "kedro run [OPTIONS]"),
+        pytest.param(["registry", "list"], "- clustering", id="registry list"),
+        pytest.param(["--help"], "kedro [OPTIONS] COMMAND [ARGS]", id="--help"),
+        pytest.param(["run", "--help"], "kedro run [OPTIONS]", id="run --help"),
     ],
-    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )
 def test_a_command_that_touches_no_data_imports_no_heavy_library(fresh_project, command, answer):
     result = run_importtime(fresh_project, "-m", "kedro", *command)
