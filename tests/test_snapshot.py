@@ -1,0 +1,14 @@
+"""``kedro run`` on the real table gives the outputs it gave before the redesign of issue 28:
+the same clean rows, rejects, segments, profiles, model tables and report numbers
+(``tests/snapshots/real_table``, written by ``tests/snapshot_outputs.py`` at commit ae1d035).
+"""
+
+from __future__ import annotations
+
+from conftest import load_catalog
+from snapshot_outputs import collect, compare, read
+
+
+def test_real_table_outputs_match_the_snapshot(real_project):
+    problems = compare(collect(load_catalog(real_project)), read())
+    assert not problems, "the run's outputs differ from the snapshot:\n" + "\n".join(problems)
