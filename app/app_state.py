@@ -1,6 +1,6 @@
 """Streamlit glue shared by the pages: the project's model versions and the sidebar.
 
-Logic lives in the package (``customer_segmentation.model_store``, ``app_logic`` and
+Logic lives in the package (``customer_segmentation.serving.versions``, ``app_logic`` and
 ``app_evidence``); this module draws the version picker and the model card panel. The store and
 each model version are built once per server process and shared by every session
 (``model_store.shared_store`` and ``shared_version``: thread-safe, unlike building Kedro's catalog
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from customer_segmentation.datasets import ArtifactError
-from customer_segmentation.model_store import (
+from customer_segmentation.kedro_io.datasets import ArtifactError
+from customer_segmentation.serving.versions import (
     TRAIN_COMMAND,
     ModelStore,
     ModelVersion,

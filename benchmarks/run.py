@@ -7,7 +7,7 @@ tab- or semicolon-separated) and for every ``--rows N``:
    into a work folder outside the repository (reused when it already exists);
 2. run ``kedro run --params raw_customers_path=...`` in a copy of the project, as a child
    process, and record its wall time, peak memory and the time of every node
-   (``customer_segmentation.hooks.NodeTimingHook``);
+   (``customer_segmentation.kedro_io.hooks.NodeTimingHook``);
 3. run ``benchmarks/plain_sklearn.py`` on the same file with the same settings, the same way;
 4. optionally (``--scoring``) time the app's batch scoring (``app_logic.model_features_of`` +
    ``score_customers``) on all N rows with the model of step 2, and one warm single-customer
@@ -69,10 +69,11 @@ import psutil
 from kedro.config import OmegaConfigLoader
 
 import customer_segmentation
-from customer_segmentation import app_logic, schema
-from customer_segmentation.model_store import ModelVersion
+from customer_segmentation import schema
+from customer_segmentation.core.scoring import score_customers
 from customer_segmentation.params import validate
-from customer_segmentation.scoring import score_customers
+from customer_segmentation.serving import app_logic
+from customer_segmentation.serving.versions import ModelVersion
 
 # benchmarks/ is a folder of scripts, not a package. Python puts a script's own folder on
 # sys.path only when it runs it (``python benchmarks/run.py``); the tests load this file by its
@@ -618,7 +619,7 @@ def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
 
 def project_store(project: Path) -> Any:
     """The project copy's model store, opened from inside it (relative catalog paths)."""
-    from customer_segmentation.model_store import ModelStore  # noqa: PLC0415
+    from customer_segmentation.serving.versions import ModelStore  # noqa: PLC0415
 
     cwd = Path.cwd()
     os.chdir(project)

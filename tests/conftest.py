@@ -19,8 +19,8 @@ from kedro.config import OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from customer_segmentation import engine
-from customer_segmentation.features import build_features, reference_date
+from customer_segmentation.core import engine
+from customer_segmentation.core.features import build_features, reference_date
 from customer_segmentation.params import PipelineParams, validate
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -261,7 +261,7 @@ def spark_session() -> Any:
     pytest.importorskip("pyspark")
     import yaml  # noqa: PLC0415
 
-    from customer_segmentation.hooks import start_spark  # noqa: PLC0415
+    from customer_segmentation.kedro_io.hooks import start_spark  # noqa: PLC0415
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings = yaml.safe_load((PROJECT_ROOT / "conf" / "spark" / "spark.yml").read_text())

@@ -11,16 +11,16 @@ import narwhals as nw
 import pandas as pd
 import polars as pl
 
-from customer_segmentation import engine
-from customer_segmentation.contract import (
+from customer_segmentation.core import engine
+from customer_segmentation.core.contract import (
     CustomerDataError,
     RawCustomerFile,
     read_file,
     rules,
     values,
 )
-from customer_segmentation.contract import prepare_customers as _prepare
-from customer_segmentation.contract.schema import check_clean
+from customer_segmentation.core.contract import prepare_customers as _prepare
+from customer_segmentation.core.contract.schema import check_clean
 
 __all__ = [
     "CustomerDataError",

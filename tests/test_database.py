@@ -32,10 +32,11 @@ from conftest import (
 )
 from kedro.io import DatasetError
 
-from customer_segmentation import schema, segments
-from customer_segmentation.config_loader import ProjectConfigLoader
-from customer_segmentation.contract import RawTable
-from customer_segmentation.sql_datasets import SQLCustomerTableDataset, safe_url
+from customer_segmentation import schema
+from customer_segmentation.core import segments
+from customer_segmentation.core.contract import RawTable
+from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
+from customer_segmentation.kedro_io.sql_datasets import SQLCustomerTableDataset, safe_url
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 POSTGRES_DATABASE = "customers"

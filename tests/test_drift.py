@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from conftest import real_file
 
-from customer_segmentation.monitoring import drift
+from customer_segmentation.core.monitoring import drift
 
 
 @dataclass(frozen=True)

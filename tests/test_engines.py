@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import REAL_FILES, copy_project, native_catalog, real_file, run_project
 
-from customer_segmentation import engine
+from customer_segmentation.core import engine
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from conftest import load_catalog
 
-from customer_segmentation.outcomes import OUTCOMES, SOURCES
+from customer_segmentation.core.outcomes import OUTCOMES, SOURCES
 
 Z = 1.959964
 

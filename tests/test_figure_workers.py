@@ -12,9 +12,9 @@ import pytest
 from kedro.io import DatasetError, Version
 from matplotlib.figure import Figure
 
-from customer_segmentation import figure_workers
-from customer_segmentation.datasets import FigureDataset
-from customer_segmentation.figure_workers import (
+from customer_segmentation.kedro_io import figure_workers
+from customer_segmentation.kedro_io.datasets import FigureDataset
+from customer_segmentation.kedro_io.figure_workers import (
     FigureDrawingError,
     FigureNotSentWarning,
     FigureWorkers,

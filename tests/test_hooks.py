@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customer_segmentation.hooks import ReleaseMemoryHook
+from customer_segmentation.kedro_io.hooks import ReleaseMemoryHook
 
 MB = 2**20
 

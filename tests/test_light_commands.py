@@ -5,7 +5,7 @@ imported and who imported it, so a failure names the project module that pulled 
 in. How long the commands take is measured by ``benchmarks/run.py``, not asserted here.
 
 The node modules import their domain modules inside the nodes and annotate with
-``customer_segmentation.lazy_types``; the last tests check that Kedro still reads those
+``customer_segmentation.kedro_io.lazy_types``; the last tests check that Kedro still reads those
 annotations, so it still validates every pipeline's parameters before a run.
 """
 

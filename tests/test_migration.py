@@ -15,7 +15,7 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation.monitoring.migration import (
+from customer_segmentation.core.monitoring.migration import (
     CONTINGENCY_COLUMNS,
     DISSOLVED,
     KEPT,

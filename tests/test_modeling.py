@@ -16,16 +16,21 @@ from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from customer_segmentation import OPENMP_WAIT_SETTINGS, engine
-from customer_segmentation.modeling import threads
-from customer_segmentation.modeling.dbscan import dbscan_scan
-from customer_segmentation.modeling.kmeans import fit_kmeans
-from customer_segmentation.modeling.metrics import silhouette, silhouette_on_sample, silhouettes
-from customer_segmentation.modeling.sampling import (
+from customer_segmentation import OPENMP_WAIT_SETTINGS
+from customer_segmentation.core import engine
+from customer_segmentation.core.modeling import threads
+from customer_segmentation.core.modeling.dbscan import dbscan_scan
+from customer_segmentation.core.modeling.kmeans import fit_kmeans
+from customer_segmentation.core.modeling.metrics import (
+    silhouette,
+    silhouette_on_sample,
+    silhouettes,
+)
+from customer_segmentation.core.modeling.sampling import (
     matched_positions,
     positions_of,
 )
-from customer_segmentation.modeling.selection import choose_k, find_knee, sweep
+from customer_segmentation.core.modeling.selection import choose_k, find_knee, sweep
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 
 # Four points on a line, two obvious pairs: every criterion can be worked out by hand.

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from conftest import REAL_FILES, load_catalog, native_catalog, real_file, run_project
 
-from customer_segmentation.monitoring.migration import VersionSegments, centroid_distances
-from customer_segmentation.versioning import stamps
+from customer_segmentation.core.monitoring.migration import VersionSegments, centroid_distances
+from customer_segmentation.kedro_io.versioning import stamps
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_segmentation import outcomes
-from customer_segmentation.outcomes import (
+from customer_segmentation.core import outcomes
+from customer_segmentation.core.outcomes import (
     OUTCOME_COLUMNS,
     OUTCOMES,
     evidence_phrase,

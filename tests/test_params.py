@@ -44,3 +44,38 @@ def test_the_configuration_validates_and_a_typo_is_named():
     raw["model_selection"]["k_max"] = 1
     with pytest.raises(ParameterError, match="model_selection.k_max = 1"):
         validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("block", "change", "message"),
+    [
+        pytest.param(
+            "reporting",
+            {"rfm": {"groups": [{"name": "Champions", "r": [4, 6], "f": [4, 5], "m": [4, 5]}]}},
+            r"'Champions': r range \[4, 6\] must lie in \[1, 5\]",
+            id="an RFM score range beyond the levels",
+        ),
+        pytest.param(
+            "reporting", {"rfm": {"levels": 10}}, "levels must be 2 to 9", id="RFM levels"
+        ),
+        pytest.param(
+            "reporting",
+            {"rfm": {"otherwise": "Champions"}},
+            "group names must be unique",
+            id="an RFM group named like otherwise",
+        ),
+        pytest.param(
+            "clustering",
+            {"segment_stability": {"thresholds": {"stable": 0.75, "weak": 0.5}}},
+            "no stability label starts at 0",
+            id="stability labels that leave low Jaccards unnamed",
+        ),
+    ],
+)
+def test_values_a_rule_cannot_use_are_refused_before_a_run(block, change, message):
+    """The constraints on a parameter's values are part of its type: checked once, here."""
+    raw = raw_params()
+    for key, value in change.items():
+        raw[block][key] = {**raw[block][key], **value}
+    with pytest.raises(ParameterError, match=message):
+        validate(raw)

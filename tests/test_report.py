@@ -12,8 +12,8 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from customer_segmentation.datasets import FigureDataset
-from customer_segmentation.modeling.selection import verdict
+from customer_segmentation.core.modeling.selection import verdict
+from customer_segmentation.kedro_io.datasets import FigureDataset
 from customer_segmentation.report import RUN_STAMP
 from customer_segmentation.report.report import FIGURES, SECTIONS, quality_sentence
 

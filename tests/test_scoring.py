@@ -12,8 +12,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import engine
-from customer_segmentation.scoring import nearest, score_customers
+from customer_segmentation.core import engine
+from customer_segmentation.core.scoring import nearest, score_customers
 
 
 def _by_sorting(distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from customer_segmentation import engine
-from customer_segmentation.modeling.sampling import segmented_frame
+from customer_segmentation.core import engine
+from customer_segmentation.core.modeling.sampling import segmented_frame
+from customer_segmentation.core.segments import name_segments, profile_segments
 from customer_segmentation.params import ClusteringParams, ParameterError
 from customer_segmentation.schema import BEHAVIOURS, NAMING_COLUMNS
-from customer_segmentation.segments import name_segments, profile_segments
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from customer_segmentation.modeling.kmeans import fit_kmeans
-from customer_segmentation.modeling.sampling import sample_positions
-from customer_segmentation.modeling.stability import (
+from customer_segmentation.core.modeling.kmeans import fit_kmeans
+from customer_segmentation.core.modeling.sampling import sample_positions
+from customer_segmentation.core.modeling.stability import (
     COLUMNS,
     max_jaccard,
     segment_stability,
@@ -242,8 +242,3 @@ def test_labels_outside_the_segments_are_refused():
             dissolution=0.5,
             recovery=0.75,
         )
-
-
-def test_thresholds_must_label_every_jaccard():
-    with pytest.raises(ValueError, match="starts at 0"):
-        _stability(_blobs(), 3, thresholds={"stable": 0.75, "weak": 0.5})

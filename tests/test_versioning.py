@@ -15,8 +15,8 @@ from kedro.io import AbstractVersionedDataset
 from kedro.validation.exceptions import ParameterValidationError
 from model_projects import NEWER_K, OLDER_K, copy_run, model_stamps, two_versions_project
 
-from customer_segmentation import versioning
-from customer_segmentation.model_store import ModelStore
+from customer_segmentation.kedro_io import versioning
+from customer_segmentation.serving.versions import ModelStore
 
 __all__ = ["two_versions_project"]  # the shared fixture, used below
 

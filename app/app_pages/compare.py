@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from customer_segmentation import app_evidence
-from customer_segmentation.monitoring import migration
+from customer_segmentation.core.monitoring import migration
 from customer_segmentation.params import as_model
+from customer_segmentation.serving import app_evidence
 
 st.title("Compare model versions")
 store, model = app_state.require_model()

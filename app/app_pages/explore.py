@@ -7,7 +7,8 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_evidence, outcomes
+from customer_segmentation.core import outcomes
+from customer_segmentation.serving import app_evidence
 
 st.title("Explore the segments")
 store, model = app_state.require_model()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_evidence, app_logic, maps, schema
+from customer_segmentation import schema
+from customer_segmentation.core import maps
+from customer_segmentation.serving import app_evidence, app_logic
 
 st.title("Predict a customer's segment")
 store, model = app_state.require_model()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import app_state
 import streamlit as st
 
-from customer_segmentation import app_evidence, upload_workers
-from customer_segmentation.contract import CustomerDataError, containers
+from customer_segmentation.core.contract import CustomerDataError, containers
 from customer_segmentation.params import as_model
+from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving import uploads as upload_workers
 
 st.title("Score a customer file")
 store, model = app_state.require_model()

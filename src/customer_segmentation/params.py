@@ -9,16 +9,17 @@ The values live in ``conf/``; nothing here has a default. Code reads fields
 (``params.n_clusters``), never ``params.get(key, default)``.
 
 Every node module imports this one, and Kedro validates with it whenever it builds the catalog
-(``kedro viz build`` too), so it imports pydantic and ``schema`` only: the checks that
-``rfm`` and ``modeling.stability`` repeat on their settings (:func:`check_rules`,
-:func:`check_thresholds`) live here, not there.
+(``kedro viz build`` too), so it imports pydantic and ``schema`` only. The constraints on a
+parameter's values (an RFM rule's score range, the stability labels covering 0 to 1) are part
+of its type and checked here once, before a run; the domain takes typed parameters and does
+not check them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -32,9 +33,6 @@ from pydantic import (
 )
 
 from customer_segmentation import schema
-
-if TYPE_CHECKING:
-    from customer_segmentation.rfm import RfmRule
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Share = Annotated[float, Field(gt=0, le=1)]
@@ -247,7 +245,7 @@ class NamingParams(_Block):
         return self
 
 
-def check_thresholds(thresholds: Mapping[str, float]) -> None:
+def _check_thresholds(thresholds: Mapping[str, float]) -> None:
     """Raise ``ValueError`` unless ``thresholds`` gives every mean Jaccard in [0, 1] one label:
     bounds in [0, 1], distinct, one of them 0.
     """
@@ -278,7 +276,7 @@ class SegmentStabilityParams(_Block):
 
     @model_validator(mode="after")
     def _labels_cover_zero_to_one(self) -> SegmentStabilityParams:
-        check_thresholds(self.thresholds)
+        _check_thresholds(self.thresholds)
         return self
 
 
@@ -333,7 +331,16 @@ class OutcomesParams(_Block):
 RFM_MAX_LEVELS = 9
 
 
-def check_rules(levels: int, rules: Sequence[RfmRule], otherwise: str) -> None:
+class RfmGroup(_Block):
+    """One RFM group: the inclusive ``[low, high]`` range of each score."""
+
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+    m: tuple[int, int]
+
+
+def _check_rules(levels: int, rules: Sequence[RfmGroup], otherwise: str) -> None:
     """Raise ``ValueError`` unless the rules can be used: 2 to 9 levels (one digit each in
     ``rfm_score``), ranges ``[low, high]`` with ``1 <= low <= high <= levels``, group names
     unique and distinct from ``otherwise``.
@@ -353,15 +360,6 @@ def check_rules(levels: int, rules: Sequence[RfmRule], otherwise: str) -> None:
                 )
 
 
-class RfmGroup(_Block):
-    """One RFM group: the inclusive ``[low, high]`` range of each score."""
-
-    name: str
-    r: tuple[int, int]
-    f: tuple[int, int]
-    m: tuple[int, int]
-
-
 class RfmParams(_Block):
     """``reporting.rfm``: score levels (5: quintiles), the groups' rules in order (first match
     wins) and the name of customers no rule matches (``rfm``).
@@ -373,7 +371,7 @@ class RfmParams(_Block):
 
     @model_validator(mode="after")
     def _usable(self) -> RfmParams:
-        check_rules(self.levels, self.groups, self.otherwise)
+        _check_rules(self.levels, self.groups, self.otherwise)
         return self
 
 

@@ -104,7 +104,7 @@ RAW_FEATURE_COLUMNS: tuple[str, ...] = (
     "Teenhome",
 )
 
-# Engineered features (see customer_segmentation.features).
+# Engineered features (see customer_segmentation.core.features).
 ENGINEERED_FEATURES: tuple[str, ...] = (
     "Age",
     "Total_Spending",

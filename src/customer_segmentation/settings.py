@@ -1,9 +1,9 @@
 """Project settings (Kedro defaults except where noted)."""
 
-from customer_segmentation.config_loader import ProjectConfigLoader
-from customer_segmentation.figure_workers import FigureWorkersHook
-from customer_segmentation.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
-from customer_segmentation.versioning import ModelVersionHook
+from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
+from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
+from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
+from customer_segmentation.kedro_io.versioning import ModelVersionHook
 
 # ModelVersionHook: every dataset of a model version is read and written under one stamp.
 # NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or

@@ -14,9 +14,9 @@ import pytest
 from conftest import load_catalog
 from model_projects import built_once, copy_run, model_stamps
 
-from customer_segmentation import outcomes
-from customer_segmentation.app_evidence import STABILITY_COLUMNS
-from customer_segmentation.model_store import EVIDENCE_DATASETS
+from customer_segmentation.core import outcomes
+from customer_segmentation.serving.app_evidence import STABILITY_COLUMNS
+from customer_segmentation.serving.versions import EVIDENCE_DATASETS
 
 
 def stored_file(project: Path, name: str) -> Path:

@@ -16,8 +16,9 @@ from contract_api import (
 )
 from model_projects import pipeline_tables
 
-from customer_segmentation import app_logic, schema
-from customer_segmentation.model_store import ModelStore, ModelVersion
+from customer_segmentation import schema
+from customer_segmentation.serving import app_logic
+from customer_segmentation.serving.versions import ModelStore, ModelVersion
 
 CUSTOMERS_CHECKED = 60  # real customers pushed through the form path
 SEED = 7

@@ -20,7 +20,7 @@ from conftest import PROJECT_ROOT
 from model_projects import copy_run, pipeline_tables
 
 from customer_segmentation import schema
-from customer_segmentation.model_store import ModelStore
+from customer_segmentation.serving.versions import ModelStore
 
 
 def _app_load() -> ModuleType:

@@ -14,8 +14,9 @@ import pytest
 from conftest import REAL_FILES, real_file
 from model_projects import copy_run, model_stamps
 
-from customer_segmentation import app_logic, upload_workers
-from customer_segmentation.model_store import ModelStore, shared_store, shared_version
+from customer_segmentation.serving import app_logic
+from customer_segmentation.serving import uploads as upload_workers
+from customer_segmentation.serving.versions import ModelStore, shared_store, shared_version
 
 SESSIONS = 16
 

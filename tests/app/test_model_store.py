@@ -15,8 +15,8 @@ from model_projects import (
     model_stamps,
 )
 
-from customer_segmentation.datasets import ArtifactError
-from customer_segmentation.model_store import (
+from customer_segmentation.kedro_io.datasets import ArtifactError
+from customer_segmentation.serving.versions import (
     PROJECT_ENV_VAR,
     ModelStore,
     ModelVersion,

@@ -16,9 +16,10 @@ from conftest import PROJECT_ROOT, REAL_FILES, real_file
 from model_projects import NEWER_K, OLDER_K, model_stamps
 from streamlit.testing.v1 import AppTest
 
-from customer_segmentation import app_evidence, app_logic, schema
-from customer_segmentation.model_store import PROJECT_ENV_VAR, ModelStore, ModelVersion
-from customer_segmentation.monitoring import drift
+from customer_segmentation import schema
+from customer_segmentation.core.monitoring import drift
+from customer_segmentation.serving import app_evidence, app_logic
+from customer_segmentation.serving.versions import PROJECT_ENV_VAR, ModelStore, ModelVersion
 
 ENTRY = PROJECT_ROOT / "app" / "streamlit_app.py"
 TIMEOUT = 120  # seconds for one script run (the first opens a Kedro session)

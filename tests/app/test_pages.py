@@ -19,8 +19,10 @@ from model_projects import (
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from customer_segmentation import app_evidence, outcomes, schema
-from customer_segmentation.model_store import (
+from customer_segmentation import schema
+from customer_segmentation.core import outcomes
+from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving.versions import (
     EVIDENCE_DATASETS,
     PROJECT_ENV_VAR,
     ModelStore,

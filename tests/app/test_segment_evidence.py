@@ -17,14 +17,16 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from model_projects import copy_run, model_stamps
 
-from customer_segmentation import app_evidence, outcomes, schema
-from customer_segmentation.model_store import (
+from customer_segmentation import schema
+from customer_segmentation.core import outcomes
+from customer_segmentation.core.modeling.stability import summarise
+from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving.versions import (
     EVIDENCE_DATASETS,
     ModelStore,
     ModelVersion,
     VersionMismatchError,
 )
-from customer_segmentation.modeling.stability import summarise
 
 Z = 1.959964
 THRESHOLDS = {"highly stable": 0.85, "stable": 0.75, "a pattern": 0.6, "weak": 0.5, "dissolved": 0}

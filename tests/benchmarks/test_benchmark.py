@@ -31,11 +31,11 @@ from kedro.runner import SequentialRunner
 
 import customer_segmentation
 from customer_segmentation import settings
+from customer_segmentation.core.modeling.metrics import silhouette_on_sample
+from customer_segmentation.core.modeling.sampling import sample_positions
+from customer_segmentation.core.modeling.selection import sweep
 from customer_segmentation.demo_data import generate_customers, write_customers
-from customer_segmentation.hooks import TIMINGS_ENV_VAR, NodeTimingHook
-from customer_segmentation.modeling.metrics import silhouette_on_sample
-from customer_segmentation.modeling.sampling import sample_positions
-from customer_segmentation.modeling.selection import sweep
+from customer_segmentation.kedro_io.hooks import TIMINGS_ENV_VAR, NodeTimingHook
 from customer_segmentation.pipeline_registry import register_pipelines
 
 REPO = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from conftest import load_catalog, run_project
 from kedro.io.core import DatasetError, Version
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation.datasets import ArtifactError, SkopsDataset
+from customer_segmentation.kedro_io.datasets import ArtifactError, SkopsDataset
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from conftest import (
 )
 from contract_api import RawCustomerFile
 
-from customer_segmentation import engine
+from customer_segmentation.core import engine
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features

@@ -17,9 +17,9 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from customer_segmentation import outcomes, segments
-from customer_segmentation.contract import containers
-from customer_segmentation.modeling import dbscan, selection
+from customer_segmentation.core import outcomes, segments
+from customer_segmentation.core.contract import containers
+from customer_segmentation.core.modeling import dbscan, selection
 from customer_segmentation.report import RUN_STAMP
 
 SECTIONS: tuple[tuple[str, str], ...] = (

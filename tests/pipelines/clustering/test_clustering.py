@@ -13,22 +13,22 @@ from kedro.runner import SequentialRunner
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from customer_segmentation import engine
-from customer_segmentation.modeling.card import model_card as build_model_card
-from customer_segmentation.modeling.dbscan import (
+from customer_segmentation.core import engine
+from customer_segmentation.core.modeling.card import model_card as build_model_card
+from customer_segmentation.core.modeling.dbscan import (
     dbscan_scan,
     dbscan_verdict,
     eps_scan,
     k_distance_eps,
 )
-from customer_segmentation.modeling.kmeans import describe_start
-from customer_segmentation.modeling.sampling import sample_positions
-from customer_segmentation.modeling.selection import choose_k
+from customer_segmentation.core.modeling.kmeans import describe_start
+from customer_segmentation.core.modeling.sampling import sample_positions
+from customer_segmentation.core.modeling.selection import choose_k
+from customer_segmentation.core.scoring import score_customers
 from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.clustering import create_pipeline
 from customer_segmentation.pipelines.clustering.nodes import compare_with_dbscan, fit_segmentation
 from customer_segmentation.pipelines.model_selection.nodes import select_k
-from customer_segmentation.scoring import score_customers
 
 NO_CENTRES = pd.DataFrame(columns=["k", "centre"])
 

@@ -9,7 +9,7 @@ import polars as pl
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from customer_segmentation import engine
+from customer_segmentation.core import engine
 from customer_segmentation.pipelines.crm_export import create_pipeline
 from customer_segmentation.pipelines.crm_export.nodes import crm_segments
 

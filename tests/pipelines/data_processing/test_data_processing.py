@@ -10,8 +10,8 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from polars.testing import assert_frame_equal
 
-from customer_segmentation import engine
-from customer_segmentation.datasets import LazyParquetDataset
+from customer_segmentation.core import engine
+from customer_segmentation.kedro_io.datasets import LazyParquetDataset
 from customer_segmentation.params import ParameterError
 from customer_segmentation.pipelines.data_processing import create_pipeline
 from customer_segmentation.pipelines.data_processing.nodes import check_customers

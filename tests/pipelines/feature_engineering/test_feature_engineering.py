@@ -8,7 +8,7 @@ from conftest import changed
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
-from customer_segmentation import engine
+from customer_segmentation.core import engine
 from customer_segmentation.pipelines.feature_engineering import create_pipeline
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
 from customer_segmentation.schema import (

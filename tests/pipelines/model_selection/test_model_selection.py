@@ -12,10 +12,10 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from matplotlib.figure import Figure
 
-from customer_segmentation import figures
-from customer_segmentation.modeling.selection import choose_k, chosen_k, verdict
+from customer_segmentation.core.modeling.selection import choose_k, chosen_k, verdict
 from customer_segmentation.pipelines.model_selection import create_pipeline
 from customer_segmentation.pipelines.model_selection.nodes import select_k
+from customer_segmentation.report import figures
 
 FEATURES = ["Age", "Income", "Recency"]
 

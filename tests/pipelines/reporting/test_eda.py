@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from matplotlib.collections import LineCollection
 
-from customer_segmentation import eda, engine, figures
+from customer_segmentation.core import eda, engine
 from customer_segmentation.params import EdaParams
 from customer_segmentation.pipelines.reporting.nodes import explore_customers
+from customer_segmentation.report import figures
 
 
 def _mixed_table(rows: int = 6_000, seed: int = 0) -> pd.DataFrame:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customer_segmentation import eda, engine
-from customer_segmentation.features import build_features
+from customer_segmentation.core import eda, engine
+from customer_segmentation.core.features import build_features
 from customer_segmentation.pipelines.reporting.nodes import spending_mix
 from customer_segmentation.schema import (
     CHANNEL_COLUMNS,

@@ -15,8 +15,9 @@ from conftest import changed
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
-from customer_segmentation import engine, maps
-from customer_segmentation.modeling.selection import choose_k
+from customer_segmentation.core import engine, maps
+from customer_segmentation.core.modeling.selection import choose_k
+from customer_segmentation.core.segments import profile_segments, segment_table
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.reporting.nodes import (
     build_segment_profiles,
@@ -26,7 +27,6 @@ from customer_segmentation.pipelines.reporting.nodes import (
     spending_mix,
 )
 from customer_segmentation.schema import SPEND_COLUMNS
-from customer_segmentation.segments import profile_segments, segment_table
 
 
 def _stability(card) -> pd.DataFrame:

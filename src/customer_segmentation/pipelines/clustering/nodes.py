@@ -4,7 +4,7 @@ The model card and the DBSCAN comparison read customers gathered from the engine
 all of them, the comparison a seeded sample).
 
 Domain modules are imported inside the nodes (scikit-learn, SciPy and matplotlib load when a
-node runs, not when Kedro lists the pipelines; see ``customer_segmentation.lazy_types``).
+node runs, not when Kedro lists the pipelines; see ``customer_segmentation.kedro_io.lazy_types``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from customer_segmentation import schema
-from customer_segmentation.lazy_types import DataFrame, Figure, KMeans, StandardScaler
+from customer_segmentation.kedro_io.lazy_types import DataFrame, Figure, KMeans, StandardScaler
 from customer_segmentation.params import ClusteringParams, MonitoringParams
 
 
@@ -20,7 +20,7 @@ def choose_k(k_sweep: DataFrame, params: ClusteringParams) -> DataFrame:
     """``k_selection``: the sweep with the one k every later node uses (``is_chosen``,
     ``chosen_by``), from ``clustering.n_clusters`` or the knee (``auto``).
     """
-    from customer_segmentation.modeling import selection
+    from customer_segmentation.core.modeling import selection
 
     return selection.choose_k(k_sweep, params.n_clusters)
 
@@ -38,7 +38,7 @@ def fit_segmentation(
         ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``segment``,
         ``distance``, ``runner_up``, ``runner_up_distance``, ``margin``).
     """
-    from customer_segmentation.modeling import kmeans, selection
+    from customer_segmentation.core.modeling import kmeans, selection
 
     fitted = kmeans.fit_segmentation(
         customer_model_input, selection.chosen_k(k_selection), params, sweep_centres
@@ -57,8 +57,8 @@ def model_card(  # noqa: PLR0913
     """``modeling.card.model_card`` of the customers and their segments gathered from the
     engine in ``ID`` order.
     """
-    from customer_segmentation import engine
-    from customer_segmentation.modeling import card
+    from customer_segmentation.core import engine
+    from customer_segmentation.core.modeling import card
 
     # Both tables are written in ID order: gathered without copying them when they still are.
     return card.model_card(
@@ -85,9 +85,9 @@ def compare_with_dbscan(
     Returns:
         ``clustering_comparison``, the k-distance figure and side-by-side PCA maps.
     """
-    from customer_segmentation import figures
-    from customer_segmentation.modeling import dbscan
-    from customer_segmentation.modeling.sampling import gathered_segmented
+    from customer_segmentation.core.modeling import dbscan
+    from customer_segmentation.core.modeling.sampling import gathered_segmented
+    from customer_segmentation.report import figures
 
     settings = params.dbscan
     sample, labels = gathered_segmented(
@@ -120,8 +120,8 @@ def assess_segment_stability(
     """
     import numpy as np
 
-    from customer_segmentation.modeling import stability
-    from customer_segmentation.modeling.sampling import gathered_segmented
+    from customer_segmentation.core.modeling import stability
+    from customer_segmentation.core.modeling.sampling import gathered_segmented
 
     settings = params.segment_stability
     sample, labels = gathered_segmented(
@@ -153,8 +153,8 @@ def keep_drift_reference(
     by (``monitoring.drift.drift_reference``: per model feature quantile bins and shares, a
     seeded sample, mean and deviation; the segment shares), saved with the model.
     """
-    from customer_segmentation.modeling.sampling import gathered_segmented
-    from customer_segmentation.monitoring import drift
+    from customer_segmentation.core.modeling.sampling import gathered_segmented
+    from customer_segmentation.core.monitoring import drift
 
     customers, labels = gathered_segmented(
         customer_model_input, customer_segments, None, params.random_state

@@ -1,7 +1,7 @@
 """``crm_export``: the segments of a model version, with their names, for a CRM to read
 (``kedro run --env database`` writes them to the database's ``customer_segments`` table).
 
-Not part of the model version (``customer_segmentation.versioning``): its output is a copy of
+Not part of the model version (``customer_segmentation.kedro_io.versioning``): its output is a copy of
 the model's ``customer_segments`` where another system reads it, replaced by each run, not a
 versioned dataset. ``--pipeline crm_export --params model_version=STAMP`` publishes an older
 model's segments again.

@@ -1,14 +1,14 @@
 """Nodes of ``data_processing``: read, check and clean the raw customer table.
 
 The contract (and the engines it reads with) is imported when the node runs, not when Kedro
-lists the pipelines (see ``customer_segmentation.lazy_types``).
+lists the pipelines (see ``customer_segmentation.kedro_io.lazy_types``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from customer_segmentation.lazy_types import RawCustomerFile, RawTable
+from customer_segmentation.kedro_io.lazy_types import RawCustomerFile, RawTable
 from customer_segmentation.params import DataProcessingParams
 
 
@@ -24,7 +24,7 @@ def check_customers(
         ``source_row``, ``reason_code``, ``reason``) and ``data_quality_report``, as native
         frames of the engine (Polars locally, Spark with ``--env spark``).
     """
-    from customer_segmentation.contract import prepare_customers
+    from customer_segmentation.core.contract import prepare_customers
 
     result = prepare_customers(raw_customers, params)
     return result.clean, result.rejected, result.report

@@ -1,7 +1,7 @@
 """Nodes of ``feature_engineering``.
 
 The feature expressions and the engines are imported when a node runs, not when Kedro lists
-the pipelines (see ``customer_segmentation.lazy_types``).
+the pipelines (see ``customer_segmentation.kedro_io.lazy_types``).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def engineer_features(
         date used and where it came from, the partner statuses and the typical customer
         (the model card keeps them, so the app builds a customer's features as the model's).
     """
-    from customer_segmentation import engine
-    from customer_segmentation.features import feature_frame, reference_date, typical_customer
+    from customer_segmentation.core import engine
+    from customer_segmentation.core.features import feature_frame, reference_date, typical_customer
 
     clean = engine.lazy(customers)
     ref = reference_date(customers, params.reference_date)

@@ -4,7 +4,7 @@ and the self-contained HTML report. Each adapts catalog data to a domain module 
 version.
 
 Domain modules are imported inside the nodes (scikit-learn, SciPy, matplotlib and seaborn load
-when a node runs, not when Kedro lists the pipelines; see ``customer_segmentation.lazy_types``).
+when a node runs, not when Kedro lists the pipelines; see ``customer_segmentation.kedro_io.lazy_types``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import narwhals as nw
 
 from customer_segmentation import schema
-from customer_segmentation.lazy_types import (
+from customer_segmentation.kedro_io.lazy_types import (
     PCA,
     DataFrame,
     Figure,
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 def _pandas(table: Any) -> DataFrame:
     """A native table of the engine (or a narwhals LazyFrame) gathered here, as pandas."""
-    from customer_segmentation import engine
+    from customer_segmentation.core import engine
 
     return engine.to_pandas(table if isinstance(table, nw.LazyFrame) else engine.lazy(table))
 
@@ -45,7 +45,8 @@ def build_segment_profiles(
     """``segment_profiles`` (``segments.segment_profiles`` of ``profile_columns``, with each
     segment's bootstrap stability) and their z-score heat map.
     """
-    from customer_segmentation import figures, segments
+    from customer_segmentation.core import segments
+    from customer_segmentation.report import figures
 
     profiles = segments.segment_profiles(
         customer_features, customer_segments, model_card, list(params.profile_columns)
@@ -65,7 +66,8 @@ def campaign_outcomes(
     lift per segment) and the response-rate chart (a blank figure saying why when the file had
     no ``Response``).
     """
-    from customer_segmentation import figures, outcomes, segments
+    from customer_segmentation.core import outcomes, segments
+    from customer_segmentation.report import figures
 
     table, note = outcomes.segment_outcomes(
         customers,
@@ -81,7 +83,7 @@ def campaign_outcomes(
 
 def score_rfm(customers: Any, params: ReportingParams) -> Any:
     """``rfm_segments``: every clean customer's RFM scores and group (``rfm.rfm_segments``)."""
-    from customer_segmentation import rfm
+    from customer_segmentation.core import rfm
 
     return rfm.rfm_segments(customers, params.rfm)
 
@@ -93,7 +95,8 @@ def compare_with_rfm(
     params: ReportingParams,
 ) -> tuple[DataFrame, Figure]:
     """``rfm_crosstab``: K-Means segment x RFM group (counts and row shares) and its heat map."""
-    from customer_segmentation import figures, rfm, segments
+    from customer_segmentation.core import rfm, segments
+    from customer_segmentation.report import figures
 
     table = rfm.rfm_crosstab(customer_segments, rfm_segments, rfm.group_names(params.rfm))
     return table, figures.rfm_crosstab(table, segments.segment_names(model_card))
@@ -101,7 +104,7 @@ def compare_with_rfm(
 
 def plot_elbow(k_selection: DataFrame) -> Figure:
     """The elbow and silhouette against k, with the knee and the chosen k."""
-    from customer_segmentation import figures
+    from customer_segmentation.report import figures
 
     return figures.elbow(k_selection)
 
@@ -115,8 +118,8 @@ def _scaled_sample(  # noqa: PLR0913
     params: ReportingParams,
 ) -> tuple[ndarray, ndarray, ndarray]:
     """``maps.scaled_sample`` of the model's features, seeded by the reporting parameters."""
-    from customer_segmentation import engine, maps
-    from customer_segmentation.modeling.sampling import gathered_segmented
+    from customer_segmentation.core import engine, maps
+    from customer_segmentation.core.modeling.sampling import gathered_segmented
 
     columns = list(model_card["features"])
     drawn, labels = gathered_segmented(
@@ -139,7 +142,8 @@ def plot_segment_map(  # noqa: PLR0913
         The figure, ``segment_map_points`` (``maps.SegmentMap.points``) and the projection
         (``segment_map_projection``), with which the app places a new customer on the map.
     """
-    from customer_segmentation import figures, maps, segments
+    from customer_segmentation.core import maps, segments
+    from customer_segmentation.report import figures
 
     ids, labels, scaled = _scaled_sample(
         customer_model_input, customer_segments, scaler, model_card, params.map_sample_size, params
@@ -163,7 +167,8 @@ def plot_tsne_map(
     params: ReportingParams,
 ) -> Figure:
     """The t-SNE map of a seeded sample of ``tsne.sample_size`` customers."""
-    from customer_segmentation import figures, maps, segments
+    from customer_segmentation.core import maps, segments
+    from customer_segmentation.report import figures
 
     settings = params.tsne
     ids, labels, scaled = _scaled_sample(
@@ -185,12 +190,13 @@ def plot_segment_distributions(
     """Income against spending and each model feature's distribution per segment (box and
     violin plots), for a seeded sample of ``map_sample_size`` customers.
     """
-    from customer_segmentation import engine, figures, segments
-    from customer_segmentation.modeling.sampling import (
+    from customer_segmentation.core import engine, segments
+    from customer_segmentation.core.modeling.sampling import (
         gathered_segmented,
         segmented_rows,
         segmented_sample,
     )
+    from customer_segmentation.report import figures
 
     columns = list(dict.fromkeys(["Income", "Total_Spending", *model_card["features"]]))
     drawn, labels = gathered_segmented(
@@ -228,7 +234,8 @@ def explore_customers(
         ``feature_correlations``, ``removed_outliers`` and the figures
         ``eda_distributions``, ``eda_correlations``, ``eda_removed``.
     """
-    from customer_segmentation import eda, engine, figures
+    from customer_segmentation.core import eda, engine
+    from customer_segmentation.report import figures
 
     settings = params.eda
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
@@ -273,7 +280,8 @@ def spending_mix(
     model_card: dict[str, Any],
 ) -> tuple[DataFrame, Figure]:
     """``segments.spending_mix`` and its stacked bars."""
-    from customer_segmentation import figures, segments
+    from customer_segmentation.core import segments
+    from customer_segmentation.report import figures
 
     table = segments.spending_mix(customer_features, customer_segments, model_card)
     return table, figures.spending_mix(table)
@@ -361,8 +369,8 @@ def compare_with_previous_model(  # noqa: PLR0913
     sentence). ``previous_model`` and ``model_version_stamp`` come from
     ``versioning.ModelVersionHook``; for the first model the dataset says there is none.
     """
-    from customer_segmentation import engine
-    from customer_segmentation.monitoring import migration
+    from customer_segmentation.core import engine
+    from customer_segmentation.core.monitoring import migration
 
     if previous_model["stamp"] is None:
         return {"previous_version": None, "sentence": migration.FIRST_MODEL}

@@ -1,6 +1,6 @@
 """``reporting``: a fitted model -> profiles with names, EDA, 2-D maps, distributions by
 segment, income and spending mix, and the self-contained HTML report. Everything written here
-belongs to the model version (see ``customer_segmentation.versioning``).
+belongs to the model version (see ``customer_segmentation.kedro_io.versioning``).
 """
 
 from kedro.pipeline import Node, Pipeline

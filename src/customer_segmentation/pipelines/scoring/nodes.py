@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from customer_segmentation import schema
-from customer_segmentation.lazy_types import DataFrame
+from customer_segmentation.kedro_io.lazy_types import DataFrame
 from customer_segmentation.params import MonitoringParams
 
 MODEL_VERSION = "model_version"
@@ -31,9 +31,9 @@ def score_new_customers(  # noqa: PLR0913
     and the segment the model gave the same ``ID`` in training (``previous_segment``, null for
     a new customer).
     """
-    from customer_segmentation import engine
-    from customer_segmentation.app_logic import score_clean
-    from customer_segmentation.model_store import ModelBundle
+    from customer_segmentation.core import engine
+    from customer_segmentation.serving.app_logic import score_clean
+    from customer_segmentation.serving.versions import ModelBundle
 
     bundle = ModelBundle(model_version_stamp, scaler, kmeans_model, model_card)
     scored, _ = score_clean(engine.to_pandas_table(new_customers), bundle)
@@ -55,8 +55,8 @@ def check_drift(
     chi-square and Cramér's V; customers who moved since training; one sentence on top) and
     the same as an HTML section (``drift_report_html``).
     """
-    from customer_segmentation import engine
-    from customer_segmentation.monitoring import drift
+    from customer_segmentation.core import engine
+    from customer_segmentation.core.monitoring import drift
 
     scored = engine.to_pandas_table(scored_customers)
     known = scored.dropna(subset=[PREVIOUS_SEGMENT])

@@ -1,0 +1,48 @@
+"""A customer export as the contract receives it: bytes of an upload, or a file on disk that
+the engine reads itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RawCustomerFile:
+    """A customer export and the name to use for it in messages: the bytes of an upload, or
+    a local file, read from disk by the engine.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        content: bytes | None = None,
+        *,
+        path: str | Path | None = None,
+        engine: str = "polars",
+    ):
+        """Give either ``content`` or ``path``; ``engine`` (``polars`` or ``spark``) reads it."""
+        if (content is None) == (path is None):
+            raise ValueError("RawCustomerFile needs either content or path")
+        if engine not in ("polars", "spark"):
+            raise ValueError(f"unknown engine {engine!r}: polars or spark")
+        if engine == "spark" and path is None:
+            raise ValueError("the Spark engine reads a file by its path, not bytes")
+        self.name = name
+        self.path = Path(path) if path is not None else None
+        self.engine = engine
+        self._content = content
+
+    @property
+    def content(self) -> bytes:
+        """All the bytes (read from disk on every call for a file)."""
+        if self._content is not None:
+            return self._content
+        return self.path.read_bytes()  # type: ignore[union-attr]
+
+    def head(self, size: int) -> tuple[bytes, bool]:
+        """The first ``size`` bytes, and whether they are the whole file."""
+        if self._content is not None:
+            return self._content[:size], len(self._content) <= size
+        with self.path.open("rb") as handle:  # type: ignore[union-attr]
+            head = handle.read(size + 1)
+        return head[:size], len(head) <= size

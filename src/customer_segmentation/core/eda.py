@@ -1,0 +1,366 @@
+"""Exploratory analysis: tables of the clean customers, their features and what
+cleaning removed.
+
+Pure functions (no file I/O); the ``reporting`` pipeline saves their results through the
+catalog, ``figures`` draws them, and the report and the notebook show them.
+
+Every table and figure here is exact on all rows and linear in rows: a numeric column is
+reduced once to its distinct values and their counts (:class:`Distribution`, a ``bincount``
+for whole-number columns), and counts, moments, quantiles, histograms and Spearman ranks are
+read from that. No figure of them draws one mark per customer, so nothing needs sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from customer_segmentation import schema
+from customer_segmentation.core import engine
+
+logger = logging.getLogger(__name__)
+
+# Whole-number columns spanning at most this many values (or twice their rows) are counted
+# with ``np.bincount``; others go through a hash table.
+DENSE_SPAN = 1 << 16
+# Rows ranked at a time for the Spearman correlations (bounds the extra memory).
+RANK_CHUNK_ROWS = 1 << 17
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A numeric column reduced to its distinct non-missing values (ascending) and how many
+    rows hold each: exact counts, moments, quantiles, histograms and ranks follow from it.
+
+    ``offset`` is set for whole-number columns counted densely (``values`` are
+    ``offset + k``), so a value's position is one subtraction away.
+    """
+
+    values: np.ndarray
+    counts: np.ndarray
+    rows: int
+    offset: float | None = None
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Distribution:
+        """Count the distinct values of ``column`` (missing values are left out)."""
+        rows = len(column)
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
+            present = column.to_numpy().astype(np.int64, copy=False)
+            whole = True
+        else:
+            present = column.to_numpy(dtype="float64", na_value=np.nan)
+            missing = np.isnan(present)
+            if missing.any():
+                present = present[~missing]
+            whole = bool(present.size) and bool(np.array_equal(present, np.round(present)))
+        if present.size and whole:
+            low, high = present.min(), present.max()
+            limit = max(2 * present.size, DENSE_SPAN)
+            span = float(high) - float(low)  # as float: no int64 overflow
+            if np.isfinite(span) and span < limit:
+                offset = 0 if 0 <= low and high < limit else low  # counts need no shift
+                shifted = present - offset if offset else present
+                dense = np.bincount(shifted.astype(np.intp, copy=False))
+                kept = np.flatnonzero(dense)
+                return cls((kept + offset).astype("float64"), dense[kept], rows, float(offset))
+        counts = pd.Series(present, copy=False).value_counts(sort=False)
+        order = np.argsort(counts.index.to_numpy(dtype="float64"), kind="stable")
+        return cls(
+            counts.index.to_numpy(dtype="float64")[order],
+            counts.to_numpy(dtype=np.int64)[order],
+            rows,
+        )
+
+    @property
+    def count(self) -> int:
+        """Non-missing rows."""
+        return int(self.counts.sum())
+
+    def quantiles(self, probabilities: Sequence[float]) -> np.ndarray:
+        """Quantiles with linear interpolation, as ``numpy.quantile`` (and pandas) give."""
+        q = np.asarray(probabilities, dtype="float64")
+        n = self.count
+        if n == 0:
+            return np.full(q.shape, np.nan)
+        position = n * q + (1 - q) - 1  # numpy's virtual index for method="linear"
+        below = np.clip(np.floor(position), 0, n - 1)
+        above = np.clip(below + 1, 0, n - 1)
+        ends = np.cumsum(self.counts)  # rows holding a value <= values[i]
+        low = self.values[np.searchsorted(ends, below, side="right")]
+        high = self.values[np.searchsorted(ends, above, side="right")]
+        weight = position - np.floor(position)
+        step = high - low
+        return np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
+
+    def moments(self) -> tuple[float, float, float]:
+        """Mean, sample standard deviation and skewness (bias-corrected, as pandas)."""
+        n = self.count
+        if n == 0:
+            return np.nan, np.nan, np.nan
+        weights = self.counts.astype("float64")
+        mean = float((self.values * weights).sum() / n)
+        deviation = self.values - mean
+        m2 = float((weights * deviation**2).sum())
+        m3 = float((weights * deviation**3).sum())
+        std = float(np.sqrt(m2 / (n - 1))) if n > 1 else np.nan
+        if n < 3 or m2 == 0:  # pandas: undefined for fewer than 3 values or no spread
+            skew = np.nan
+        else:
+            skew = float(n * (n - 1) ** 0.5 / (n - 2) * (m3 / m2**1.5))
+        return mean, std, skew
+
+    def histogram(self, bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """Counts and edges of ``bins`` equal bins from min to max, as ``numpy.histogram``."""
+        if self.count == 0:
+            return np.zeros(bins, dtype=np.int64), np.linspace(0.0, 1.0, bins + 1)
+        return np.histogram(self.values, bins=bins, weights=self.counts)
+
+    def ranker(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A function from values of the column to their average ranks (1-based, ties share
+        their mean rank, as ``rank(method="average")``).
+        """
+        ends = np.cumsum(self.counts)
+        average = ends - (self.counts - 1) / 2.0
+        if self.offset is not None:
+            offset = self.offset
+            table = np.zeros(int(self.values[-1] - offset) + 1)
+            table[(self.values - offset).astype(np.intp)] = average
+            if offset == 0:
+                return lambda values: table[values.astype(np.intp, copy=False)]
+            return lambda values: table[(values - offset).astype(np.intp)]
+        positions = pd.Index(self.values)  # a hash table: O(1) per value
+        return lambda values: average[positions.get_indexer(values)]
+
+
+def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distribution]:
+    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figure).
+
+    ``features`` is a pandas frame, or a table of the engine (a native frame or a narwhals
+    LazyFrame): then each column is gathered alone and counted before the next, so memory
+    holds one column of all rows, not all of them (10 million customers: 80 MB instead of
+    2.2 GB for the EDA's 28 columns).
+    """
+    if isinstance(features, pd.DataFrame):
+        return {column: Distribution.of(features[column]) for column in dict.fromkeys(columns)}
+    frame = features if isinstance(features, nw.LazyFrame) else engine.lazy(features)
+    return {
+        column: Distribution.of(engine.to_pandas_sharing(frame.select(column))[column])
+        for column in dict.fromkeys(columns)
+    }
+
+
+def feature_summary(
+    features: Any,
+    raw_columns: list[str],
+    engineered_columns: list[str],
+    counted: Mapping[str, Distribution] | None = None,
+) -> pd.DataFrame:
+    """Distribution of every raw and engineered numeric column, on all rows.
+
+    Args:
+        features: ``customer_features`` (one row per customer) with both column lists: pandas
+            or the engine's table (see :func:`distributions`).
+        raw_columns: columns as exported (``Income``, ``Recency``, ``Mnt*``, ``Num*``...).
+        engineered_columns: columns the pipeline derived (``Age``, ``Total_Spending``...).
+        counted: :func:`distributions` of these columns, if already computed.
+
+    Returns:
+        One row per column: ``column``, ``kind`` (raw/engineered), ``count``, ``mean``,
+        ``std``, ``min``, ``p25``, ``median``, ``p75``, ``max``, ``skew``, ``zeros_share``
+        (share of all rows, missing included).
+    """
+    counted = counted or {}
+    uncounted = [c for c in [*raw_columns, *engineered_columns] if c not in counted]
+    counted = {**distributions(features, uncounted), **counted}
+    rows = []
+    for kind, columns in (("raw", raw_columns), ("engineered", engineered_columns)):
+        for column in columns:
+            found = counted[column]
+            mean, std, skew = found.moments()
+            p25, median, p75 = found.quantiles([0.25, 0.5, 0.75])
+            rows.append(
+                {
+                    "column": column,
+                    "kind": kind,
+                    "count": found.count,
+                    "mean": mean,
+                    "std": std,
+                    "min": found.values[0] if found.count else np.nan,
+                    "p25": p25,
+                    "median": median,
+                    "p75": p75,
+                    "max": found.values[-1] if found.count else np.nan,
+                    "skew": skew,
+                    "zeros_share": (
+                        float(found.counts[found.values == 0].sum() / found.rows)
+                        if found.rows
+                        else np.nan
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
+    """Missing values per column in the raw export (clean and rejected rows together) and in
+    the clean table.
+
+    Args:
+        customers: the clean ``customers`` table, a native frame of the engine (missing =
+            null); counted in the engine, not gathered.
+        rejected: ``rejected_customers`` (original text; missing = empty string).
+
+    Returns:
+        One row per column of the export present in either table: ``column``,
+        ``missing_raw``, ``missing_raw_share``, ``missing_clean``; sorted by ``missing_raw``
+        (descending), then column.
+    """
+    frame = engine.lazy(customers)
+    present = frame.collect_schema().names()
+    counts = engine.first_row(
+        frame.select(
+            _rows=nw.len(),
+            **{c: nw.col(c).is_null().cast(nw.Int64).sum() for c in present},
+        )
+    )
+    columns = [c for c in schema.KAGGLE_COLUMNS if c in present or c in rejected]
+    total = int(counts["_rows"]) + len(rejected)
+    rows = []
+    for column in columns:
+        clean_missing = int(counts[column] or 0) if column in present else 0
+        rejected_missing = (
+            int(rejected[column].fillna("").astype(str).str.strip().eq("").sum())
+            if column in rejected
+            else 0
+        )
+        rows.append(
+            {
+                "column": column,
+                "missing_raw": clean_missing + rejected_missing,
+                "missing_raw_share": (clean_missing + rejected_missing) / total if total else 0.0,
+                "missing_clean": clean_missing,
+            }
+        )
+    table = pd.DataFrame(rows)
+    return table.sort_values(["missing_raw", "column"], ascending=[False, True]).reset_index(
+        drop=True
+    )
+
+
+def category_counts(customers: Any) -> pd.DataFrame:
+    """Counts of each value of ``Education`` and ``Marital_Status`` in the clean table,
+    counted in the engine (``customers``: a native frame, pandas included).
+
+    Returns:
+        ``column``, ``value``, ``count``, ``share`` (within the column), most common first
+        (ties: by value).
+    """
+    frame = engine.lazy(customers)
+    parts = []
+    for column in schema.CATEGORY_COLUMNS:
+        counts = engine.to_pandas(
+            frame.group_by(nw.col(column).cast(nw.String).alias("value"))
+            .agg(count=nw.len())
+            .sort(["count", "value"], descending=[True, False])
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "column": column,
+                    "value": counts["value"].to_numpy(dtype=object),
+                    "count": counts["count"].to_numpy(dtype=np.int64),
+                    "share": (counts["count"] / counts["count"].sum()).to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def correlations(
+    features: pd.DataFrame,
+    columns: list[str],
+    counted: Mapping[str, Distribution] | None = None,
+) -> pd.DataFrame:
+    """Spearman rank correlation between ``columns`` (robust to the skewed spending columns),
+    on all rows.
+
+    Without missing values this is the Pearson correlation of average ranks, computed in
+    chunks of :data:`RANK_CHUNK_ROWS` rows from each column's :class:`Distribution` (linear in
+    rows); with missing values, pandas (pairwise complete rows).
+
+    Returns:
+        A square table, ``column`` first, then one column per feature.
+    """
+    counted = counted or {}
+    found = [counted.get(c) or Distribution.of(features[c]) for c in columns]
+    if any(d.count < d.rows for d in found):
+        matrix = features[columns].astype("float64").corr(method="spearman")
+    else:
+        arrays = [features[c].to_numpy() for c in columns]
+        matrix = pd.DataFrame(_spearman(arrays, found), index=pd.Index(columns), columns=columns)
+    matrix.index.name = "column"
+    return matrix.reset_index()
+
+
+def _spearman(arrays: list[np.ndarray], found: list[Distribution]) -> np.ndarray:
+    """Spearman matrix of columns without missing values: the Gram matrix of centred average
+    ranks, accumulated over chunks of rows.
+    """
+    n, k = (len(arrays[0]) if arrays else 0), len(arrays)
+    rankers = [d.ranker() for d in found]
+    centre = (n + 1) / 2.0  # the mean of average ranks
+    gram = np.zeros((k, k))
+    block = np.empty((min(n, RANK_CHUNK_ROWS), k), order="F")  # one column at a time
+    for start in range(0, n, RANK_CHUNK_ROWS):
+        stop = min(start + RANK_CHUNK_ROWS, n)
+        ranks = block[: stop - start]
+        for j, (ranker, values) in enumerate(zip(rankers, arrays, strict=True)):
+            ranks[:, j] = ranker(values[start:stop])
+        ranks -= centre
+        gram += ranks.T @ ranks
+    scale = np.sqrt(np.diag(gram))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = np.clip(gram / np.outer(scale, scale), -1.0, 1.0)
+    np.fill_diagonal(matrix, np.where(scale > 0, 1.0, np.nan))
+    return matrix
+
+
+def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+    """What cleaning removed and why: one row per reason with the values that triggered it.
+
+    Args:
+        rejected: ``rejected_customers`` (``reason_code``, ``reason``, original columns).
+        report: ``data_quality_report`` (``rows_in``, ``rejected_by_reason``).
+
+    Returns:
+        ``reason_code``, ``rows``, ``share_of_rows``, ``reason`` (the first message), and
+        ``examples``: up to five ``ID`` with their ``Income``/``Year_Birth`` values.
+    """
+    rows_in = int(report["rows_in"]) or 1
+    rows = []
+    for code, count in sorted(report["rejected_by_reason"].items()):
+        mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
+        examples = "; ".join(
+            f"ID {r[schema.ID]}: Income={r.get('Income', '') or 'missing'}, "
+            f"Year_Birth={r.get('Year_Birth', '')}"
+            for _, r in mine.head(5).iterrows()
+        )
+        rows.append(
+            {
+                "reason_code": code,
+                "rows": int(count),
+                "share_of_rows": int(count) / rows_in,
+                "reason": str(mine["reason"].iloc[0]) if len(mine) else "",
+                "examples": examples,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["reason_code", "rows", "share_of_rows", "reason", "examples"]
+    )

@@ -1,0 +1,607 @@
+"""Drift of new customers against the data a model was trained on.
+
+* :func:`drift_reference`, when the model is fitted: per model feature the training
+  distribution (quantile bins and their shares, a seeded sample of values for the
+  Kolmogorov-Smirnov test, mean and standard deviation) and the segments' shares. Plain lists,
+  ints and floats, so it is saved as a JSON dataset with the model version.
+* :func:`drift_report`, when new customers are scored: per feature the population stability
+  index (PSI) over the reference bins, the two-sample KS statistic and p-value, the means and
+  the standardised mean shift, and a verdict from the PSI; for the segments a chi-square
+  goodness-of-fit test of the new counts against the training shares with Cramér's V and a
+  verdict from V; optionally how many returning customers moved between segments.
+* :func:`drift_sentence` and :func:`drift_html`: the answer in one sentence, and an HTML
+  fragment with the sentence and the tables.
+
+Verdicts come from effect sizes (PSI, Cramér's V) with thresholds passed in from parameters,
+never from p-values: with thousands of new customers a p-value flags differences too small to
+matter, and with a few dozen it misses large ones.
+
+Frames may be pandas or Polars (eager), read through narwhals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, NamedTuple, Protocol
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, StrictUndefined, Template
+from scipy import stats
+
+from customer_segmentation.core.segments import matched_segments, segment_pair_counts
+
+logger = logging.getLogger(__name__)
+
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "feature",
+    "n_training",
+    "n_new",
+    "psi",
+    "ks_statistic",
+    "ks_pvalue",
+    "mean_training",
+    "mean_new",
+    "std_training",
+    "std_new",
+    "standardised_mean_shift",
+    "verdict",
+)
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "segment",
+    "count_training",
+    "share_training",
+    "count_new",
+    "share_new",
+    "expected_new",
+    "share_change",
+)
+# Feature verdicts, by PSI, and segment-share verdicts, by Cramér's V; mildest first.
+FEATURE_VERDICTS: tuple[str, str, str] = ("stable", "moderate", "major")
+SEGMENT_VERDICTS: tuple[str, str, str] = ("negligible", "moderate", "large")
+# PSI takes the logarithm of each bin's share ratio, so an empty bin (new or training) counts
+# as holding this share. 1e-4 is one customer in 10,000: below any bin's share on the files we
+# score (a training bin holds about 1/bins of the customers, a new file of n customers has
+# shares in steps of 1/n), so it changes nothing but truly empty bins, where it caps the bin's
+# term at about share * ln(share / 1e-4) (0.69 for a 10 % bin, "major" on its own) instead of
+# infinity.
+PSI_EPSILON = 1e-4
+# Quantiles that are data values (the empirical distribution's inverse), so every training bin
+# holds at least one customer; see quantile_edges.
+QUANTILE_METHOD = "inverted_cdf"
+# drift_html shows floats at least this large in whole units, smaller ones to 3 digits.
+_WHOLE_FROM = 1000
+# The layout of drift_reference's dict; a reader can refuse a layout it does not know.
+REFERENCE_FORMAT = 1
+
+
+class PsiThresholds(Protocol):
+    """PSI bands: below ``moderate`` stable, below ``major`` moderate, else major drift."""
+
+    moderate: float
+    major: float
+
+
+class CramersVThresholds(Protocol):
+    """Cramér's V bands: below ``moderate`` negligible, below ``large`` moderate, else large."""
+
+    moderate: float
+    large: float
+
+
+class DriftThresholds(Protocol):
+    """The verdicts' thresholds (the ``drift`` parameters): ``psi`` per feature, ``cramers_v``
+    for the segment shares.
+    """
+
+    psi: PsiThresholds
+    cramers_v: CramersVThresholds
+
+
+class DriftReport(NamedTuple):
+    """What :func:`drift_report` returns; a tuple, so a Kedro node can map it to three outputs.
+
+    ``features``: one row per model feature, columns :data:`FEATURE_COLUMNS`.
+    ``segments``: one row per training segment, columns :data:`SEGMENT_COLUMNS`.
+    ``summary``: JSON-serialisable dict with ``n_new``, ``segment_test`` (``chi2``, ``dof``,
+    ``pvalue``, ``cramers_v``, ``verdict``), ``moves`` (:func:`segment_moves`, or None) and the
+    ``sentence`` (:func:`drift_sentence`).
+    """
+
+    features: pd.DataFrame
+    segments: pd.DataFrame
+    summary: dict[str, Any]
+
+
+# --- reading values -------------------------------------------------------------------------
+
+
+def _frame(native: Any) -> nw.DataFrame:
+    return nw.from_native(native, eager_only=True)
+
+
+def _values(frame: nw.DataFrame, column: str, what: str) -> np.ndarray:
+    """``column`` as float64; missing values stop with the column's name."""
+    if column not in frame.columns:
+        raise KeyError(f"{what} has no column {column!r}")
+    values = frame.get_column(column).to_numpy().astype("float64")
+    missing = int(np.isnan(values).sum())
+    if missing:
+        raise ValueError(
+            f"{what}: {missing} missing value(s) in {column!r}; drift needs complete features "
+            "(the data contract's clean table)"
+        )
+    return values
+
+
+def _labels(segments: Any) -> np.ndarray:
+    return nw.from_native(segments, series_only=True).to_numpy()
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value JSON writes (``np.int64(3)`` -> ``3``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --- bins and PSI ---------------------------------------------------------------------------
+
+
+def quantile_edges(values: np.ndarray, bins: int) -> list[float]:
+    """The inner bin edges of ``bins`` quantile bins of ``values``; the first and the last bin
+    are open-ended, so a new value below or above anything seen in training still has a bin
+    (and no infinity has to be written to JSON).
+
+    A bin is right-closed, ``(edges[i-1], edges[i]]`` (see :func:`bin_shares`). The edges are
+    quantiles that are data values (``inverted_cdf``), deduplicated, and an edge at the maximum
+    is dropped: so every bin holds training customers, and a discrete feature (``Kidhome``:
+    0, 1, 2) gets one bin per value rather than empty or repeated bins.
+    """
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2, got {bins}")
+    inner = np.quantile(values, np.arange(1, bins) / bins, method=QUANTILE_METHOD)
+    edges = np.unique(inner)
+    return [float(e) for e in edges[edges < values.max()]]
+
+
+def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """How many ``values`` fall in each bin of ``edges`` (``len(edges) + 1`` bins:
+    ``x <= edges[0]``, ``edges[i-1] < x <= edges[i]``, ``x > edges[-1]``).
+    """
+    index = np.searchsorted(np.asarray(edges, dtype="float64"), values, side="left")
+    return np.bincount(index, minlength=len(edges) + 1)
+
+
+def bin_shares(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+    """The share of ``values`` in each bin of ``edges`` (:func:`bin_counts`)."""
+    counts = bin_counts(values, edges)
+    return counts / counts.sum()
+
+
+def psi(
+    reference_shares: Sequence[float], new_shares: Sequence[float], epsilon: float = PSI_EPSILON
+) -> float:
+    """Population stability index: ``sum((new - ref) * ln(new / ref))`` over the bins, each
+    share at least ``epsilon`` (:data:`PSI_EPSILON`: why). 0 for identical shares; symmetric.
+    """
+    ref = np.maximum(np.asarray(reference_shares, dtype="float64"), epsilon)
+    new = np.maximum(np.asarray(new_shares, dtype="float64"), epsilon)
+    return float(np.sum((new - ref) * np.log(new / ref)))
+
+
+def _band(value: float, lower: float, upper: float, names: tuple[str, str, str]) -> str:
+    if value < lower:
+        return names[0]
+    return names[1] if value < upper else names[2]
+
+
+def psi_verdict(value: float, thresholds: PsiThresholds) -> str:
+    """``stable`` below ``thresholds.moderate``, ``moderate`` below ``thresholds.major``, else
+    ``major`` (the usual 0.1 and 0.25).
+    """
+    return _band(value, thresholds.moderate, thresholds.major, FEATURE_VERDICTS)
+
+
+def cramers_v_verdict(value: float, thresholds: CramersVThresholds) -> str:
+    """``negligible`` below ``thresholds.moderate``, ``moderate`` below ``thresholds.large``,
+    else ``large`` (the usual 0.1 and 0.3).
+    """
+    return _band(value, thresholds.moderate, thresholds.large, SEGMENT_VERDICTS)
+
+
+# --- the reference --------------------------------------------------------------------------
+
+
+def drift_reference(
+    features: Any,
+    columns: Sequence[str],
+    segments: Any,
+    bins: int,
+    sample_size: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The training data's distributions, kept with the model to judge new customers by.
+
+    ``features``: the training table (pandas or Polars) with ``columns``, no missing values;
+    ``segments``: each training customer's segment, in the same row order.
+
+    Returns a JSON-serialisable dict (only lists, ints, floats, strings)::
+
+        {"format": 1, "bins": ..., "sample_size": ..., "seed": ..., "n": rows,
+         "features": {name: {"edges": inner bin edges (quantile_edges),
+                             "shares": training share per bin,
+                             "sample": up to sample_size values, for the KS test,
+                             "mean": ..., "std": ... (ddof 1)}},
+         "segments": {"labels": [...], "counts": [...], "shares": [...]}}
+
+    The sample is one seeded draw of customers without replacement (the same customers for
+    every feature); with ``sample_size`` at least the row count it holds every value. The same
+    data and ``seed`` give the same dict.
+    """
+    if sample_size < 1:
+        raise ValueError(f"sample_size must be at least 1, got {sample_size}")
+    frame = _frame(features)
+    labels = _labels(segments)
+    n = len(frame)
+    if len(labels) != n:
+        raise ValueError(f"{len(labels)} segments for {n} training customers")
+    if n < 2:
+        raise ValueError(f"a drift reference needs at least 2 training customers, got {n}")
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+    kept: dict[str, Any] = {}
+    for column in columns:
+        values = _values(frame, column, "the training features")
+        edges = quantile_edges(values, bins)
+        kept[column] = {
+            "edges": edges,
+            "shares": [float(s) for s in bin_shares(values, edges)],
+            "sample": [float(v) for v in values[rows]],
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=1)),
+        }
+    names, counts = np.unique(labels, return_counts=True)
+    logger.info(
+        "Drift reference: %d features, %d bins at most, a sample of %d of %d customers, "
+        "%d segments",
+        len(kept),
+        bins,
+        len(rows),
+        n,
+        len(names),
+    )
+    return {
+        "format": REFERENCE_FORMAT,
+        "bins": int(bins),
+        "sample_size": int(sample_size),
+        "seed": int(seed),
+        "n": int(n),
+        "features": kept,
+        "segments": {
+            "labels": [_plain(name) for name in names],
+            "counts": [int(c) for c in counts],
+            "shares": [float(c / n) for c in counts],
+        },
+    }
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def _feature_row(
+    name: str,
+    kept: Mapping[str, Any],
+    n_training: int,
+    values: np.ndarray,
+    thresholds: PsiThresholds,
+) -> dict[str, Any]:
+    value = psi(kept["shares"], bin_shares(values, kept["edges"]))
+    ks = stats.ks_2samp(np.asarray(kept["sample"], dtype="float64"), values)
+    mean_new = float(values.mean())
+    std = float(kept["std"])
+    shift = mean_new - float(kept["mean"])
+    if std > 0:
+        standardised = shift / std
+    else:  # a constant training feature: any move is infinitely many standard deviations
+        standardised = 0.0 if shift == 0 else float(np.copysign(np.inf, shift))
+    return {
+        "feature": name,
+        "n_training": n_training,
+        "n_new": len(values),
+        "psi": value,
+        "ks_statistic": float(ks.statistic),
+        "ks_pvalue": float(ks.pvalue),
+        "mean_training": float(kept["mean"]),
+        "mean_new": mean_new,
+        "std_training": std,
+        "std_new": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+        "standardised_mean_shift": standardised,
+        "verdict": psi_verdict(value, thresholds),
+    }
+
+
+def segment_shift(
+    reference: Mapping[str, Any], segments: Any, thresholds: CramersVThresholds
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The new customers' segment counts against the training shares.
+
+    ``reference``: the ``segments`` part of :func:`drift_reference`'s dict; ``segments``: the
+    new customers' segments. Returns the table (columns :data:`SEGMENT_COLUMNS`, one row per
+    training segment) and the test: ``n``, ``chi2`` and ``pvalue`` of ``scipy.stats.chisquare``
+    (goodness of fit, ``dof`` = segments - 1), Cramér's V = sqrt(chi2 / (n * (k - 1))) and its
+    verdict (:func:`cramers_v_verdict`). V is 0 when the shares are the training shares; for
+    goodness of fit it can exceed 1 when a rare segment swells. A segment the training data
+    never had stops with an error: the segments come from another model.
+    """
+    labels = list(reference["labels"])
+    if len(labels) < 2:
+        raise ValueError("a segment-share test needs at least 2 training segments")
+    new = pd.Series(_labels(segments))
+    if new.empty:
+        raise ValueError("no new customers to compare with the training segments")
+    unknown = sorted(set(new.unique()) - set(labels), key=str)
+    if unknown:
+        raise ValueError(
+            f"segment(s) {', '.join(map(str, unknown))} not among the training segments "
+            f"{labels}: the segments come from another model version"
+        )
+    observed = new.value_counts().reindex(labels, fill_value=0).to_numpy()
+    n = int(observed.sum())
+    counts_training = np.asarray(reference["counts"], dtype="float64")
+    shares_training = counts_training / counts_training.sum()
+    expected = shares_training * n
+    result = stats.chisquare(observed, expected)
+    chi2 = float(result.statistic)
+    v = float(np.sqrt(chi2 / (n * (len(labels) - 1))))
+    table = pd.DataFrame(
+        {
+            "segment": labels,
+            "count_training": counts_training.astype("int64"),
+            "share_training": shares_training,
+            "count_new": observed.astype("int64"),
+            "share_new": observed / n,
+            "expected_new": expected,
+            "share_change": observed / n - shares_training,
+        },
+        columns=list(SEGMENT_COLUMNS),
+    )
+    test = {
+        "n": n,
+        "chi2": chi2,
+        "dof": len(labels) - 1,
+        "pvalue": float(result.pvalue),
+        "cramers_v": v,
+        "verdict": cramers_v_verdict(v, thresholds),
+    }
+    return table, test
+
+
+def segment_moves(previous: Any, current: Any) -> dict[str, Any]:
+    """How many returning customers changed segment.
+
+    ``previous``: columns ``ID`` and ``previous_segment``; ``current``: ``ID`` and ``segment``
+    (pandas or Polars). Customers are matched by ``ID``; each ID may appear once per table.
+    Returns a JSON-serialisable dict: ``matched`` (IDs in both), ``changed`` (of those, with
+    another segment), ``changed_share`` (``changed / matched``; 0 with no match),
+    ``previous_only`` and ``new_only`` (IDs in one table), and the move table as
+    ``previous_segments`` (rows), ``new_segments`` (columns) and ``counts`` (rows of counts;
+    :func:`moves_table` makes it a frame).
+    """
+    before = _frame(previous).select("ID", "previous_segment").to_pandas()
+    after = _frame(current).select("ID", "segment").to_pandas()
+    columns = ("previous_segment", "segment")
+    both = matched_segments(before, after, columns)
+    crosstab = segment_pair_counts(both, columns)
+    changed = int((both["previous_segment"] != both["segment"]).sum())
+    matched = len(both)
+    return {
+        "matched": matched,
+        "changed": changed,
+        "changed_share": changed / matched if matched else 0.0,
+        "previous_only": len(before) - matched,
+        "new_only": len(after) - matched,
+        "previous_segments": [_plain(s) for s in crosstab.index],
+        "new_segments": [_plain(s) for s in crosstab.columns],
+        "counts": [[int(c) for c in row] for row in crosstab.to_numpy()],
+    }
+
+
+def moves_table(moves: Mapping[str, Any]) -> pd.DataFrame:
+    """The move table of :func:`segment_moves` as a frame: index ``previous_segment``,
+    columns ``segment`` (the new one), values the customers.
+    """
+    return pd.DataFrame(
+        moves["counts"],
+        index=pd.Index(moves["previous_segments"], name="previous_segment"),
+        columns=pd.Index(moves["new_segments"], name="segment"),
+        dtype="int64",
+    )
+
+
+def drift_report(
+    reference: Mapping[str, Any],
+    features: Any,
+    segments: Any,
+    thresholds: DriftThresholds,
+    previous: Any | None = None,
+) -> DriftReport:
+    """New customers against the training data a model keeps (:func:`drift_reference`).
+
+    ``features``: the new customers' features (pandas or Polars), every feature of the
+    reference, no missing values, plus ``ID`` when ``previous`` is given; ``segments``: their
+    segments, same row order; ``previous`` (optional): ``ID`` and ``previous_segment`` of an
+    earlier scoring, to count who moved (:func:`segment_moves`).
+
+    Per feature (:data:`FEATURE_COLUMNS`): ``psi`` over the reference bins
+    (:func:`psi`), ``ks_statistic`` and ``ks_pvalue`` of ``scipy.stats.ks_2samp`` of the
+    reference sample against all new values, the means, standard deviations and the
+    standardised mean shift ``(mean_new - mean_training) / std_training``.
+
+    How the verdict is reached: ``verdict`` comes from the PSI alone
+    (:func:`psi_verdict`, ``thresholds.psi``). The KS statistic (the largest gap between the
+    two cumulative distributions, 0 to 1) is a second effect size to read beside it, and the
+    standardised shift says which way and how far the centre moved. The KS p-value is only
+    supporting evidence: it shrinks with the number of customers, so a large file makes tiny
+    shifts "significant"; comparing against the reference sample (``sample_size`` values)
+    limits that, but it still decides nothing. The segment shares likewise get their verdict
+    from Cramér's V (:func:`segment_shift`, ``thresholds.cramers_v``), the chi-square p-value
+    shown beside it.
+    """
+    frame = _frame(features)
+    rows = [
+        _feature_row(
+            name, kept, reference["n"], _values(frame, name, "the new features"), thresholds.psi
+        )
+        for name, kept in reference["features"].items()
+    ]
+    table = pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
+    shares, test = segment_shift(reference["segments"], segments, thresholds.cramers_v)
+    if len(frame) != test["n"]:
+        raise ValueError(f"{test['n']} segments for {len(frame)} new customers")
+    moves = None
+    if previous is not None:
+        if "ID" not in frame.columns:
+            raise KeyError("the new features need an 'ID' column to match previous segments")
+        current = pd.DataFrame(
+            {"ID": frame.get_column("ID").to_numpy(), "segment": _labels(segments)}
+        )
+        moves = segment_moves(previous, current)
+    sentence = drift_sentence(table, test)
+    logger.info("Drift of %d new customers: %s", len(frame), sentence)
+    summary = {"n_new": len(frame), "segment_test": test, "moves": moves, "sentence": sentence}
+    return DriftReport(features=table, segments=shares, summary=summary)
+
+
+# --- words and HTML -------------------------------------------------------------------------
+
+
+def _listed(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{r.feature} PSI {r.psi:.2f}" for r in rows.itertuples())
+
+
+def drift_sentence(features: pd.DataFrame, segment_test: Mapping[str, Any]) -> str:
+    """What moved and whether the model still applies, in one sentence.
+
+    ``features``: :func:`drift_report`'s feature table (``feature``, ``psi``, ``verdict``);
+    ``segment_test``: its ``cramers_v`` and ``verdict``. Retrain when a feature drifted
+    majorly or the segment shares changed largely; watch when something moved moderately;
+    else the model still applies. Drifted features are listed by PSI, largest first; with none,
+    the largest PSI is named.
+    """
+    stable, moderate, major = FEATURE_VERDICTS
+    ranked = features.sort_values("psi", ascending=False, kind="stable")
+    majors = ranked[ranked["verdict"] == major]
+    moderates = ranked[ranked["verdict"] == moderate]
+    total = len(features)
+    if len(majors):
+        drift = f"{len(majors)} of {total} features drifted majorly ({_listed(majors)})"
+        if len(moderates):
+            drift += f", {len(moderates)} moderately ({_listed(moderates)})"
+    elif len(moderates):
+        drift = f"{len(moderates)} of {total} features drifted moderately ({_listed(moderates)})"
+    else:
+        top = ranked.iloc[0]
+        drift = f"No feature drifted (largest PSI {top['psi']:.2f}, {top['feature']})"
+    negligible, changed, large = SEGMENT_VERDICTS
+    v = f"Cramér's V {segment_test['cramers_v']:.2f}"
+    shares = {
+        negligible: f"segment shares are stable ({v})",
+        changed: f"segment shares changed moderately ({v})",
+        large: f"segment shares changed largely ({v})",
+    }[segment_test["verdict"]]
+    if len(majors) or segment_test["verdict"] == large:
+        verdict = "retrain before trusting the segments"
+    elif len(moderates) or segment_test["verdict"] == changed:
+        verdict = "the model still applies, but watch what moved"
+    else:
+        verdict = "the model still applies"
+    if len(majors) or len(moderates):
+        joint = "; "
+    else:
+        joint = " and " if segment_test["verdict"] == negligible else ", but "
+    return f"{drift}{joint}{shares}: {verdict}."
+
+
+def _shown(value: Any) -> str:
+    """A cell as text: floats to 3 significant digits (p-values and PSI span decades), whole
+    units from a thousand on (a mean income).
+    """
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return ""
+        return f"{value:,.0f}" if abs(value) >= _WHOLE_FROM else f"{value:.3g}"
+    return str(value)
+
+
+def _cells(table: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "head": [str(c) for c in table.columns],
+        "rows": [[_shown(v) for v in row] for row in table.itertuples(index=False)],
+    }
+
+
+_TEMPLATE = """\
+<section class="drift">
+<p class="drift-sentence">{{ sentence }}</p>
+{% macro grid(t) %}
+<table>
+<thead><tr>{% for h in t.head %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in t.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+{% endmacro %}
+<h3>Features</h3>
+<p>Verdict from the PSI; the KS statistic is a second effect size, its p-value only support.</p>
+{{ grid(features) }}
+<h3>Segment shares</h3>
+<p>Chi-square {{ test.chi2 }} ({{ test.dof }} df, p = {{ test.pvalue }}) on {{ test.n }} customers;
+Cramér's V {{ test.cramers_v }}: {{ test.verdict }}.</p>
+{{ grid(segments) }}
+{% if moves %}
+<h3>Customers who moved</h3>
+<p>{{ moves.changed }} of {{ moves.matched }} returning customers changed segment
+({{ moves.share }}); {{ moves.previous_only }} only before, {{ moves.new_only }} only now.</p>
+{{ grid(moves.table) }}
+{% endif %}
+</section>
+"""
+
+
+@cache
+def _template() -> Template:
+    environment = Environment(
+        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+    )
+    return environment.from_string(_TEMPLATE)
+
+
+def drift_html(report: DriftReport) -> str:
+    """A self-contained HTML fragment (one ``<section>``, no styles or scripts): the sentence,
+    the feature table, the segment-share test and table, and the moves when counted. Every
+    value is escaped.
+    """
+    test = {k: _shown(v) for k, v in report.summary["segment_test"].items()}
+    moves = report.summary["moves"]
+    shown_moves = None
+    if moves is not None:
+        table = moves_table(moves).reset_index()
+        table.columns = ["previous \\ new", *map(str, table.columns[1:])]
+        shown_moves = {
+            "changed": f"{moves['changed']:,}",
+            "matched": f"{moves['matched']:,}",
+            "share": f"{moves['changed_share']:.1%}",
+            "previous_only": f"{moves['previous_only']:,}",
+            "new_only": f"{moves['new_only']:,}",
+            "table": _cells(table),
+        }
+    return _template().render(
+        sentence=report.summary["sentence"],
+        features=_cells(report.features),
+        segments=_cells(report.segments),
+        test=test,
+        moves=shown_moves,
+    )

@@ -1,0 +1,549 @@
+"""Migration between two model versions: where the same customers' segments went.
+
+After a run trains a model, :func:`segment_migration` compares it with the previous complete
+version on the customers both versions segmented:
+
+- the contingency table (old segment x new segment: customers, and their share of the old
+  segment's customers) and the adjusted Rand index of the two partitions;
+- each new segment's match among the old ones, by the Hungarian algorithm
+  (``scipy.optimize.linear_sum_assignment``) on the distances between the segments' centroids:
+  the pairs with the smallest total distance, each segment in one pair at most. When k differs
+  the assignment is rectangular: a new segment left without an old one is *new*, an old one left
+  without a new one *dissolved*. A pair whose centroids lie more than ``match_distance`` apart
+  is not the same segment either: its new segment is new and its old segment dissolved.
+
+The distance. The features' own units differ by orders of magnitude (Income in currency, web
+visits in counts), so centroids are compared in the OLD version's standard deviations (its
+``StandardScaler``'s ``scale_``: each feature's standard deviation over the customers the old
+model was trained on), as the root mean square over the compared features::
+
+    d(old, new) = sqrt(mean_f(((new_f - old_f) / sd_f) ** 2))
+
+One yardstick for both sides: the old one, so that the new scaler, which moved with the new
+customers, neither stretches nor shrinks the comparison. The root MEAN square (the Euclidean
+distance divided by the square root of the number of features) means the same whether two or
+seven features are compared, and reads in the units of the naming thresholds
+(``clustering.naming.high_z``: a segment mean half a standard deviation from everyone's is
+"high"). Every pair's difference is also reported per feature in the features' own units and
+in standard deviations (``centroid_shift``).
+
+When the versions use different features, a note says so and the centroids are compared on the
+features both use; with none in common nothing is matched by centroids (status ``not matched``):
+only the contingency table and the adjusted Rand index compare the versions. Either way the
+segments are compared on the customers present in both versions; those in one only are counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score
+
+from customer_segmentation import schema
+from customer_segmentation.core.segments import (
+    SEGMENT,
+    matched_segments,
+    segment_names,
+    segment_pair_counts,
+)
+
+logger = logging.getLogger(__name__)
+
+KEPT = "kept"
+FIRST_MODEL = "No earlier complete model version to compare with: this is the first model."
+NEW = "new"
+DISSOLVED = "dissolved"
+NOT_MATCHED = "not matched"
+DISTANCE_UNIT = (
+    "root mean square, over the compared features, of the centroids' difference in the old "
+    "version's standard deviations (its scaler's scale_)"
+)
+
+CONTINGENCY_COLUMNS = (
+    "old_segment",
+    "old_name",
+    "new_segment",
+    "new_name",
+    "customers",
+    "share_of_old",
+)
+# A segment of either version: its match across versions, then where most of its customers
+# went (old) or came from (new).
+_SEGMENT_MATCH_COLUMNS = (
+    "segment",
+    "name",
+    "status",
+    "matched_segment",
+    "matched_name",
+    "distance",
+    "customers",
+)
+OLD_SEGMENT_COLUMNS = (
+    *_SEGMENT_MATCH_COLUMNS,
+    "mostly_to_segment",
+    "mostly_to_name",
+    "mostly_to_share",
+)
+NEW_SEGMENT_COLUMNS = (
+    *_SEGMENT_MATCH_COLUMNS,
+    "mostly_from_segment",
+    "mostly_from_name",
+    "mostly_from_share",
+)
+SHIFT_COLUMNS = (
+    "old_segment",
+    "old_name",
+    "new_segment",
+    "new_name",
+    "kept",
+    "feature",
+    "old_centre",
+    "new_centre",
+    "shift",
+    "shift_sd",
+)
+
+_OLD, _NEW = "old_segment", "new_segment"
+
+
+@dataclass(frozen=True, eq=False)
+class VersionSegments:
+    """One model version as the migration reads it.
+
+    Attributes:
+        label: how sentences name the version (its stamp, or a short name).
+        segments: ``customer_segments`` of the version: ``ID`` (unique) and ``segment``; other
+            columns are ignored.
+        names: segment number -> name (``segments.segment_names(card)``), every segment of the
+            model.
+        centroids: one row per segment (index: the segment numbers of ``names``), one column
+            per feature of the model (the model card's ``features``), in the features' own units.
+        scale: feature -> the version's standard deviation of it (``scaler.scale_``), for the
+            columns of ``centroids``; only the old version's is used.
+
+    Raises:
+        ValueError: the tables do not describe one model (columns missing, an ``ID`` twice, a
+            segment without a name, centroids of other segments, scales of other features or
+            not positive).
+    """
+
+    label: str
+    segments: pd.DataFrame
+    names: Mapping[int, str]
+    centroids: pd.DataFrame
+    scale: pd.Series
+
+    def __post_init__(self) -> None:
+        """Refuse tables that do not belong to one model."""
+        problems = []
+        missing = [c for c in (schema.ID, SEGMENT) if c not in self.segments.columns]
+        if missing:
+            problems.append(f"customer_segments lacks {', '.join(missing)}")
+        elif self.segments[schema.ID].duplicated().any():
+            twice = self.segments.loc[self.segments[schema.ID].duplicated(), schema.ID]
+            problems.append(
+                f"{twice.nunique()} ID(s) twice in customer_segments, e.g. {twice.iloc[0]}"
+            )
+        else:
+            unnamed = sorted(set(self.segments[SEGMENT].astype("int64")) - set(self.names))
+            if unnamed:
+                problems.append(f"segment(s) {unnamed} have no name")
+        if sorted(int(s) for s in self.centroids.index) != sorted(self.names):
+            problems.append(
+                f"centroids of segments {sorted(self.centroids.index)}, names of "
+                f"{sorted(self.names)}"
+            )
+        if sorted(self.scale.index) != sorted(self.centroids.columns):
+            problems.append(
+                f"scales of {list(self.scale.index)}, centroids of {list(self.centroids.columns)}"
+            )
+        elif not (
+            np.isfinite(self.scale.to_numpy(dtype="float64")).all() and (self.scale > 0).all()
+        ):
+            problems.append("a scale is not a positive number")
+        if problems:
+            raise ValueError(f"version {self.label}: " + "; ".join(problems))
+
+    @property
+    def features(self) -> list[str]:
+        """The model's features, in its order."""
+        return [str(c) for c in self.centroids.columns]
+
+    @classmethod
+    def from_model(
+        cls,
+        label: str,
+        segments: pd.DataFrame,
+        card: Mapping[str, Any],
+        scaler: Any,
+        model: Any,
+    ) -> VersionSegments:
+        """A version from its saved artifacts: the centroids are the model's
+        ``cluster_centers_`` (scaled units) unscaled by its scaler, row ``i`` segment ``i``.
+
+        Args:
+            label: how sentences name the version.
+            segments: its ``customer_segments`` (``ID``, ``segment``).
+            card: its model card (``features``, ``segments`` with their names).
+            scaler: its fitted ``StandardScaler``.
+            model: its fitted K-Means.
+
+        Raises:
+            ValueError: the model, the scaler and the card list other features.
+        """
+        features = [str(f) for f in card["features"]]
+        centres = np.asarray(model.cluster_centers_, dtype="float64")
+        fitted = getattr(scaler, "feature_names_in_", None)
+        if centres.shape[1] != len(features) or (
+            fitted is not None and [str(f) for f in fitted] != features
+        ):
+            raise ValueError(
+                f"version {label}: the card lists {features}, the model has "
+                f"{centres.shape[1]} features and the scaler "
+                f"{'no names' if fitted is None else list(fitted)}"
+            )
+        centroids = pd.DataFrame(
+            scaler.inverse_transform(centres), columns=features, index=range(len(centres))
+        )
+        scale = pd.Series(np.asarray(scaler.scale_, dtype="float64"), index=features)
+        return cls(label, segments, segment_names(card), centroids, scale)
+
+
+def common_customers(old: VersionSegments, new: VersionSegments) -> pd.DataFrame:
+    """The customers in both versions: ``ID``, ``old_segment``, ``new_segment`` (``ID`` order)."""
+    return matched_segments(
+        old.segments.rename(columns={SEGMENT: _OLD}),
+        new.segments.rename(columns={SEGMENT: _NEW}),
+        (_OLD, _NEW),
+        ("the older version's segments", "the newer version's segments"),
+    ).astype({_OLD: "int64", _NEW: "int64"})
+
+
+def contingency_table(
+    common: pd.DataFrame, old_names: Mapping[int, str], new_names: Mapping[int, str]
+) -> pd.DataFrame:
+    """Old segment x new segment over the common customers, as a long table.
+
+    Args:
+        common: :func:`common_customers` (``old_segment``, ``new_segment``).
+        old_names, new_names: every segment of each version, by number.
+
+    Returns:
+        One row per pair of segments (every pair, 0 customers included; old then new number):
+        ``old_segment``, ``old_name``, ``new_segment``, ``new_name``, ``customers`` and
+        ``share_of_old`` (of the old segment's common customers; missing when it has none).
+    """
+    counts = segment_pair_counts(common, (_OLD, _NEW), (sorted(old_names), sorted(new_names)))
+    table = counts.stack().rename("customers").astype("int64").reset_index()
+    totals = table.groupby(_OLD)["customers"].transform("sum")
+    table["share_of_old"] = (table["customers"] / totals).where(totals > 0)
+    table.insert(1, "old_name", table[_OLD].map(old_names))
+    table.insert(3, "new_name", table[_NEW].map(new_names))
+    return table[list(CONTINGENCY_COLUMNS)]
+
+
+def centroid_distances(
+    old: VersionSegments, new: VersionSegments, features: Sequence[str]
+) -> pd.DataFrame:
+    """Distance of every old centroid to every new one over ``features``: the root mean square
+    of their difference in the old version's standard deviations (``old.scale``).
+
+    Returns:
+        Index: old segment numbers; columns: new segment numbers.
+    """
+    columns = list(features)
+    sd = old.scale[columns].to_numpy(dtype="float64")
+    before = old.centroids[columns].to_numpy(dtype="float64") / sd
+    after = new.centroids[columns].to_numpy(dtype="float64") / sd
+    squared = (after[np.newaxis, :, :] - before[:, np.newaxis, :]) ** 2
+    return pd.DataFrame(
+        np.sqrt(squared.mean(axis=2)),
+        index=pd.Index([int(s) for s in old.centroids.index], name=_OLD),
+        columns=pd.Index([int(s) for s in new.centroids.index], name=_NEW),
+    )
+
+
+def hungarian_pairs(distances: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (old, new) segment pairs with the smallest total distance, each segment in one pair
+    at most: min(k_old, k_new) pairs, in new segment order.
+
+    Args:
+        distances: :func:`centroid_distances` (index old segments, columns new segments).
+    """
+    rows, cols = linear_sum_assignment(distances.to_numpy(dtype="float64"))
+    pairs = [
+        (int(distances.index[r]), int(distances.columns[c]))
+        for r, c in zip(rows, cols, strict=True)
+    ]
+    return sorted(pairs, key=lambda pair: pair[1])
+
+
+def _share(part: float, whole: float) -> float | None:
+    """``part / whole``, or None when ``whole`` is 0."""
+    return float(part / whole) if whole else None
+
+
+def _largest(
+    counts: pd.Series, names: Mapping[int, str]
+) -> tuple[int | None, str | None, float | None]:
+    """The segment with most customers in ``counts`` (the lowest number among equals), its
+    name and its share; Nones when there are no customers.
+    """
+    total = int(counts.sum())
+    if not total:
+        return None, None, None
+    segment = int(counts.idxmax())
+    return segment, names[segment], _share(int(counts[segment]), total)
+
+
+def _feature_note(old: VersionSegments, new: VersionSegments, compared: list[str]) -> str | None:
+    """What a reader must know when the versions used different features; None when the same."""
+    if set(old.features) == set(new.features):
+        return None
+    only_old = [f for f in old.features if f not in new.features]
+    only_new = [f for f in new.features if f not in old.features]
+    sides = []
+    if only_old:
+        sides.append(f"only model {old.label} uses {', '.join(only_old)}")
+    if only_new:
+        sides.append(f"only model {new.label} uses {', '.join(only_new)}")
+    reach = (
+        f"centroids are matched on the {len(compared)} feature(s) both use ({', '.join(compared)})"
+        if compared
+        else "they share no feature, so no segment is matched by centroids; only the customers' "
+        "segments are compared"
+    )
+    return f"The models use different features: {'; '.join(sides)}; {reach}."
+
+
+def segment_migration(
+    old: VersionSegments, new: VersionSegments, match_distance: float
+) -> dict[str, Any]:
+    """Compare two model versions on the customers both segmented (JSON-serialisable).
+
+    Args:
+        old: the previous complete version.
+        new: the version of this run.
+        match_distance: the largest centroid distance (:data:`DISTANCE_UNIT`) at which a
+            Hungarian pair is the same segment (``monitoring.migration.match_distance``).
+
+    Returns:
+        ``old_version``, ``new_version`` (labels); ``customers_compared`` (in both),
+        ``customers_only_old``, ``customers_only_new``; ``adjusted_rand_index`` (on the
+        common customers; None without any); ``features_old``, ``features_new``,
+        ``features_compared`` (both use them; the centroids are compared on these), ``note``
+        (None when the features are the same); ``centroid_matching`` (False without a common
+        feature), ``match_distance``, ``distance_unit``; ``n_kept``, ``n_dissolved``,
+        ``n_new``; and lists of records: ``contingency`` (:data:`CONTINGENCY_COLUMNS`),
+        ``old_segments`` (:data:`OLD_SEGMENT_COLUMNS`: status ``kept``/``dissolved``, or
+        ``not matched``; the new segment that took most of its customers),
+        ``new_segments`` (:data:`NEW_SEGMENT_COLUMNS`: status ``kept``/``new``, or
+        ``not matched``; the old segment most of its customers came from); in both,
+        ``matched_*`` and ``distance`` name the Hungarian partner even when it lies farther
+        than ``match_distance`` (then the status is ``new``/``dissolved``); and
+        ``centroid_shift`` (:data:`SHIFT_COLUMNS`: per Hungarian pair and compared feature,
+        both centres in the feature's unit, the shift in it and in old standard deviations).
+
+    Raises:
+        ValueError: ``match_distance`` is not a positive number.
+    """
+    if not (np.isfinite(match_distance) and match_distance > 0):
+        raise ValueError(f"match_distance must be a positive number, got {match_distance!r}")
+    common = common_customers(old, new)
+    table = contingency_table(common, old.names, new.names)
+    compared = [f for f in old.features if f in new.features]
+    matching = bool(compared)
+
+    old_rows = {
+        s: {"segment": s, "name": old.names[s], "status": DISSOLVED if matching else NOT_MATCHED}
+        for s in sorted(old.names)
+    }
+    new_rows = {
+        s: {"segment": s, "name": new.names[s], "status": NEW if matching else NOT_MATCHED}
+        for s in sorted(new.names)
+    }
+    for rows in (old_rows, new_rows):
+        for row in rows.values():
+            row.update(matched_segment=None, matched_name=None, distance=None)
+
+    shifts: list[dict[str, Any]] = []
+    if matching:
+        distances = centroid_distances(old, new, compared)
+        for o, n in hungarian_pairs(distances):
+            distance = float(distances.loc[o, n])
+            kept = distance <= match_distance
+            old_rows[o].update(matched_segment=n, matched_name=new.names[n], distance=distance)
+            new_rows[n].update(matched_segment=o, matched_name=old.names[o], distance=distance)
+            if kept:
+                old_rows[o]["status"] = new_rows[n]["status"] = KEPT
+            for feature in compared:
+                before = float(old.centroids.loc[o, feature])
+                after = float(new.centroids.loc[n, feature])
+                shifts.append(
+                    {
+                        "old_segment": o,
+                        "old_name": old.names[o],
+                        "new_segment": n,
+                        "new_name": new.names[n],
+                        "kept": kept,
+                        "feature": feature,
+                        "old_centre": before,
+                        "new_centre": after,
+                        "shift": after - before,
+                        "shift_sd": (after - before) / float(old.scale[feature]),
+                    }
+                )
+
+    grid = table.pivot(index=_OLD, columns=_NEW, values="customers")
+    for s, row in old_rows.items():
+        to_segment, to_name, to_share = _largest(grid.loc[s], new.names)
+        row.update(
+            customers=int(grid.loc[s].sum()),
+            mostly_to_segment=to_segment,
+            mostly_to_name=to_name,
+            mostly_to_share=to_share,
+        )
+    for s, row in new_rows.items():
+        from_segment, from_name, from_share = _largest(grid[s], old.names)
+        row.update(
+            customers=int(grid[s].sum()),
+            mostly_from_segment=from_segment,
+            mostly_from_name=from_name,
+            mostly_from_share=from_share,
+        )
+
+    ids_old, ids_new = set(old.segments[schema.ID]), set(new.segments[schema.ID])
+    statuses = [r["status"] for r in old_rows.values()] + [r["status"] for r in new_rows.values()]
+    result: dict[str, Any] = {
+        "old_version": old.label,
+        "new_version": new.label,
+        "customers_compared": len(common),
+        "customers_only_old": len(ids_old - ids_new),
+        "customers_only_new": len(ids_new - ids_old),
+        "adjusted_rand_index": (
+            float(adjusted_rand_score(common[_OLD], common[_NEW])) if len(common) else None
+        ),
+        "features_old": old.features,
+        "features_new": new.features,
+        "features_compared": compared,
+        "note": _feature_note(old, new, compared),
+        "centroid_matching": matching,
+        "match_distance": float(match_distance),
+        "distance_unit": DISTANCE_UNIT,
+        "n_kept": sum(r["status"] == KEPT for r in new_rows.values()),
+        "n_dissolved": statuses.count(DISSOLVED),
+        "n_new": statuses.count(NEW),
+        "contingency": [
+            {
+                "old_segment": int(r.old_segment),
+                "old_name": str(r.old_name),
+                "new_segment": int(r.new_segment),
+                "new_name": str(r.new_name),
+                "customers": int(r.customers),
+                "share_of_old": None if pd.isna(r.share_of_old) else float(r.share_of_old),
+            }
+            for r in table.itertuples(index=False)
+        ],
+        "old_segments": [{c: row[c] for c in OLD_SEGMENT_COLUMNS} for row in old_rows.values()],
+        "new_segments": [{c: row[c] for c in NEW_SEGMENT_COLUMNS} for row in new_rows.values()],
+        "centroid_shift": shifts,
+    }
+    logger.info(
+        "Segment migration %s -> %s: %d kept, %d dissolved, %d new; ARI %s on %d customers in "
+        "both (%d only in the old version, %d only in the new)",
+        old.label,
+        new.label,
+        result["n_kept"],
+        result["n_dissolved"],
+        result["n_new"],
+        result["adjusted_rand_index"],
+        result["customers_compared"],
+        result["customers_only_old"],
+        result["customers_only_new"],
+    )
+    return result
+
+
+def _quoted(names: Sequence[str]) -> str:
+    """``'a'``, ``'a' and 'b'``, ``'a', 'b' and 'c'``."""
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def migration_sentence(result: Mapping[str, Any]) -> str:
+    """A plain account of :func:`segment_migration`'s result.
+
+    For example: "Model B keeps 5 of model A's 6 segments (matched by centroids); 'Senior Low
+    Spenders' dissolved, its customers went mostly to 'Budget Low-Activity Customers' (71%);
+    'X' is new (64% of its customers came from 'Y'). Adjusted Rand index 0.83 on 2,212
+    customers in both." Customers in one version only and a note on different features follow
+    when there are any.
+    """
+    old, new = result["old_version"], result["new_version"]
+    olds, news = result["old_segments"], result["new_segments"]
+    if result["centroid_matching"]:
+        kept = result["n_kept"]
+        counted = (
+            f"all {kept} of model {old}'s segments"
+            if kept == len(olds)
+            else f"{kept} of model {old}'s {len(olds)} segments"
+        )
+        clauses = [f"Model {new} keeps {counted} (matched by centroids)"]
+        for row in olds:
+            if row["status"] != DISSOLVED:
+                continue
+            if row["mostly_to_name"] is None:
+                clauses.append(f"'{row['name']}' dissolved")
+            else:
+                clauses.append(
+                    f"'{row['name']}' dissolved, its customers went mostly to "
+                    f"'{row['mostly_to_name']}' ({row['mostly_to_share']:.0%})"
+                )
+        for row in news:
+            if row["status"] != NEW:
+                continue
+            origin = (
+                ""
+                if row["mostly_from_name"] is None
+                else f" ({row['mostly_from_share']:.0%} of its customers came from "
+                f"'{row['mostly_from_name']}')"
+            )
+            clauses.append(f"'{row['name']}' is new{origin}")
+        clauses.extend(
+            f"'{row['matched_name']}' is now called '{row['name']}'"
+            for row in news
+            if row["status"] == KEPT and row["matched_name"] != row["name"]
+        )
+        text = "; ".join(clauses) + "."
+    else:
+        text = (
+            f"Model {new} ({len(news)} segments) and model {old} ({len(olds)} segments) share no "
+            "feature, so their segments are not matched by centroids."
+        )
+    compared = result["customers_compared"]
+    if compared:
+        text += (
+            f" Adjusted Rand index {result['adjusted_rand_index']:.2f} on {compared:,} customers "
+            "in both."
+        )
+    else:
+        text += " No customer is in both versions, so their segments cannot be compared."
+    left_out = [
+        f"{count:,} customers only in model {label}'s segments"
+        for count, label in (
+            (result["customers_only_old"], old),
+            (result["customers_only_new"], new),
+        )
+        if count
+    ]
+    if left_out:
+        text += f" Left out: {' and '.join(left_out)}."
+    if result["note"] and result["centroid_matching"]:
+        text += f" {result['note']}"
+    return text
