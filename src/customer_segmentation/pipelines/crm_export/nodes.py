@@ -10,7 +10,6 @@ def crm_segments(customer_segments: Any, model_card: dict[str, Any]) -> Any:
     belongs (``segments.named_segments``), as the engine's native table. The catalog decides
     where it goes: a database table with ``--env database``, memory otherwise.
     """
-    from customer_segmentation.core import segments  # noqa: PLC0415 - see lazy_types
-    from customer_segmentation.core import engine
+    from customer_segmentation.core import engine, segments
 
     return engine.native(segments.named_segments(customer_segments, model_card))
