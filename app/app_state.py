@@ -1,9 +1,9 @@
 """Streamlit glue shared by the pages: the project's model versions and the sidebar.
 
-Logic lives in the package (``customer_segmentation.serving.versions``, ``app_logic`` and
-``app_evidence``); this module draws the version picker and the model card panel. The store and
+Logic lives in the package's serving layer (``customer_segmentation.serving``); this module
+draws the version picker and the model card panel. The store and
 each model version are built once per server process and shared by every session
-(``model_store.shared_store`` and ``shared_version``: thread-safe, unlike building Kedro's catalog
+(``serving.versions.shared_store`` and ``shared_version``: thread-safe, unlike building Kedro's catalog
 per session); every page reads the selected version's own tables through its ``ModelVersion``.
 """
 

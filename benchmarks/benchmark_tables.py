@@ -109,9 +109,9 @@ def figures_table(result: dict[str, Any]) -> str:
         s = result["scoring"]
         lines += [
             "",
-            f"Scoring {s['rows']:,} rows: build_features {s['build_features_seconds']:.2f} s + "
-            f"score_customers {s['score_customers_seconds']:.2f} s = "
-            f"{s['rows_per_minute']:,.0f} rows/minute; warm single prediction "
+            f"Scoring {s['rows']:,} rows (serving.score.scored_frame): "
+            f"{s['batch_seconds']:.2f} s = {s['rows_per_minute']:,.0f} rows/minute; warm single "
+            "prediction (serving.predict.predict_customer) "
             f"{s['single_prediction_ms_median']:.1f} ms median, "
             f"{s['single_prediction_ms_p95']:.1f} ms p95 ({s['single_prediction_repeats']} runs).",
         ]

@@ -31,6 +31,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
+from customer_segmentation.core import engine
 from customer_segmentation.schema import SPEND_COLUMNS
 
 matplotlib.use("Agg")
@@ -62,11 +63,14 @@ SETTINGS = (
 )
 
 
-def sample_rows(n_rows: int, size: int, seed: int) -> np.ndarray:
-    """Sorted positions of a seeded sample (all rows when the table is not larger)."""
-    if size >= n_rows:
-        return np.arange(n_rows)
-    return np.sort(np.random.default_rng(seed).choice(n_rows, size=size, replace=False))
+def sample_rows(ids: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Positions (ascending) of the seeded sample of ``size`` customers among ``ids``: the
+    customers the pipeline samples for the same seed (the project's ``engine.sample``), so both
+    sides measure the same rows.
+    """
+    frame = engine.lazy(pd.DataFrame({"ID": ids}))
+    drawn = engine.to_pandas(engine.sample(frame, size, seed, "ID"))["ID"].to_numpy()
+    return np.flatnonzero(np.isin(ids, drawn))
 
 
 def load_and_clean(path: Path, settings: dict[str, Any]) -> pd.DataFrame:
@@ -105,11 +109,12 @@ def make_kmeans(
     return KMeans(k, n_init=n_init, random_state=seed)
 
 
-def elbow_sweep(scaled: np.ndarray, settings: dict[str, Any]) -> pd.DataFrame:
+def elbow_sweep(scaled: np.ndarray, ids: np.ndarray, settings: dict[str, Any]) -> pd.DataFrame:
     """Inertia and sampled silhouette for every k, on a seeded sample of the rows."""
     seed = settings["seed"]
-    sample = scaled[sample_rows(len(scaled), settings["sweep_sample"], seed)]
-    sil_rows = sample_rows(len(sample), settings["silhouette_sample"], seed)
+    rows = sample_rows(ids, settings["sweep_sample"], seed)
+    sample = scaled[rows]
+    sil_rows = sample_rows(ids[rows], settings["silhouette_sample"], seed)
     rows = []
     for k in range(settings["k_min"], settings["k_max"] + 1):
         model = make_kmeans(k, settings, seed, sweep=True).fit(sample)
@@ -119,9 +124,11 @@ def elbow_sweep(scaled: np.ndarray, settings: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def dbscan_on_sample(scaled: np.ndarray, settings: dict[str, Any]) -> dict[str, Any]:
+def dbscan_on_sample(
+    scaled: np.ndarray, ids: np.ndarray, settings: dict[str, Any]
+) -> dict[str, Any]:
     """DBSCAN on a seeded sample, eps at the knee of the k-distance curve."""
-    sample = scaled[sample_rows(len(scaled), settings["dbscan_sample"], settings["seed"])]
+    sample = scaled[sample_rows(ids, settings["dbscan_sample"], settings["seed"])]
     min_samples = settings["min_samples"]
     distances = NearestNeighbors(n_neighbors=min_samples).fit(sample).kneighbors(sample)[0]
     curve = np.sort(distances[:, -1])
@@ -135,9 +142,11 @@ def dbscan_on_sample(scaled: np.ndarray, settings: dict[str, Any]) -> dict[str, 
     }
 
 
-def segment_map(scaled: np.ndarray, labels: np.ndarray, settings: dict[str, Any]) -> Figure:
+def segment_map(
+    scaled: np.ndarray, labels: np.ndarray, ids: np.ndarray, settings: dict[str, Any]
+) -> Figure:
     """PCA map of a seeded sample, coloured by segment."""
-    keep = sample_rows(len(scaled), settings["map_sample"], settings["seed"])
+    keep = sample_rows(ids, settings["map_sample"], settings["seed"])
     coords = PCA(n_components=2, random_state=settings["seed"]).fit_transform(scaled[keep])
     fig = Figure(figsize=(8, 6))
     ax = fig.subplots()
@@ -165,19 +174,20 @@ def run(path: Path, out: Path, settings: dict[str, Any]) -> dict[str, Any]:
     scaler = StandardScaler().fit(table[features])
     scaled = scaler.transform(table[features])
     lap("features_and_scaling")
-    sweep = elbow_sweep(scaled, settings)
+    ids = table["ID"].to_numpy()
+    sweep = elbow_sweep(scaled, ids, settings)
     knee = KneeLocator(sweep["k"], sweep["inertia"], curve="convex", direction="decreasing").knee
     lap("elbow_sweep")
     seed = settings["seed"]
     model = make_kmeans(settings["n_clusters"], settings, seed).fit(scaled)
     labels = model.labels_
     lap("final_kmeans")
-    sil_rows = sample_rows(len(scaled), settings["silhouette_sample"], seed)
+    sil_rows = sample_rows(ids, settings["silhouette_sample"], seed)
     silhouette = float(silhouette_score(scaled[sil_rows], labels[sil_rows]))
     lap("silhouette")
-    dbscan = dbscan_on_sample(scaled, settings)
+    dbscan = dbscan_on_sample(scaled, ids, settings)
     lap("dbscan")
-    segment_map(scaled, labels, settings).savefig(out / "segment_map.png", dpi=110)
+    segment_map(scaled, labels, ids, settings).savefig(out / "segment_map.png", dpi=110)
     lap("map")
     joblib.dump(scaler, out / "scaler.joblib")
     joblib.dump(model, out / "kmeans.joblib")

@@ -9,10 +9,11 @@ tab- or semicolon-separated) and for every ``--rows N``:
    process, and record its wall time, peak memory and the time of every node
    (``customer_segmentation.kedro_io.hooks.NodeTimingHook``);
 3. run ``benchmarks/plain_sklearn.py`` on the same file with the same settings, the same way;
-4. optionally (``--scoring``) time the app's batch scoring (``app_logic.model_features_of`` +
-   ``score_customers``) on all N rows with the model of step 2, and one warm single-customer
-   prediction through the app's own path (``app_logic.predict_customer``: the data contract,
-   features, scoring, explanation);
+4. optionally (``--scoring``) time the serving layer's batch scoring
+   (``serving.score.scored_frame``, the Score page's and the ``scoring`` pipeline's) on all N
+   rows with the model of step 2, and one warm single-customer prediction through the Predict
+   page's own path (``serving.predict.predict_customer``: the data contract's one-row path,
+   features, scoring, explanation, the place on the map);
 5. print the figures and write them to ``benchmarks/results/benchmark_<N>.{json,md}``
    (``benchmark_real_<file stem>`` for the real table); ``benchmarks/benchmark_tables.py`` draws the
    tables.
@@ -65,14 +66,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
+import polars as pl
 import psutil
 from kedro.config import OmegaConfigLoader
 
 import customer_segmentation
 from customer_segmentation import schema
-from customer_segmentation.core.scoring import score_customers
+from customer_segmentation.core import engine
 from customer_segmentation.params import validate
-from customer_segmentation.serving import app_logic
+from customer_segmentation.serving import predict, score
 from customer_segmentation.serving.versions import ModelVersion
 
 # benchmarks/ is a folder of scripts, not a package. Python puts a script's own folder on
@@ -582,33 +584,33 @@ def same_answer(card: dict[str, Any], plain: dict[str, Any]) -> dict[str, Any]:
 
 
 def time_scoring(project: Path, repeats: int) -> dict[str, Any]:
-    """The app's scoring with the model the Kedro run saved, loaded through its catalog
-    (``model_store.ModelVersion``): batch (features and segments of every clean customer, as
-    the Score page does after parsing) and one warm single prediction of the Predict page
-    (``app_logic.predict_customer``: contract, features, scoring, explanation, margin rank).
+    """The serving layer's scoring with the model the Kedro run saved, loaded through its
+    catalog (``serving.versions.ModelVersion``): batch (``serving.score.scored_frame``: the
+    features and segments of every clean customer, as the Score page and the ``scoring``
+    pipeline do after the contract) and one warm single prediction of the Predict page
+    (``serving.predict.predict_customer``: the contract's one-row path, features, scoring,
+    explanation, margin rank and the place on the map).
     """
     model = ModelVersion(project_store(project))
     bundle = model.bundle
     data_params = model.store.params["data_processing"]
-    clean = pd.read_parquet(project / "data" / "03_primary" / "customers.parquet")
+    clean = pl.read_parquet(project / "data" / "03_primary" / "customers.parquet")
     started = time.perf_counter()
-    features = app_logic.model_features_of(clean, bundle)
-    built = time.perf_counter()
-    segments = score_customers(features, bundle.scaler, bundle.model)
+    segments = engine.to_pandas(score.scored_frame(engine.lazy(clean), bundle))
     batch = time.perf_counter() - started
-    one = {c: clean.iloc[0][c] for c in schema.KAGGLE_COLUMNS if c != schema.ID}
+    first = clean.row(0, named=True)
+    one = {c: first[c] for c in schema.KAGGLE_COLUMNS if c != schema.ID}
     margins = model.training_margins()
-    app_logic.predict_customer(one, bundle, data_params, margins)  # warm
+    projection = model.dataset("segment_map_projection")
+    predict.predict_customer(one, bundle, data_params, margins, projection)  # warm
     single = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        app_logic.predict_customer(one, bundle, data_params, margins)
+        predict.predict_customer(one, bundle, data_params, margins, projection)
         single.append(time.perf_counter() - t0)
     single.sort()
     return {
         "rows": len(segments),
-        "build_features_seconds": built - started,
-        "score_customers_seconds": batch - (built - started),
         "batch_seconds": batch,
         "rows_per_minute": len(segments) / batch * 60 if batch > 0 else float("inf"),
         "single_prediction_ms_median": 1000 * single[len(single) // 2],

@@ -20,7 +20,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from customer_segmentation.core import engine
-from customer_segmentation.core.features import build_features, reference_date
+from customer_segmentation.core.features import feature_frame, reference_date
 from customer_segmentation.params import PipelineParams, validate
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -166,11 +166,8 @@ def demo_features(params: dict[str, Any]) -> pd.DataFrame:
         RawCustomerFile(path.name, path.read_bytes()), params["data_processing"]
     ).clean
     settings = params["feature_engineering"]
-    return engine.to_pandas_table(
-        build_features(
-            clean, reference_date(clean, settings.reference_date), settings.partner_statuses
-        )
-    )
+    ref = reference_date(clean, settings.reference_date)
+    return engine.to_pandas(feature_frame(engine.lazy(clean), ref, settings.partner_statuses))
 
 
 @pytest.fixture(scope="session")

@@ -21,16 +21,9 @@ from customer_segmentation.core import engine
 from customer_segmentation.core.modeling import threads
 from customer_segmentation.core.modeling.dbscan import dbscan_scan
 from customer_segmentation.core.modeling.kmeans import fit_kmeans
-from customer_segmentation.core.modeling.metrics import (
-    silhouette,
-    silhouette_on_sample,
-    silhouettes,
-)
-from customer_segmentation.core.modeling.sampling import (
-    matched_positions,
-    positions_of,
-)
+from customer_segmentation.core.modeling.metrics import silhouette, silhouettes
 from customer_segmentation.core.modeling.selection import choose_k, find_knee, sweep
+from customer_segmentation.core.sampling import check_one_row_per_id, rows_of_sample
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 
 # Four points on a line, two obvious pairs: every criterion can be worked out by hand.
@@ -42,15 +35,9 @@ def test_silhouette_matches_hand_computation():
     # a = 1 for every point; b = 10.5 for the outer points, 9.5 for the inner ones.
     expected = np.mean([1 - 1 / 10.5, 1 - 1 / 9.5, 1 - 1 / 9.5, 1 - 1 / 10.5])
 
-    got = silhouette_on_sample(LINE, PAIRS, size=10, seed=0)
+    got = silhouette(LINE, PAIRS)
 
     assert got == pytest.approx(expected), f"silhouette {got}, by hand {expected}"
-
-
-def test_silhouette_is_nan_for_a_single_cluster():
-    assert np.isnan(silhouette_on_sample(LINE, np.zeros(4, dtype=int), 10, 0)), (
-        "one cluster has no silhouette; expected NaN"
-    )
 
 
 @pytest.mark.parametrize(
@@ -120,7 +107,8 @@ def test_sweep_criteria_match_hand_computation(params):
         stability_resamples=3,
     )
 
-    table, centres = sweep(LINE, settings)
+    every = np.arange(len(LINE))
+    table, centres = sweep(LINE, settings, every, every)
     row = table.iloc[0]
 
     # Inertia: 4 points each 0.5 from their centroid. Between-group SS: 4 * 5^2 = 100, so
@@ -211,49 +199,19 @@ def test_dbscan_scan_of_no_eps_is_empty():
     assert dbscan_scan(LINE, [], 2) == []
 
 
-def test_positions_of_selects_what_set_index_loc_selects():
-    table = pd.DataFrame({"ID": [30, 10, 20, 40], "x": [3.0, 1.0, 2.0, 4.0]})
-    wanted = pd.Series([20, 30, 40])
-
-    rows = positions_of(table["ID"], wanted)
-
-    expected = table.set_index("ID").loc[wanted, "x"].to_numpy()
-    np.testing.assert_array_equal(table["x"].to_numpy()[rows], expected)
-    np.testing.assert_array_equal(positions_of(table["ID"], table["ID"]), np.arange(4))
-    with pytest.raises(KeyError, match="1 IDs not found, e.g. 99"):
-        positions_of(table["ID"], pd.Series([10, 99]))
+def test_a_repeated_id_is_refused_by_name():
+    check_one_row_per_id(pd.DataFrame({"ID": [3, 1, 2]}), "the segments")
+    with pytest.raises(ValueError, match=r"the segments: 2 repeated ID\(s\), e.g. 1, 3"):
+        check_one_row_per_id(pd.DataFrame({"ID": [3, 1, 3, 1, 1, 2]}), "the segments")
 
 
-def test_matched_positions_keep_what_an_inner_merge_keeps():
-    features = pd.DataFrame({"ID": [5, 3, 9, 1, 7], "x": range(5)})
-    segments = pd.DataFrame({"ID": [1, 3, 5, 8], "segment": [0, 1, 2, 3]})
-
-    rows, where = matched_positions(features["ID"], segments["ID"])
-
-    merged = features.merge(segments, on="ID", how="inner", validate="1:1")
-    np.testing.assert_array_equal(features["x"].to_numpy()[rows], merged["x"].to_numpy())
-    np.testing.assert_array_equal(
-        segments["segment"].to_numpy()[where], merged["segment"].to_numpy()
-    )
-    with pytest.raises(ValueError, match="segments repeat an ID"):
-        matched_positions(features["ID"], pd.Series([1, 1]))
-    with pytest.raises(ValueError, match="features repeat an ID"):
-        matched_positions(pd.Series([1, 1, 3]), segments["ID"])
-
-
-def test_matched_positions_of_aligned_ids_are_every_row():
-    ids = np.array([3, 5, 9])
-
-    rows, where = matched_positions(ids, ids.copy())
-
-    np.testing.assert_array_equal(rows, [0, 1, 2])
-    np.testing.assert_array_equal(where, [0, 1, 2])
-
-
-def test_matched_positions_still_refuse_repeated_ids_in_the_same_order():
-    ids = np.array([3, 3, 9])
-    with pytest.raises(ValueError, match="repeat an ID"):
-        matched_positions(ids, ids.copy())
+def test_a_smaller_sample_of_one_seed_is_found_inside_a_larger_one():
+    table = engine.lazy(pd.DataFrame({"ID": np.arange(1000) * 7 + 3, "x": np.arange(1000)}))
+    larger = engine.sample(table, 300, 5, "ID")
+    rows = rows_of_sample(larger, 40, 5)
+    inner = engine.to_pandas(engine.sample(table, 40, 5, "ID"))["ID"].to_numpy()
+    np.testing.assert_array_equal(engine.to_pandas(larger)["ID"].to_numpy()[rows], inner)
+    assert len(set(inner) - set(engine.to_pandas(larger)["ID"])) == 0, "samples are nested"
 
 
 # --------------------------------------------------------------------------------------

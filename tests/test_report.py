@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import project_params
 from matplotlib.figure import Figure
 from PIL import Image
 
 from customer_segmentation.core.modeling.selection import verdict
+from customer_segmentation.core.monitoring import drift
 from customer_segmentation.kedro_io.datasets import FigureDataset
 from customer_segmentation.report import RUN_STAMP
-from customer_segmentation.report.report import FIGURES, SECTIONS, quality_sentence
+from customer_segmentation.report.report import FIGURES, SECTIONS, drift_section, quality_sentence
 
 
 def _only_version(folder: Path) -> str:
@@ -131,3 +133,22 @@ def test_figures_are_saved_with_the_pixels_savefig_draws(tmp_path: Path):
     )
     assert Image.open(io.BytesIO(saved)).info["dpi"] == pytest.approx((90, 90), abs=0.01)
     assert figure.canvas is canvas and figure.dpi == 100, "saving changed the figure"
+
+
+def test_the_drift_section_uses_the_reports_tables_and_escapes_everything() -> None:
+    training = pd.DataFrame({"<b>x</b>": list(range(20)), "segment": [0, 1] * 10, "ID": range(20)})
+    new = training.assign(**{"<b>x</b>": training["<b>x</b>"] + 5})
+    previous = training[["ID"]].assign(previous_segment=[1, 0] * 10)
+    reference = drift.drift_reference(training, ["<b>x</b>"], training["segment"], 4, 20, 0)
+    found = drift.drift_report(
+        reference, new, new["segment"], project_params()["monitoring"].drift, previous=previous
+    )
+    html = drift_section(found)
+    assert html.startswith('<section class="drift">')
+    assert html.rstrip().endswith("</section>")
+    assert "<b>" not in html, "a value was not escaped"
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "Cramér&#39;s V" in html
+    assert html.count("<table>") == 3, "features, segment shares, moves"
+    assert "20 of 20 returning customers changed segment" in html
+    assert html.count("<table>") == html.count("<thead><tr><th class="), "the report's tables"

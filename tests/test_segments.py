@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from customer_segmentation.core import engine
-from customer_segmentation.core.modeling.sampling import segmented_frame
+from customer_segmentation.core.sampling import segmented_frame
 from customer_segmentation.core.segments import name_segments, profile_segments
 from customer_segmentation.params import ClusteringParams, ParameterError
 from customer_segmentation.schema import BEHAVIOURS, NAMING_COLUMNS
@@ -194,7 +194,7 @@ def test_a_repeated_id_is_refused_even_in_order():
     labels = pl.DataFrame({"ID": [1, 2, 2, 3], "segment": [0, 1, 1, 0]})
 
     assert not engine.same_keys_in_order(engine.lazy(frame), engine.lazy(labels), "ID")
-    with pytest.raises(ValueError, match="repeat an ID"):
+    with pytest.raises(ValueError, match="the segments: 1 repeated ID.s., e.g. 2"):
         segmented_frame(frame, labels)
 
 

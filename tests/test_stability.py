@@ -15,7 +15,6 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from customer_segmentation.core.modeling.kmeans import fit_kmeans
-from customer_segmentation.core.modeling.sampling import sample_positions
 from customer_segmentation.core.modeling.stability import (
     COLUMNS,
     max_jaccard,
@@ -76,7 +75,6 @@ def _stability(points: np.ndarray, k: int, **changes: Any) -> pd.DataFrame:
         "resamples": 20,
         "n_init": 3,
         "seed": 0,
-        "sample_size": None,
         "thresholds": THRESHOLDS,
         "dissolution": 0.5,
         "recovery": 0.75,
@@ -171,30 +169,10 @@ def test_one_resample_equals_a_recount_by_sets():
     np.testing.assert_allclose(table["stability_jaccard"], expected, err_msg="B=1 differs")
 
 
-def test_the_sample_is_used_and_reported():
+def test_the_rows_used_are_reported():
     points = _blobs()
-    labels = _segments(points, 3)
-    keep = sample_positions(len(points), 120, 3)
-
-    sampled = _stability(points, 3, sample_size=120, seed=3)
-    alone = segment_stability(
-        points[keep],
-        labels[keep],
-        3,
-        SETTINGS,
-        resamples=20,
-        n_init=3,
-        seed=3,
-        sample_size=None,
-        thresholds=THRESHOLDS,
-        dissolution=0.5,
-        recovery=0.75,
-    )
-    everyone = _stability(points, 3, sample_size=10_000, seed=3)
-
-    assert (sampled["stability_rows"] == 120).all(), "the sample's size is not reported"
-    pd.testing.assert_frame_equal(sampled, alone)
-    assert (everyone["stability_rows"] == len(points)).all(), "a sample above the rows"
+    table = _stability(points, 3, seed=3)
+    assert (table["stability_rows"] == len(points)).all(), "the customers used are not reported"
 
 
 def test_summary_skips_resamples_without_the_segment():
@@ -237,7 +215,6 @@ def test_labels_outside_the_segments_are_refused():
             resamples=1,
             n_init=1,
             seed=0,
-            sample_size=None,
             thresholds=THRESHOLDS,
             dissolution=0.5,
             recovery=0.75,

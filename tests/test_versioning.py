@@ -16,6 +16,7 @@ from kedro.validation.exceptions import ParameterValidationError
 from model_projects import NEWER_K, OLDER_K, copy_run, model_stamps, two_versions_project
 
 from customer_segmentation.kedro_io import versioning
+from customer_segmentation.pipeline_registry import model_datasets
 from customer_segmentation.serving.versions import ModelStore
 
 __all__ = ["two_versions_project"]  # the shared fixture, used below
@@ -44,7 +45,7 @@ def _k_everywhere(catalog, stamp: str) -> dict[str, int]:
 
 def test_every_model_dataset_is_versioned_in_the_catalog(demo_project: Path):
     catalog = load_catalog(demo_project)
-    names = versioning.model_datasets()
+    names = model_datasets()
     assert {"k_selection", "scaler", "kmeans_model", "model_card", "customer_segments"} <= names
     assert {"segment_profiles", "clustering_comparison", "spending_mix"} <= names
     assert {"segmentation_report", "elbow_plot", "segment_map", "eda_distributions"} <= names

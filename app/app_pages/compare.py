@@ -11,7 +11,7 @@ import streamlit as st
 
 from customer_segmentation.core.monitoring import migration
 from customer_segmentation.params import as_model
-from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving import charts, monitoring
 
 st.title("Compare model versions")
 store, model = app_state.require_model()
@@ -43,7 +43,7 @@ if first == second:
 
 match_distance = as_model("monitoring", store.params["monitoring"]).migration.match_distance
 with st.spinner("Comparing the versions…"):
-    comparison = app_evidence.compare_versions(
+    comparison = monitoring.compare_versions(
         app_state.other_version(first), app_state.other_version(second), match_distance
     )
 result = comparison.migration
@@ -63,19 +63,19 @@ c3.metric("Segments kept", f"{result['n_kept']}")
 c4.metric("Dissolved / new", f"{result['n_dissolved']} / {result['n_new']}")
 
 st.subheader("Where each old segment's customers went")
-st.vega_lite_chart(spec=app_evidence.migration_heatmap_spec(result), width="stretch")
+st.vega_lite_chart(spec=charts.migration_heatmap_spec(result), width="stretch")
 st.caption(
     "Rows: the older version's segments; columns: the newer version's. Each cell writes the "
     "customers; its colour is their share of the row's segment."
 )
 share = st.toggle("Show shares of the old segment", key="migration_shares")
 st.dataframe(
-    app_evidence.contingency_matrix(result, "share_of_old" if share else "customers"),
+    migration.contingency_matrix(result, "share_of_old" if share else "customers"),
     key="migration_table",
 )
 
 st.subheader("The flows")
-labels, flows = app_evidence.migration_flows(result)
+labels, flows = migration.migration_flows(result)
 figure = go.Figure(
     go.Sankey(
         node={"label": labels, "pad": 12},

@@ -8,7 +8,7 @@ import app_state
 import streamlit as st
 
 from customer_segmentation.core import outcomes
-from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving import evidence
 
 st.title("Explore the segments")
 store, model = app_state.require_model()
@@ -50,12 +50,12 @@ profiles = model.dataset("segment_profiles")
 st.dataframe(profiles, hide_index=True, key="profiles_table")
 
 st.subheader("Can I trust this segment?")
-stability = app_evidence.stability_table(profiles)
+stability = evidence.stability_table(profiles)
 if stability is None:
-    st.info(app_evidence.not_available("Segment stability", model.version), icon=":material/info:")
+    st.info(evidence.not_available("Segment stability", model.version), icon=":material/info:")
 else:
     st.markdown(
-        app_evidence.stability_reading(
+        evidence.stability_reading(
             profiles,
             stability_params.thresholds,
             stability_params.dissolution,
@@ -76,9 +76,9 @@ else:
 st.subheader("Will it respond?")
 outcome_table = model.optional("segment_outcomes")
 if outcome_table is None:
-    st.info(app_evidence.not_available("Campaign evidence", model.version), icon=":material/info:")
+    st.info(evidence.not_available("Campaign evidence", model.version), icon=":material/info:")
 elif outcome_table.empty:
-    st.info(app_evidence.outcomes_note(outcome_table), icon=":material/info:")
+    st.info(evidence.outcomes_note(outcome_table), icon=":material/info:")
 else:
     if model.holds(OUTCOMES_FIGURE):
         st.image(
@@ -87,24 +87,24 @@ else:
         )
     z = reporting.outcomes.z
     st.markdown(outcomes.next_campaign_sentence(outcome_table, z, names))
-    note = app_evidence.outcomes_note(outcome_table)
+    note = evidence.outcomes_note(outcome_table)
     if note:
         st.info(note, icon=":material/info:")
-    responses = app_evidence.response_table(outcome_table, names)
+    responses = evidence.response_table(outcome_table, names)
     if not responses.empty:
         st.dataframe(responses, hide_index=True, key="response_table")
-        st.caption(app_evidence.overall_rates(outcome_table, z))
+        st.caption(evidence.overall_rates(outcome_table, z))
 
 st.subheader("RFM beside K-Means")
 crosstab = model.optional("rfm_crosstab")
 if crosstab is None:
-    st.info(app_evidence.not_available("The RFM comparison", model.version), icon=":material/info:")
+    st.info(evidence.not_available("The RFM comparison", model.version), icon=":material/info:")
 else:
-    st.markdown(app_evidence.rfm_reading(reporting.rfm.levels, card["features"]))
+    st.markdown(evidence.rfm_reading(reporting.rfm.levels, card["features"]))
     if model.holds(RFM_FIGURE):
         st.image(model.dataset(RFM_FIGURE), caption="K-Means segments and RFM groups")
-    rfm = app_evidence.rfm_table(crosstab, names)
-    groups = [c for c in rfm.columns if c not in app_evidence.RFM_LEADING]
+    rfm = evidence.rfm_table(crosstab, names)
+    groups = [c for c in rfm.columns if c not in evidence.RFM_LEADING]
     st.dataframe(
         rfm,
         hide_index=True,
@@ -114,7 +114,7 @@ else:
 
 st.subheader("Figures")
 held = [n for n in store.figure_names() if model.holds(n)]
-for name in app_evidence.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
+for name in evidence.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
     st.image(model.dataset(name), caption=FIGURES.get(name, name.replace("_", " ").capitalize()))
 
 for name, title in TABLES.items():

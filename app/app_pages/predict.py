@@ -7,17 +7,17 @@ import streamlit as st
 
 from customer_segmentation import schema
 from customer_segmentation.core import maps
-from customer_segmentation.serving import app_evidence, app_logic
+from customer_segmentation.serving import charts, evidence, form, predict
 
 st.title("Predict a customer's segment")
 store, model = app_state.require_model()
 bundle = model.bundle
 card = bundle.card
 ref_date = bundle.reference_date
-defaults = app_logic.form_defaults(card)
+defaults = form.form_defaults(bundle)
 data_rules = store.params["data_processing"]
 used = set(card["features"])
-LABELS = app_logic.FIELD_LABELS
+LABELS = form.FIELD_LABELS
 
 
 def _help(*columns: str) -> str:
@@ -110,10 +110,14 @@ with st.form("customer"):
 
 if submitted:
     try:
-        prediction = app_logic.predict_customer(
-            values, bundle, data_rules, model.training_margins()
+        prediction = predict.predict_customer(
+            values,
+            bundle,
+            data_rules,
+            model.training_margins(),
+            model.dataset("segment_map_projection"),
         )
-    except app_logic.FormRejected as error:
+    except form.FormRejected as error:
         st.session_state.pop("prediction", None)
         st.error(f"The data contract refuses this customer: {error}", icon=":material/block:")
         st.stop()
@@ -123,24 +127,24 @@ stored = st.session_state.get("prediction")
 if stored is None or stored[0] != model.version:
     st.info("Fill in the form and press **Predict segment**.")
     st.stop()
-prediction: app_logic.Prediction = stored[1]
+prediction: predict.Prediction = stored[1]
 
 with st.container(key="prediction", border=True):
     st.subheader(f"Segment {prediction.segment}: {prediction.name}")
     st.write(prediction.description)
     st.info(f"**Suggested action:** {prediction.action}", icon=":material/campaign:")
-    stable = app_evidence.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
-    evidence = app_evidence.campaign_evidence(
+    stable = evidence.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
+    evidence = evidence.campaign_evidence(
         model.optional("segment_outcomes"), prediction.segment, store.params["reporting"].outcomes.z
     )
     with st.container(key="segment_evidence"):
         st.markdown(
             "**How stable is this segment?** "
-            + (stable or app_evidence.not_available("Its stability", model.version))
+            + (stable or evidence.not_available("Its stability", model.version))
         )
         st.markdown(
             "**Will it respond?** "
-            + (evidence or app_evidence.not_available("Its campaign evidence", model.version))
+            + (evidence or evidence.not_available("Its campaign evidence", model.version))
         )
 
 if not prediction.out_of_range.empty:
@@ -170,7 +174,7 @@ st.caption(
 )
 
 st.subheader("What pulled the customer into this segment")
-st.vega_lite_chart(spec=app_logic.pull_spec(prediction.explanation), width="stretch")
+st.vega_lite_chart(spec=charts.pull_spec(prediction.explanation), width="stretch")
 st.caption(
     "Each feature's pull is its share of (squared distance to the runner-up − squared distance "
     "to the own centroid): positive pulls towards this segment, negative towards the runner-up."
@@ -185,19 +189,18 @@ st.dataframe(
 )
 
 st.subheader("Where the customer sits on the segment map")
-projection = model.dataset("segment_map_projection")
 base = model.derived(
     "map_spec",
-    lambda: app_logic.map_spec(
-        model.dataset("segment_map_points"), bundle.segment_names(), maps.axis_labels(projection)
+    lambda: charts.map_spec(
+        maps.map_layers(
+            model.dataset("segment_map_points"),
+            bundle.segment_names(),
+            maps.axis_labels(model.dataset("segment_map_projection")),
+        )
     ),
 )
 st.vega_lite_chart(
-    spec=app_logic.with_customer(
-        base, app_logic.map_position(projection, bundle, prediction.features)
-    ),
-    width="stretch",
-    key="segment_map",
+    spec=charts.with_customer(base, prediction.position), width="stretch", key="segment_map"
 )
 st.caption(
     "The model version's PCA map (the report's): sampled training customers, the centroids (+) "

@@ -7,8 +7,7 @@ import streamlit as st
 
 from customer_segmentation.core.contract import CustomerDataError, containers
 from customer_segmentation.params import as_model
-from customer_segmentation.serving import app_evidence
-from customer_segmentation.serving import uploads as upload_workers
+from customer_segmentation.serving import evidence, monitoring, uploads
 
 st.title("Score a customer file")
 store, model = app_state.require_model()
@@ -47,7 +46,7 @@ cached = st.session_state.get("scored_upload")
 if cached is None or cached[0] != key:
     try:
         with st.spinner(f"Scoring {upload.name}… (uploads are scored one after another)"):
-            result = upload_workers.score_upload(
+            result = uploads.score_upload(
                 upload.getvalue(),
                 upload.name,
                 bundle,
@@ -55,14 +54,14 @@ if cached is None or cached[0] != key:
                 limit_mb,
                 store.app.upload_workers,
             )
-    except (CustomerDataError, upload_workers.UploadWorkerError) as error:
+    except (CustomerDataError, uploads.UploadWorkerError) as error:
         st.session_state.pop("scored_upload", None)
         st.error(f"This file cannot be scored. {error}", icon=":material/block:")
         st.stop()
     drift = None
     if not result.scored.empty:
         with st.spinner("Comparing the file with the model's training data…"):
-            drift = app_evidence.upload_drift(
+            drift = monitoring.upload_drift(
                 result.scored,
                 model.optional("drift_reference"),
                 as_model("monitoring", store.params["monitoring"]).drift,
@@ -94,8 +93,8 @@ else:
     st.subheader("Drift against the training data")
     if drift is None:
         st.info(
-            app_evidence.not_available(
-                "Drift against the training data", model.version, app_evidence.DRIFT_NODES
+            evidence.not_available(
+                "Drift against the training data", model.version, monitoring.DRIFT_NODES
             ),
             icon=":material/info:",
         )
@@ -107,7 +106,7 @@ else:
             "p-value only support (large files make every p-value small)."
         )
         st.dataframe(
-            drift.features[list(app_evidence.DRIFT_FEATURE_COLUMNS)],
+            drift.features[list(monitoring.DRIFT_FEATURE_COLUMNS)],
             hide_index=True,
             column_config={
                 "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
@@ -127,7 +126,7 @@ else:
             f"p = {test['pvalue']:.2g}), Cramér's V {test['cramers_v']:.2f}: {test['verdict']}."
         )
         st.dataframe(
-            app_evidence.drift_segment_table(drift, bundle.segment_names()),
+            monitoring.drift_segment_table(drift, bundle.segment_names()),
             hide_index=True,
             column_config={
                 "share_training": st.column_config.NumberColumn(

@@ -19,3 +19,14 @@ def register_pipelines() -> dict[str, Pipeline]:
     # `kedro run` trains; scoring a new export is asked for (`--pipeline scoring`).
     pipelines["__default__"] = sum(p for name, p in pipelines.items() if name not in ON_REQUEST)
     return pipelines
+
+
+def model_datasets() -> frozenset[str]:
+    """Every dataset of a model version: what the model pipelines (``clustering``,
+    ``reporting``) write (``settings.py`` gives it to ``kedro_io.versioning.ModelVersionHook``).
+    """
+    from customer_segmentation.pipelines import clustering, reporting  # noqa: PLC0415
+
+    return frozenset(clustering.create_pipeline().all_outputs()) | frozenset(
+        reporting.create_pipeline().all_outputs()
+    )

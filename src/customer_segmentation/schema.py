@@ -6,6 +6,8 @@ One place for the names the pipeline, the app and the tests agree on.
 from __future__ import annotations
 
 ID = "ID"
+# The segment a customer belongs to, in every table that holds one.
+SEGMENT = "segment"
 DATE_COLUMN = "Dt_Customer"
 
 SPEND_COLUMNS: tuple[str, ...] = (

@@ -4,6 +4,7 @@ from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
 from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
 from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.kedro_io.versioning import ModelVersionHook
+from customer_segmentation.pipeline_registry import model_datasets
 
 # ModelVersionHook: every dataset of a model version is read and written under one stamp.
 # NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
@@ -14,7 +15,7 @@ from customer_segmentation.kedro_io.versioning import ModelVersionHook
 # last, so that its after_pipeline_run (hooks run last-registered first) writes every figure
 # before the others see the run as finished.
 HOOKS = (
-    ModelVersionHook(),
+    ModelVersionHook(model_datasets),
     NodeTimingHook(),
     ReleaseMemoryHook(),
     SparkHooks(),

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from customer_segmentation import schema
 from customer_segmentation.core import outcomes
-from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving import evidence as segment_evidence
 from customer_segmentation.serving.versions import (
     EVIDENCE_DATASETS,
     PROJECT_ENV_VAR,
@@ -272,7 +272,7 @@ def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
     names, k = version.bundle.segment_names(), version.bundle.k
     headings = texts(app.subheader).splitlines()
     assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
-    assert app_evidence.NOT_AVAILABLE not in texts(app.info), texts(app.info)
+    assert segment_evidence.NOT_AVAILABLE not in texts(app.info), texts(app.info)
 
     stability = frame_with(app, "segment", "mean_jaccard", "reading", "dissolved")
     thresholds = store.params["clustering"].segment_stability.thresholds
@@ -288,7 +288,7 @@ def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
     assert responses["Response rate"].str.fullmatch(r"[\d.]+% \([\d.]+%–[\d.]+%\)").all()
 
     rfm = frame_with(app, "segment", "largest_group", "customers")
-    groups = [c for c in rfm.columns if c not in app_evidence.RFM_LEADING]
+    groups = [c for c in rfm.columns if c not in segment_evidence.RFM_LEADING]
     assert rfm[groups].sum(axis=1).to_numpy() == pytest.approx(1.0), "shares of each segment"
     assert rfm["customers"].sum() == version.bundle.card["training_rows"]
 
@@ -306,10 +306,10 @@ def test_predict_page_says_how_stable_the_segment_is_and_how_it_responds(real_pr
     store = ModelStore(real_project)
     version = ModelVersion(store)
     shown = texts(app.markdown)
-    stable = app_evidence.stability_sentence(version.dataset("segment_profiles"), segment)
+    stable = segment_evidence.stability_sentence(version.dataset("segment_profiles"), segment)
     assert stable is not None and stable in shown, shown
     assert stable.startswith(f"Segment {segment} is "), stable
-    evidence = app_evidence.campaign_evidence(
+    evidence = segment_evidence.campaign_evidence(
         version.dataset("segment_outcomes"), segment, store.params["reporting"].outcomes.z
     )
     assert evidence is not None and evidence in shown, shown
@@ -324,7 +324,7 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     headings = texts(app.subheader).splitlines()
     assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
     notes = texts(app.info)
-    assert notes.count(app_evidence.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), notes
+    assert notes.count(segment_evidence.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), notes
     store = ModelStore(pre_evidence_project)
     urls = image_urls(app)
     held = set(store.figure_names()) - set(EVIDENCE_DATASETS)
@@ -334,7 +334,7 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     app.button[0].click().run()
     assert not app.exception, [e.message for e in app.exception]
     assert predicted_segment(app) in ModelStore(pre_evidence_project).load().segment_names()
-    assert texts(app.markdown).count(app_evidence.NOT_AVAILABLE) == 2, texts(app.markdown)
+    assert texts(app.markdown).count(segment_evidence.NOT_AVAILABLE) == 2, texts(app.markdown)
 
 
 def test_without_campaign_columns_the_explore_page_says_why(no_campaigns_project, monkeypatch):

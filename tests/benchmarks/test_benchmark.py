@@ -31,8 +31,7 @@ from kedro.runner import SequentialRunner
 
 import customer_segmentation
 from customer_segmentation import settings
-from customer_segmentation.core.modeling.metrics import silhouette_on_sample
-from customer_segmentation.core.modeling.sampling import sample_positions
+from customer_segmentation.core import engine
 from customer_segmentation.core.modeling.selection import sweep
 from customer_segmentation.demo_data import generate_customers, write_customers
 from customer_segmentation.kedro_io.hooks import TIMINGS_ENV_VAR, NodeTimingHook
@@ -248,23 +247,18 @@ def scaled() -> np.ndarray:
     return (values - values.mean(axis=0)) / values.std(axis=0)
 
 
-def test_sample_positions_depend_on_the_seed_only() -> None:
-    first = sample_positions(100_000, 5000, seed=3)
-    assert np.array_equal(first, sample_positions(100_000, 5000, seed=3)), "same seed, other rows"
-    assert not np.array_equal(first, sample_positions(100_000, 5000, seed=4)), (
-        "another seed gives the same sample"
-    )
-    assert len(np.unique(first)) == 5000, "the sample repeats rows"
+def test_the_plain_script_samples_the_pipelines_customers() -> None:
+    """One seeded sample: the plain script draws the customers ``engine.sample`` draws."""
+    ids = np.random.default_rng(2).permutation(100_000) * 3 + 11
     plain = _module("plain_sklearn")
-    assert np.array_equal(plain.sample_rows(100_000, 5000, 3), first), (
-        "the plain script samples other rows than the pipeline for the same seed"
-    )
+    first = plain.sample_rows(ids, 5000, 3)
+    drawn = engine.to_pandas(engine.sample(engine.lazy(pd.DataFrame({"ID": ids})), 5000, 3, "ID"))
+    assert sorted(ids[first]) == drawn["ID"].tolist(), "the plain script samples other customers"
+    assert np.array_equal(first, plain.sample_rows(ids, 5000, 3)), "same seed, other rows"
+    assert not np.array_equal(first, plain.sample_rows(ids, 5000, 4)), "another seed, same rows"
 
 
 def test_sampled_metrics_are_stable(scaled: np.ndarray, params) -> None:
-    labels = (scaled[:, 0] > 0).astype(int) + (scaled[:, 1] > 0).astype(int)
-    one = silhouette_on_sample(scaled, labels, 500, seed=11)
-    assert one == silhouette_on_sample(scaled, labels, 500, seed=11), "silhouette not seeded"
     settings = changed(
         params["model_selection"],
         k_min=2,
@@ -275,7 +269,9 @@ def test_sampled_metrics_are_stable(scaled: np.ndarray, params) -> None:
         stability_sample_size=300,
         stability_resamples=2,
     )
-    pd.testing.assert_frame_equal(sweep(scaled, settings)[0], sweep(scaled, settings)[0])
+    rows = np.arange(len(scaled))
+    first = sweep(scaled, settings, rows[:300], rows[:400])[0]
+    pd.testing.assert_frame_equal(first, sweep(scaled, settings, rows[:300], rows[:400])[0])
 
 
 def test_plain_script_metrics_are_seeded(tmp_path: Path) -> None:

@@ -257,6 +257,16 @@ def labelled(
     return nw.from_native(native.with_columns(pl.lit(series)).filter(pl.col(label).is_not_null()))
 
 
+def left_join(frame: nw.LazyFrame, other: nw.LazyFrame, key: str) -> nw.LazyFrame:
+    """Every row of ``frame`` with ``other``'s columns where ``key`` matches (null elsewhere):
+    in ``frame``'s order on Polars; on Spark, which keeps no row order, a left join.
+    """
+    if is_spark(frame):
+        return frame.join(other, on=key, how="left")
+    joined = frame.to_native().join(other.to_native(), on=key, how="left", maintain_order="left")
+    return nw.from_native(joined)
+
+
 def in_order(frame: nw.LazyFrame, key: str) -> nw.LazyFrame:
     """``frame`` in ``key`` order, to be gathered. Sorted on Spark (it keeps no row order). On
     Polars as it is when its rows already are in that order (a table the pipeline wrote

@@ -81,6 +81,18 @@ def total_spending() -> nw.Expr:
     return row_sum(schema.SPEND_COLUMNS)
 
 
+def age(ref_date: date) -> nw.Expr:
+    """A customer's age at ``ref_date``, in whole years from ``Year_Birth`` (``Age``)."""
+    return _as_date(ref_date).year - nw.col("Year_Birth")
+
+
+def birth_year(age_at_reference: int, ref_date: date) -> int:
+    """The ``Year_Birth`` that gives ``age_at_reference`` at ``ref_date``: the inverse of
+    :func:`age` (the app's form takes an age).
+    """
+    return _as_date(ref_date).year - int(age_at_reference)
+
+
 def total_purchases() -> nw.Expr:
     """A customer's purchases through the web, the catalogue and the store
     (``Total_Purchases``; ``NumDealsPurchases`` counts those made with a discount, not a
@@ -126,7 +138,7 @@ def feature_frame(
         nw.col(schema.ID).cast(nw.Int64),
         nw.col("Income").cast(nw.Float64),
         *(nw.col(c) for c in schema.RAW_FEATURE_COLUMNS if c != "Income"),
-        Age=ref.year - nw.col("Year_Birth"),
+        Age=age(ref),
         Total_Spending=spend,
         Tenure_Days=tenure,
         Tenure_Months=tenure / DAYS_PER_MONTH,
@@ -149,13 +161,6 @@ def feature_frame(
             education_rank, default=-1, return_dtype=nw.Int64
         ),
     )
-
-
-def build_features(clean: Any, ref_date: date, partner_statuses: Sequence[str]) -> Any:
-    """:func:`feature_frame` of a native clean table, as a native frame (see
-    ``engine.native``: a Polars DataFrame locally, a lazy Spark DataFrame on Spark).
-    """
-    return engine.native(feature_frame(engine.lazy(clean), ref_date, partner_statuses))
 
 
 def typical_customer(clean: Any) -> dict[str, Any]:

@@ -9,20 +9,43 @@ points, and a customer typed into the app lands where the same projection puts i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
-from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import schema
-from customer_segmentation.core.modeling.sampling import segmented_rows, segmented_sample
 from customer_segmentation.core.modeling.threads import sized_threads
 
 CUSTOMER, CENTROID = "customer", "centroid"
 POINT_COLUMNS = ("kind", schema.ID, "segment", "x", "y")
+# Each segment's colour, the same in every figure of the report and every chart of the app
+# (matplotlib's default colour cycle, "tab10"; segment 10 takes segment 0's).
+SEGMENT_COLOURS: tuple[str, ...] = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+
+
+def segment_colour(segment: int) -> str:
+    """The colour of a segment (hex), the same in every figure and chart."""
+    return SEGMENT_COLOURS[int(segment) % len(SEGMENT_COLOURS)]
+
+
+def segment_labels(names: Mapping[int, str]) -> dict[int, str]:
+    """Segment -> ``"<number>: <name>"`` (legends), in segment order."""
+    return {int(s): f"{s}: {names[s]}" for s in sorted(names)}
 
 
 @dataclass(frozen=True)
@@ -37,33 +60,39 @@ class SegmentMap:
     x_label: str
     y_label: str
 
-    @property
-    def customers(self) -> pd.DataFrame:
-        """The sampled customers' points."""
-        return self.points[self.points["kind"] == CUSTOMER]
 
-    @property
-    def centroids(self) -> pd.DataFrame:
-        """The segments' centroids (empty for a t-SNE map: it has no projection of them)."""
-        return self.points[self.points["kind"] == CENTROID]
-
-
-def scaled_sample(
-    features: pd.DataFrame,
-    segments: pd.DataFrame,
-    scaler: StandardScaler,
-    columns: list[str],
-    size: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """IDs, segments and scaled model features of a seeded sample of ``size`` segmented
-    customers (what the 2-D maps draw).
+@dataclass(frozen=True)
+class MapLayers:
+    """A segment map ready to draw, the same for the report's figure (matplotlib) and the app's
+    chart (Vega-Lite): ``customers`` and ``centroids`` (``x``, ``y``, ``segment``, ``label``,
+    and ``ID`` for customers), each segment's ``label`` and ``colour`` in segment order, and
+    the axes' titles.
     """
-    sample, labels = segmented_sample(
-        features, segmented_rows(features, segments, schema.ID), size, seed
+
+    customers: pd.DataFrame
+    centroids: pd.DataFrame
+    labels: dict[int, str]
+    colours: dict[int, str]
+    x_label: str
+    y_label: str
+
+
+def map_layers(points: pd.DataFrame, names: Mapping[int, str], axes: tuple[str, str]) -> MapLayers:
+    """:class:`MapLayers` of a map's ``points`` (:data:`POINT_COLUMNS`, e.g.
+    ``segment_map_points``), the segments' ``names`` and the axes' titles.
+    """
+    labels = segment_labels(names)
+    labelled = points.assign(label=points["segment"].astype("int64").map(labels))
+    return MapLayers(
+        customers=labelled.loc[
+            labelled["kind"] == CUSTOMER, ["x", "y", "segment", "label", schema.ID]
+        ],
+        centroids=labelled.loc[labelled["kind"] == CENTROID, ["x", "y", "segment", "label"]],
+        labels=labels,
+        colours={s: segment_colour(s) for s in labels},
+        x_label=axes[0],
+        y_label=axes[1],
     )
-    scaled = scaler.transform(sample[columns].astype("float64"))
-    return sample[schema.ID].to_numpy(), labels, np.asarray(scaled, dtype="float64")
 
 
 def _points(

@@ -22,11 +22,10 @@ import pandas as pd
 from customer_segmentation import schema
 from customer_segmentation.core import engine
 from customer_segmentation.core.features import row_sum
-from customer_segmentation.core.modeling.sampling import segmented_frame
+from customer_segmentation.core.sampling import segmented_frame
 
 logger = logging.getLogger(__name__)
 
-SEGMENT = "segment"
 RESPONSE = "Response"
 ANY_CAMPAIGN = "AnyCampaign"
 COMPLAIN = "Complain"
@@ -41,7 +40,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
 OUTCOMES: tuple[str, ...] = tuple(SOURCES)
 
 OUTCOME_COLUMNS: tuple[str, ...] = (
-    SEGMENT,
+    schema.SEGMENT,
     "outcome",
     "customers",
     "positives",
@@ -52,7 +51,7 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
     "lift",
 )
 _DTYPES = {
-    SEGMENT: "int64",
+    schema.SEGMENT: "int64",
     "outcome": "str",
     "customers": "int64",
     "positives": "int64",
@@ -193,15 +192,15 @@ def segment_outcomes(
         o: (row_sum(SOURCES[o]) > 0) if len(SOURCES[o]) > 1 else (nw.col(o) > 0) for o in measured
     }
     counts = engine.to_pandas(
-        joined.group_by(SEGMENT)
+        joined.group_by(schema.SEGMENT)
         .agg(_customers=nw.len(), **{o: p.cast(nw.Int64).sum() for o, p in positive.items()})
-        .sort(SEGMENT)
+        .sort(schema.SEGMENT)
     )
     long = counts.melt(
-        id_vars=[SEGMENT, "_customers"], value_vars=measured, var_name="outcome"
+        id_vars=[schema.SEGMENT, "_customers"], value_vars=measured, var_name="outcome"
     ).rename(columns={"_customers": "customers", "value": "positives"})
     long["outcome"] = pd.Categorical(long["outcome"], categories=list(OUTCOMES), ordered=True)
-    long = long.sort_values(["outcome", SEGMENT]).reset_index(drop=True)
+    long = long.sort_values(["outcome", schema.SEGMENT]).reset_index(drop=True)
     long["outcome"] = long["outcome"].astype("str")
     result = _rates(long, z)
     note = _note(left_out, absent, int(counts["_customers"].sum()), len(counts))
@@ -213,7 +212,7 @@ def _rates(counts: pd.DataFrame, z: float) -> pd.DataFrame:
     """``counts`` (``segment``, ``outcome``, ``customers``, ``positives``) with the rates,
     intervals, overall rates and lifts.
     """
-    table = counts.astype({SEGMENT: "int64", "customers": "int64", "positives": "int64"})
+    table = counts.astype({schema.SEGMENT: "int64", "customers": "int64", "positives": "int64"})
     table["rate"] = table["positives"] / table["customers"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["positives"], table["customers"], z)
     totals = table.groupby("outcome")[["positives", "customers"]].transform("sum")
@@ -294,13 +293,13 @@ def next_campaign_sentence(
         )
     if not (response["overall_rate"] > 0).any():
         return "No ranking for the next campaign: no customer responded to the last campaign."
-    ranked = response.sort_values(["lift", SEGMENT], ascending=[False, True])
+    ranked = response.sort_values(["lift", schema.SEGMENT], ascending=[False, True])
     top, others = ranked.iloc[0], ranked.iloc[1:]
-    label = {int(s): _label(int(s), names) for s in ranked[SEGMENT]}
-    top_name = label[int(top[SEGMENT])]
+    label = {int(s): _label(int(s), names) for s in ranked[schema.SEGMENT]}
+    top_name = label[int(top[schema.SEGMENT])]
     overall = float(top["overall_rate"])
     order = ", ".join(
-        f"{label[int(r[SEGMENT])]} ({_times(r['lift'])})" for _, r in ranked.iterrows()
+        f"{label[int(r[schema.SEGMENT])]} ({_times(r['lift'])})" for _, r in ranked.iterrows()
     )
     lead = (
         f"By response to the last campaign: {order}. {top_name} responded "
@@ -312,7 +311,7 @@ def next_campaign_sentence(
     if others.empty:
         ranking = "it is the only segment"
     else:
-        close = [label[int(r[SEGMENT])] for _, r in others.iterrows() if _overlaps(top, r)]
+        close = [label[int(r[schema.SEGMENT])] for _, r in others.iterrows() if _overlaps(top, r)]
         if not close:
             ranking = (
                 "its interval overlaps no other segment's, so it comes first for the next campaign"

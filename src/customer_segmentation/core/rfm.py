@@ -19,16 +19,15 @@ import pandas as pd
 from customer_segmentation import schema
 from customer_segmentation.core import engine
 from customer_segmentation.core.features import total_purchases, total_spending
-from customer_segmentation.core.modeling.sampling import segmented_frame
+from customer_segmentation.core.sampling import segmented_frame
 
 logger = logging.getLogger(__name__)
 
-SEGMENT = "segment"
 GROUP = "rfm_group"
 # The measures, each with the score it gets.
 SCORES: dict[str, str] = {"recency": "r_score", "frequency": "f_score", "monetary": "m_score"}
 RFM_COLUMNS: tuple[str, ...] = (schema.ID, *SCORES, *SCORES.values(), "rfm_score", GROUP)
-CROSSTAB_COLUMNS: tuple[str, ...] = (SEGMENT, GROUP, "customers", "share")
+CROSSTAB_COLUMNS: tuple[str, ...] = (schema.SEGMENT, GROUP, "customers", "share")
 
 
 class RfmRule(Protocol):
@@ -169,26 +168,26 @@ def rfm_crosstab(segments: Any, rfm: Any, groups: Sequence[str] | None = None) -
     """
     counts = engine.to_pandas(
         segmented_frame(engine.lazy(rfm).select(schema.ID, GROUP), segments)
-        .group_by(SEGMENT, GROUP)
+        .group_by(schema.SEGMENT, GROUP)
         .agg(customers=nw.len())
     )
     listed = list(groups or [])
     order = listed + sorted(set(counts[GROUP]) - set(listed))
     grid = pd.MultiIndex.from_product(
-        [sorted(int(s) for s in set(counts[SEGMENT])), order], names=[SEGMENT, GROUP]
+        [sorted(int(s) for s in set(counts[schema.SEGMENT])), order], names=[schema.SEGMENT, GROUP]
     )
     table = (
-        counts.astype({SEGMENT: "int64"})
-        .set_index([SEGMENT, GROUP])["customers"]
+        counts.astype({schema.SEGMENT: "int64"})
+        .set_index([schema.SEGMENT, GROUP])["customers"]
         .reindex(grid, fill_value=0)
         .astype("int64")
         .reset_index()
     )
-    totals = table.groupby(SEGMENT)["customers"].transform("sum")
+    totals = table.groupby(schema.SEGMENT)["customers"].transform("sum")
     table["share"] = (table["customers"] / totals).astype("float64")
     logger.info(
         "RFM groups of %d customers in %d segments",
         int(table["customers"].sum()),
-        table[SEGMENT].nunique(),
+        table[schema.SEGMENT].nunique(),
     )
     return table[list(CROSSTAB_COLUMNS)]

@@ -1,15 +1,17 @@
-"""Scoring customers with a fitted scaler and K-Means model: shared by the pipeline, the app
-and the benchmark.
+"""Scaling and scoring customers with a fitted scaler and K-Means model: the one home of the
+scaling formula and of the distances, for the pipeline, the app and the benchmark.
 
-The score of a customer (nearest centre, distance, runner-up, margin) is engine arithmetic on
-narwhals expressions, no Python function per row: the same definition scores the training
-table on Polars or Spark, an uploaded file and the app's one customer. :func:`explain` (which
-features pulled one customer into its segment) works on that one customer in NumPy.
+Everything is engine arithmetic on narwhals expressions, no Python function per row: the same
+definition scales and scores the training table on Polars or Spark, an uploaded file, a seeded
+sample that scikit-learn reads (:func:`scaled_matrix`) and the app's one customer. The score of
+a customer (nearest centre, distance, runner-up, margin) keeps, on request, the scaled values
+and the squared distance of each feature to each centre it was computed from
+(``detail=True``): :func:`explain` reads them, it computes nothing again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import TransformerMixin
 from sklearn.cluster import KMeans
+from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation import schema
 from customer_segmentation.core import engine
@@ -37,25 +40,94 @@ def _check_features(present: Sequence[str], names: Sequence[str]) -> None:
         raise KeyError(f"features missing for scoring: {', '.join(missing)}")
 
 
+def scaled_name(feature: str) -> str:
+    """The column holding ``feature`` standardised (:func:`scale`)."""
+    return f"_scaled_{feature}"
+
+
+def term_name(centre: int, feature: str) -> str:
+    """The column holding the squared distance of ``feature`` to centre ``centre``."""
+    return f"_t{centre}_{feature}"
+
+
 def scaled_columns(names: Sequence[str], mean: np.ndarray, scale: np.ndarray) -> dict[str, nw.Expr]:
-    """``_scaled_<feature>``: each feature standardised as ``StandardScaler.transform`` does
-    (minus the mean, over the scale).
+    """The scaling formula: each feature minus its mean, over its scale (what
+    ``StandardScaler.transform`` computes), as ``_scaled_<feature>`` columns.
     """
     return {
-        f"_scaled_{name}": (nw.col(name).cast(nw.Float64) - float(m)) / float(s)
+        scaled_name(name): (nw.col(name).cast(nw.Float64) - float(m)) / float(s)
         for name, m, s in zip(names, mean, scale, strict=True)
     }
 
 
-def distance_columns(names: Sequence[str], centers: np.ndarray) -> dict[str, nw.Expr]:
-    """``_d<k>``: the Euclidean distance of each row's scaled features (``_scaled_<feature>``)
-    to centre k, summed feature by feature in a fixed order (the same on every engine).
+def scale(frame: nw.LazyFrame, scaler: TransformerMixin, names: Sequence[str]) -> nw.LazyFrame:
+    """``frame`` with its ``names`` standardised by ``scaler`` (:func:`scaled_columns`).
+
+    Raises:
+        KeyError: a feature is not in ``frame``.
     """
+    _check_features(frame.collect_schema().names(), names)
+    return frame.with_columns(**scaled_columns(names, scaler.mean_, scaler.scale_))
+
+
+def fit_scaler(frame: nw.LazyFrame, columns: Sequence[str]) -> StandardScaler:
+    """A ``StandardScaler`` fitted in the engine on every row of ``frame``: the means and
+    population variances are aggregates (the object ``StandardScaler().fit`` makes; a zero
+    variance scales by 1, as scikit-learn does).
+    """
+    columns = list(columns)
+    stats = engine.first_row(
+        frame.select(
+            _rows=nw.len(),
+            **{f"mean_{c}": nw.col(c).cast(nw.Float64).mean() for c in columns},
+            **{f"var_{c}": nw.col(c).cast(nw.Float64).var(ddof=0) for c in columns},
+        )
+    )
+    scaler = StandardScaler()
+    scaler.mean_ = np.array([stats[f"mean_{c}"] for c in columns], dtype="float64")
+    scaler.var_ = np.array([stats[f"var_{c}"] for c in columns], dtype="float64")
+    spread = np.sqrt(scaler.var_)
+    scaler.scale_ = np.where(spread < 10 * np.finfo("float64").eps, 1.0, spread)
+    scaler.n_features_in_ = len(columns)
+    scaler.feature_names_in_ = np.asarray(columns, dtype=object)
+    scaler.n_samples_seen_ = int(stats["_rows"])
+    return scaler
+
+
+def scaled_matrix(
+    frame: nw.LazyFrame, scaler: TransformerMixin, names: Sequence[str]
+) -> np.ndarray:
+    """``frame``'s ``names`` scaled (:func:`scale`) and gathered as a rows x features matrix,
+    for what scikit-learn fits or measures on a small table (a seeded sample, centres).
+    """
+    scaled = scale(frame, scaler, names).select(*(scaled_name(n) for n in names))
+    return engine.to_numpy(scaled, [scaled_name(n) for n in names])
+
+
+def unscaled(centres: np.ndarray, scaler: TransformerMixin) -> np.ndarray:
+    """Centres in scaled units back in the features' own units (the inverse of the scaling)."""
+    return np.asarray(scaler.inverse_transform(np.asarray(centres, dtype="float64")))
+
+
+def squared_terms(names: Sequence[str], centers: np.ndarray) -> dict[str, nw.Expr]:
+    """``_t<k>_<feature>``: the squared distance of each row's scaled feature to centre k."""
+    return {
+        term_name(k, name): (nw.col(scaled_name(name)) - float(c)) ** 2
+        for k, centre in enumerate(np.asarray(centers, dtype="float64"))
+        for name, c in zip(names, centre, strict=True)
+    }
+
+
+def distance_columns(names: Sequence[str], centers: np.ndarray) -> dict[str, nw.Expr]:
+    """``_d<k>``: the Euclidean distance of each row's scaled features to centre k, the
+    :func:`squared_terms` summed feature by feature in a fixed order (the same on every engine).
+    """
+    terms = squared_terms(names, centers)
     out = {}
-    for k, centre in enumerate(np.asarray(centers, dtype="float64")):
+    for k in range(len(centers)):
         total = None
-        for name, c in zip(names, centre, strict=True):
-            term = (nw.col(f"_scaled_{name}") - float(c)) ** 2
+        for name in names:
+            term = terms[term_name(k, name)]
             total = term if total is None else total + term
         out[f"_d{k}"] = total.sqrt()
     return out
@@ -111,31 +183,41 @@ def nearest(frame: nw.LazyFrame, n_centres: int) -> nw.LazyFrame:
 
 
 def score_frame(
-    features: nw.LazyFrame, scaler: TransformerMixin, model: KMeans, keep: Sequence[str] = ()
+    features: nw.LazyFrame,
+    scaler: TransformerMixin,
+    model: KMeans,
+    keep: Sequence[str] = (),
+    *,
+    detail: bool = False,
 ) -> nw.LazyFrame:
     """Segment of every customer, with how clearly it belongs (see :func:`nearest`).
 
     Args:
         features: needs ``ID`` and the model's features (see :func:`model_features`).
         keep: other columns of ``features`` to keep beside the score.
+        detail: keep the scaled features (``_scaled_<feature>``) and each feature's squared
+            distance to each centre (``_t<k>_<feature>``) the score was computed from.
 
     Returns:
         ``ID``, ``keep``, ``segment``, ``distance``, ``runner_up``, ``runner_up_distance``,
-        ``margin``; rows in the order of ``features``.
+        ``margin`` (and the detail); rows in the order of ``features``.
 
     Raises:
         KeyError: a feature the model was fitted on is not in ``features``.
     """
     names = model_features(model)
-    _check_features(features.collect_schema().names(), names)
     centers = model.cluster_centers_
-    frame = features.select(
-        nw.col(schema.ID),
-        *(nw.col(c) for c in keep if c != schema.ID),
-        **scaled_columns(names, scaler.mean_, scaler.scale_),
+    kept = [c for c in dict.fromkeys(keep) if c != schema.ID]
+    frame = scale(features, scaler, names).select(
+        schema.ID, *kept, *(scaled_name(n) for n in names)
     )
+    if detail:
+        frame = frame.with_columns(**squared_terms(names, centers))
     frame = nearest(frame.with_columns(**distance_columns(names, centers)), len(centers))
-    return frame.select(schema.ID, *(c for c in keep if c != schema.ID), *SCORE_COLUMNS)
+    shown = [*SCORE_COLUMNS]
+    if detail:
+        shown += [scaled_name(n) for n in names] + list(squared_terms(names, centers))
+    return frame.select(schema.ID, *kept, *shown)
 
 
 def score_customers(features: Any, scaler: TransformerMixin, model: KMeans) -> pd.DataFrame:
@@ -143,44 +225,34 @@ def score_customers(features: Any, scaler: TransformerMixin, model: KMeans) -> p
     return engine.to_pandas(score_frame(engine.lazy(features), scaler, model))
 
 
-def scale_features(features: pd.DataFrame, scaler: TransformerMixin, model: KMeans) -> np.ndarray:
-    """The model's features of every row of a small pandas table, scaled (rows x features).
-
-    Raises:
-        KeyError: a feature the model was fitted on is not in ``features``.
-    """
-    names = model_features(model)
-    _check_features(list(features.columns), names)
-    return np.asarray(scaler.transform(features[names].astype("float64")), dtype="float64")
-
-
-def explain(
-    features: pd.DataFrame, scaler: TransformerMixin, model: KMeans, row: int = 0
-) -> pd.DataFrame:
-    """Which features pulled one customer into its segment rather than the runner-up.
+def explain(scored: Mapping[str, Any], model: KMeans) -> pd.DataFrame:
+    """Which features pulled one customer into its segment rather than the runner-up, from its
+    score (:func:`score_frame` with ``detail``).
 
     The squared distance to the runner-up minus the squared distance to the own centroid is a
     sum over features; each feature's term is its pull (positive: towards the own segment).
+
+    Args:
+        scored: one row of a detailed score (its features' values too), e.g. a dict.
 
     Returns:
         ``feature``, ``value``, ``scaled``, ``own_centroid``, ``runner_up_centroid``, ``pull``,
         sorted by pull, strongest first.
     """
-    one = features.iloc[[row]]
-    scored = score_customers(one, scaler, model).iloc[0]
     own, runner = int(scored["segment"]), int(scored["runner_up"])
-    centers = model.cluster_centers_
-    x = scale_features(one, scaler, model)[0]
-    pull = (x - centers[runner]) ** 2 - (x - centers[own]) ** 2
     names = model_features(model)
+    centres = np.asarray(model.cluster_centers_, dtype="float64")
     table = pd.DataFrame(
         {
             "feature": names,
-            "value": features.iloc[row][names].to_numpy(dtype="float64"),
-            "scaled": x,
-            "own_centroid": centers[own],
-            "runner_up_centroid": centers[runner],
-            "pull": pull,
+            "value": [float(scored[n]) for n in names],
+            "scaled": [float(scored[scaled_name(n)]) for n in names],
+            "own_centroid": centres[own],
+            "runner_up_centroid": centres[runner],
+            "pull": [
+                float(scored[term_name(runner, n)]) - float(scored[term_name(own, n)])
+                for n in names
+            ],
         }
     )
     return table.sort_values("pull", ascending=False).reset_index(drop=True)

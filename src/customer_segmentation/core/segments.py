@@ -18,12 +18,10 @@ import pandas as pd
 from customer_segmentation import schema
 from customer_segmentation.core import engine
 from customer_segmentation.core.features import deal_share, row_sum, share
-from customer_segmentation.core.modeling.sampling import segmented_frame
+from customer_segmentation.core.sampling import check_one_row_per_id, segmented_frame
 
 if TYPE_CHECKING:
     from customer_segmentation.params import NamingParams, Words
-
-SEGMENT = "segment"
 
 
 def matched_segments(
@@ -41,11 +39,7 @@ def matched_segments(
     """
     first, second = columns
     for table, name in zip((before, after), what, strict=True):
-        repeated = table[schema.ID][table[schema.ID].duplicated()].unique()
-        if len(repeated):
-            raise ValueError(
-                f"{name}: ID(s) {', '.join(map(str, repeated[:5]))} appear more than once"
-            )
+        check_one_row_per_id(table[[schema.ID]], name)
     both = before[[schema.ID, first]].merge(after[[schema.ID, second]], on=schema.ID)
     return both.sort_values(schema.ID).reset_index(drop=True)
 
@@ -102,22 +96,26 @@ def profile_segments(segmented: Any, columns: list[str] | tuple[str, ...]) -> pd
     for batch in engine.column_batches(frame, columns):
         values = {c: nw.col(c).cast(nw.Float64) for c in batch}
         part = engine.to_pandas(
-            frame.group_by(SEGMENT)
+            frame.group_by(schema.SEGMENT)
             .agg(
                 size=nw.len(),
                 **{f"mean_{c}": v.mean() for c, v in values.items()},
                 **{f"median_{c}": v.median() for c, v in values.items()},
             )
-            .sort(SEGMENT)
+            .sort(schema.SEGMENT)
         )
-        per_segment = part if per_segment is None else per_segment.merge(part, on=[SEGMENT, "size"])
+        per_segment = (
+            part if per_segment is None else per_segment.merge(part, on=[schema.SEGMENT, "size"])
+        )
         population |= engine.first_row(
             frame.select(
                 **{f"mean_{c}": v.mean() for c, v in values.items()},
                 **{f"std_{c}": v.std(ddof=0) for c, v in values.items()},
             )
         )
-    profile = per_segment[[SEGMENT, "size"]].astype({SEGMENT: "int64", "size": "int64"})
+    profile = per_segment[[schema.SEGMENT, "size"]].astype(
+        {schema.SEGMENT: "int64", "size": "int64"}
+    )
     profile["share"] = profile["size"] / profile["size"].sum()
     means = per_segment[[f"mean_{c}" for c in columns]].astype("float64")
     medians = per_segment[[f"median_{c}" for c in columns]].astype("float64")
@@ -196,7 +194,7 @@ def name_segments(profile: pd.DataFrame, naming: NamingParams) -> pd.DataFrame:
         name = " ".join([*words, behaviours[key].label])
         rows.append(
             {
-                SEGMENT: int(seg[SEGMENT]),
+                schema.SEGMENT: int(seg[schema.SEGMENT]),
                 "name": name,
                 "behaviour": key,
                 "description": describe(seg),
@@ -213,11 +211,11 @@ def _disambiguate(
 ) -> pd.Series:
     """Add a qualifier to names shared by several segments, from their most distinct trait."""
     names = named["name"].copy()
-    z = profile.set_index(SEGMENT)[[f"z_{c}" for c in schema.NAMING_COLUMNS]]
+    z = profile.set_index(schema.SEGMENT)[[f"z_{c}" for c in schema.NAMING_COLUMNS]]
     for name, group in named.groupby("name"):
         if len(group) < 2:
             continue
-        ids = group[SEGMENT].to_numpy()
+        ids = group[schema.SEGMENT].to_numpy()
         diff = z.loc[ids] - z.loc[ids].mean()
         for row_index, seg in zip(group.index, ids, strict=True):
             column = diff.loc[seg].abs().idxmax()
@@ -249,15 +247,17 @@ def profile_and_name(
     wanted = list(dict.fromkeys([*schema.NAMING_COLUMNS, *columns]))
     profile = profile_segments(segmented, wanted)
     named = name_segments(profile, naming)
-    return named.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
+    return (
+        named.merge(profile, on=schema.SEGMENT).sort_values(schema.SEGMENT).reset_index(drop=True)
+    )
 
 
 def segment_names(card: Mapping[str, Any]) -> dict[int, str]:
     """Each segment's name, by number, from the model card."""
-    return {int(s[SEGMENT]): str(s["name"]) for s in card["segments"]}
+    return {int(s[schema.SEGMENT]): str(s["name"]) for s in card["segments"]}
 
 
-def _name_of(column: str, names: Mapping[int, str]) -> nw.Expr:
+def name_of(column: str, names: Mapping[int, str]) -> nw.Expr:
     """The name of the segment numbered in ``column`` (an expression: no join, any engine)."""
     named = nw.lit(None, dtype=nw.String)
     for number, name in names.items():
@@ -282,11 +282,11 @@ def named_segments(segments: Any, card: Mapping[str, Any]) -> nw.LazyFrame:
         engine.lazy(segments)
         .select(
             nw.col(schema.ID),
-            nw.col(SEGMENT),
-            _name_of(SEGMENT, names).alias("segment_name"),
+            nw.col(schema.SEGMENT),
+            name_of(schema.SEGMENT, names).alias("segment_name"),
             nw.col("distance"),
             nw.col("runner_up"),
-            _name_of("runner_up", names).alias("runner_up_name"),
+            name_of("runner_up", names).alias("runner_up_name"),
             nw.col("runner_up_distance"),
             nw.col("margin"),
         )
@@ -317,8 +317,10 @@ def segment_profiles(
         columns: the columns to describe (``reporting.profile_columns``).
     """
     profile = profile_segments(segmented_frame(features, segments), columns)
-    names = segment_table(card)[[SEGMENT, "name", "behaviour", "description", "action"]]
-    return names.merge(profile, on=SEGMENT).sort_values(SEGMENT).reset_index(drop=True)
+    names = segment_table(card)[[schema.SEGMENT, "name", "behaviour", "description", "action"]]
+    return (
+        names.merge(profile, on=schema.SEGMENT).sort_values(schema.SEGMENT).reset_index(drop=True)
+    )
 
 
 def with_stability(profiles: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
@@ -328,14 +330,14 @@ def with_stability(profiles: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFr
     Raises:
         ValueError: the two tables do not describe the same segments.
     """
-    if sorted(profiles[SEGMENT]) != sorted(stability[SEGMENT]):
+    if sorted(profiles[schema.SEGMENT]) != sorted(stability[schema.SEGMENT]):
         raise ValueError(
-            f"segment_stability has segments {sorted(stability[SEGMENT])}, the profiles "
-            f"{sorted(profiles[SEGMENT])}: not the same model"
+            f"segment_stability has segments {sorted(stability[schema.SEGMENT])}, the profiles "
+            f"{sorted(profiles[schema.SEGMENT])}: not the same model"
         )
     columns = [c for c in stability.columns if c.startswith("stability_")]
-    merged = profiles.merge(stability[[SEGMENT, *columns]], on=SEGMENT)
-    first = [SEGMENT, "name", "behaviour", "description", "action", *columns]
+    merged = profiles.merge(stability[[schema.SEGMENT, *columns]], on=schema.SEGMENT)
+    first = [schema.SEGMENT, "name", "behaviour", "description", "action", *columns]
     return merged[first + [c for c in merged.columns if c not in first]]
 
 
@@ -359,7 +361,7 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
     )
     sums = (
         segmented_frame(features, segments)
-        .group_by(SEGMENT)
+        .group_by(schema.SEGMENT)
         .agg(
             *(nw.col(c).cast(nw.Float64).sum() for c in summed),
             mean_spending=nw.col("Total_Spending").cast(nw.Float64).mean(),
@@ -369,7 +371,7 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
     channel_total = row_sum(schema.CHANNEL_COLUMNS)
     table = engine.to_pandas(
         sums.select(
-            SEGMENT,
+            schema.SEGMENT,
             **{
                 f"spend_{c.removeprefix('Mnt')}": share(nw.col(c), spend_total)
                 for c in schema.SPEND_COLUMNS
@@ -382,7 +384,7 @@ def spending_mix(features: Any, segments: Any, card: Mapping[str, Any]) -> pd.Da
             },
             deal_share=deal_share(nw.col("NumDealsPurchases"), nw.col("Total_Purchases")),
             mean_spending=nw.col("mean_spending"),
-        ).sort(SEGMENT)
-    ).astype({SEGMENT: "int64"})
-    table.insert(1, "name", table[SEGMENT].map(segment_names(card)))
+        ).sort(schema.SEGMENT)
+    ).astype({schema.SEGMENT: "int64"})
+    table.insert(1, "name", table[schema.SEGMENT].map(segment_names(card)))
     return table

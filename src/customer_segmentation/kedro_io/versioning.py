@@ -22,7 +22,7 @@ which ``kedro run --pipeline reporting`` (or the missing pipelines) can finish.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import Any
 
@@ -32,7 +32,6 @@ from kedro.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
-MODEL_PIPELINES: tuple[str, ...] = ("clustering", "reporting")
 # The dataset whose save starts a new model version.
 TRAINED_MODEL = "kmeans_model"
 MODEL_VERSION_PARAM = "model_version"
@@ -50,12 +49,18 @@ class ModelVersionError(ValueError):
 
 
 def model_datasets() -> frozenset[str]:
-    """Every dataset the model pipelines write (the project's registered pipelines: Kedro's
-    ``pipelines`` of the project bootstrapped in this process).
-    """
-    from kedro.framework.project import pipelines  # noqa: PLC0415 - the configured project's
+    """Every dataset of a model version in the project configured in this process: what its
+    :class:`ModelVersionHook` (``settings.HOOKS``) was told the model pipelines write.
 
-    return frozenset().union(*(pipelines[name].all_outputs() for name in MODEL_PIPELINES))
+    Raises:
+        ModelVersionError: the project's settings have no ``ModelVersionHook``.
+    """
+    from kedro.framework.project import settings  # noqa: PLC0415 - the configured project's
+
+    hooks = [h for h in settings.HOOKS if isinstance(h, ModelVersionHook)]
+    if not hooks:
+        raise ModelVersionError("the project's settings.py registers no ModelVersionHook")
+    return hooks[0].model_datasets
 
 
 def versioned(catalog: Any, name: str) -> AbstractVersionedDataset:
@@ -104,7 +109,7 @@ def previous_model(catalog: Any, stamp: str) -> dict[str, Any]:
     """The newest complete model version older than ``stamp``: its ``stamp`` and
     :data:`PREVIOUS_READS` loaded at it (``{"stamp": None}`` when there is none).
     """
-    older = [s for s in complete_stamps(catalog, model_datasets() & {*PREVIOUS_READS}) if s < stamp]
+    older = [s for s in complete_stamps(catalog, PREVIOUS_READS) if s < stamp]
     if not older:
         return {"stamp": None}
     found: dict[str, Any] = {"stamp": older[0]}
@@ -116,8 +121,20 @@ def previous_model(catalog: Any, stamp: str) -> dict[str, Any]:
 class ModelVersionHook:
     """Reads and writes every model dataset of a run under one model version's stamp."""
 
-    def __init__(self) -> None:
+    def __init__(self, model_datasets: Callable[[], Iterable[str]]) -> None:
+        """``model_datasets``: gives the names of every model dataset (what the model pipelines
+        write; ``settings.py`` passes the pipeline registry's), asked for once when needed.
+        """
+        self._find = model_datasets
+        self._found: frozenset[str] | None = None
         self._set_aside: list[tuple[Any, str]] = []
+
+    @property
+    def model_datasets(self) -> frozenset[str]:
+        """The names of every model dataset."""
+        if self._found is None:
+            self._found = frozenset(self._find())
+        return self._found
 
     @hook_impl
     def before_pipeline_run(
@@ -125,7 +142,7 @@ class ModelVersionHook:
     ) -> None:
         """Pick the run's model version and pin every model dataset to it."""
         self._set_aside = []
-        members = model_datasets() & pipeline.datasets()
+        members = self.model_datasets & pipeline.datasets()
         if not members:
             return
         requested = (run_params.get("runtime_params") or {}).get(MODEL_VERSION_PARAM)

@@ -22,7 +22,7 @@ from matplotlib.ticker import StrMethodFormatter
 from sklearn.decomposition import PCA
 
 from customer_segmentation.core.eda import Distribution
-from customer_segmentation.core.maps import SegmentMap
+from customer_segmentation.core.maps import MapLayers, segment_colour, segment_labels
 from customer_segmentation.core.modeling.dbscan import NOISE, Comparison
 
 GRID_COLUMNS = 4
@@ -42,19 +42,9 @@ def _seaborn() -> Iterator[None]:
         yield
 
 
-def segment_colour(segment: int) -> str:
-    """The colour of a segment, the same in every figure."""
-    return f"C{int(segment) % 10}"
-
-
 def palette(segments: Sequence[int]) -> dict[int, str]:
     """Segment -> colour, for seaborn's ``palette``."""
     return {int(s): segment_colour(s) for s in segments}
-
-
-def labelled(names: Mapping[int, str]) -> dict[int, str]:
-    """Segment -> ``"<number>: <name>"`` (legends)."""
-    return {int(s): f"{s}: {name}" for s, name in names.items()}
 
 
 # ----------------------------------------------------------------------- choosing k
@@ -162,31 +152,33 @@ def kmeans_vs_dbscan(comparison: Comparison, seed: int) -> Figure:
 
 
 def _scatter_segments(
-    ax: Any, points: pd.DataFrame, names: Mapping[int, str], size: float, alpha: float
+    ax: Any, points: pd.DataFrame, labels: Mapping[int, str], size: float, alpha: float
 ) -> None:
-    """One colour per segment, labelled ``<number>: <name>``."""
-    for segment, label in sorted(labelled(names).items()):
+    """One colour per segment, labelled (``maps.segment_labels``)."""
+    for segment, label in labels.items():
         mine = points[points["segment"] == segment]
         ax.scatter(
             mine["x"], mine["y"], s=size, alpha=alpha, color=segment_colour(segment), label=label
         )
 
 
-def segment_map(found: SegmentMap, names: Mapping[int, str], title: str) -> Figure:
-    """A 2-D map of customers coloured by segment, with the centroids (X) when it has them."""
+def segment_map(layers: MapLayers, title: str) -> Figure:
+    """A 2-D map of customers coloured by segment (:func:`maps.map_layers`, as the app draws
+    it), with the centroids (X) when it has them.
+    """
     fig = Figure(figsize=(8, 6), layout="constrained")
     ax = fig.subplots()
-    _scatter_segments(ax, found.customers, names, size=8, alpha=0.7)
-    for _, centre in found.centroids.iterrows():
+    _scatter_segments(ax, layers.customers, layers.labels, size=8, alpha=0.7)
+    for centre in layers.centroids.itertuples():
         ax.scatter(
-            centre["x"],
-            centre["y"],
+            centre.x,
+            centre.y,
             s=140,
             marker="X",
-            color=segment_colour(centre["segment"]),
+            color=layers.colours[centre.segment],
             edgecolor="black",
         )
-    ax.set(xlabel=found.x_label, ylabel=found.y_label, title=title)
+    ax.set(xlabel=layers.x_label, ylabel=layers.y_label, title=title)
     ax.legend(fontsize=8, markerscale=2, loc="best")
     return fig
 
@@ -230,7 +222,7 @@ def income_vs_spending(sample: pd.DataFrame, names: Mapping[int, str]) -> Figure
     fig = Figure(figsize=(14, 5), layout="constrained")
     scatter, income_box, spend_box = fig.subplots(1, 3)
     points = sample.rename(columns={"Income": "x", "Total_Spending": "y"})
-    _scatter_segments(scatter, points, names, size=8, alpha=0.7)
+    _scatter_segments(scatter, points, segment_labels(names), size=8, alpha=0.7)
     scatter.set(
         xlabel="Income",
         ylabel="Total spending",
@@ -462,7 +454,7 @@ def segment_outcomes(
         note: what the table holds (``outcomes.segment_outcomes``' note).
     """
     rows = table[table["outcome"] == outcome].sort_values("segment")
-    labels = [labelled(names)[int(s)] for s in rows["segment"]]
+    labels = [segment_labels(names)[int(s)] for s in rows["segment"]]
     fig = Figure(figsize=(8, 0.5 * len(rows) + 2), layout="constrained")
     ax = fig.subplots()
     if rows.empty:
@@ -500,7 +492,7 @@ def rfm_crosstab(crosstab: pd.DataFrame, names: Mapping[int, str]) -> Figure:
     groups = list(dict.fromkeys(crosstab["rfm_group"]))
     shares = crosstab.pivot(index="segment", columns="rfm_group", values="share")[groups]
     counts = crosstab.pivot(index="segment", columns="rfm_group", values="customers")[groups]
-    shares.index = [labelled(names)[int(s)] for s in shares.index]
+    shares.index = [segment_labels(names)[int(s)] for s in shares.index]
     fig = Figure(figsize=(max(8.0, 1.1 * len(groups) + 4), 0.6 * len(shares) + 2.5))
     fig.set_layout_engine("constrained")
     ax = fig.subplots()

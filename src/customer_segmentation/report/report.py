@@ -19,7 +19,8 @@ from markupsafe import Markup, escape
 
 from customer_segmentation.core import outcomes, segments
 from customer_segmentation.core.contract import containers
-from customer_segmentation.core.modeling import dbscan, selection
+from customer_segmentation.core.modeling import dbscan, selection, stability
+from customer_segmentation.core.monitoring import drift, migration
 from customer_segmentation.report import RUN_STAMP
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -75,10 +76,17 @@ SEGMENT_COLUMNS = (
 )
 
 
-def html_table(table: pd.DataFrame, digits: int = 3, text: tuple[str, ...] = ()) -> Markup:
-    """A compact HTML table; floats rounded to ``digits``, ``text`` columns (and any value that
-    is not a number) left-aligned. Every value is escaped.
+def html_table(
+    table: pd.DataFrame,
+    digits: int = 3,
+    text: tuple[str, ...] = (),
+    formats: Mapping[str, str] | None = None,
+) -> Markup:
+    """A compact HTML table, the one way the project writes one: floats rounded to ``digits``
+    (or in ``formats``' spec for their column, e.g. ``{"ks_pvalue": ".2g"}``), ``text``
+    columns (and any value that is not a number) left-aligned. Every value is escaped.
     """
+    formats = formats or {}
     head = "".join(
         f'<th class="{"text" if c in text else ""}">{escape(str(c))}</th>' for c in table.columns
     )
@@ -87,7 +95,8 @@ def html_table(table: pd.DataFrame, digits: int = 3, text: tuple[str, ...] = ())
         cells = []
         for column, value in zip(table.columns, row, strict=True):
             if isinstance(value, float):
-                shown = "" if pd.isna(value) else f"{value:,.{digits}f}"
+                spec = formats.get(column, f",.{digits}f")
+                shown = "" if pd.isna(value) else format(value, spec)
             else:
                 shown = str(value)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
@@ -148,20 +157,6 @@ def model_table(card: Mapping[str, Any]) -> pd.DataFrame:
     ).astype(str)
 
 
-def stability_sentence(profiles: pd.DataFrame) -> str:
-    """How the segments' stability was measured and how to read it."""
-    first = profiles.iloc[0]
-    return (
-        f"Each segment's mean Jaccard similarity with its best match among K-Means refits on "
-        f"{int(first['stability_resamples'])} bootstrap resamples of "
-        f"{int(first['stability_rows']):,} customers (Hennig's cluster-wise bootstrap, as R's "
-        "fpc::clusterboot), with its standard error and the share of resamples in which the "
-        "segment dissolved. Reading (clustering.segment_stability.thresholds): 0.85 and above "
-        "highly stable, 0.75 stable, 0.6 a pattern whose members are doubtful, below 0.5 the "
-        "segment does not survive resampling."
-    )
-
-
 def outcome_table(table: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame:
     """The headline outcomes per segment with names, rates and intervals in percent."""
     rows = table[table["outcome"].isin(OUTCOME_TABLE)].copy()
@@ -178,18 +173,14 @@ def outcome_table(table: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame
     )
 
 
-def migration_table(migration: Mapping[str, Any]) -> pd.DataFrame | None:
-    """The previous model's segments (rows) against this model's (columns): customers in
-    both, or None for the first model.
+def migration_table(comparison: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The previous model's segments (rows, ``from``) against this model's (columns):
+    customers in both (``migration.contingency_matrix``), or None for the first model.
     """
-    if migration.get("previous_version") is None:
+    if comparison.get("previous_version") is None:
         return None
-    cells = pd.DataFrame(migration["contingency"])
-    cells["from"] = cells["old_segment"].astype(str) + ": " + cells["old_name"]
-    cells["to"] = cells["new_segment"].astype(str) + ": " + cells["new_name"]
-    table = cells.pivot(index="from", columns="to", values="customers").reset_index()
-    table.columns.name = None
-    return table
+    matrix = migration.contingency_matrix(comparison)
+    return matrix.rename_axis(index="from", columns=None).reset_index()
 
 
 def render(  # noqa: PLR0913
@@ -250,7 +241,10 @@ def render(  # noqa: PLR0913
             ),
             segment_table=tables["segment_profiles"][list(SEGMENT_COLUMNS)],
             spending_mix=tables["spending_mix"],
-            stability_sentence=stability_sentence(tables["segment_profiles"]),
+            stability_sentence=stability.how_to_read(
+                tables["segment_profiles"],
+                parameters["clustering"]["segment_stability"]["thresholds"],
+            ),
             stability_table=tables["segment_profiles"][list(STABILITY_COLUMNS)],
             outcomes_note=outcomes.note_of(
                 outcome_rows, data_quality_report["absent_optional_columns"]
@@ -270,5 +264,30 @@ def render(  # noqa: PLR0913
             clustering_comparison=tables["clustering_comparison"],
             figures=figures,
             parameters_json=json.dumps(parameters, indent=2, default=str),
+        )
+    )
+
+
+def drift_section(found: drift.DriftReport) -> str:
+    """A new export's drift (``monitoring.drift.drift_report``) as a self-contained HTML
+    fragment (one ``<section>``, no styles or scripts), through ``drift.html.j2`` and the
+    report's tables: the sentence, the features, the segment shares' test and table, and the
+    customers who moved when they were counted. Every value is escaped.
+    """
+    moves = found.summary["moves"]
+    moved = None
+    if moves is not None:
+        moved = drift.moves_table(moves).reset_index()
+        moved.columns = ["previous \\ new", *map(str, moved.columns[1:])]
+    return (
+        _environment()
+        .get_template("drift.html.j2")
+        .render(
+            sentence=found.summary["sentence"],
+            features=found.features,
+            segments=found.segments,
+            test=found.summary["segment_test"],
+            moves=moves,
+            moved=moved,
         )
     )

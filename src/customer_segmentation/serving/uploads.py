@@ -6,7 +6,7 @@ the interpreter's lock, so every other session's prediction would wait. Here eac
 to a pool of ``app.upload_workers`` processes (``conf/base/parameters_app.yml``): memory is
 bounded by the pool, further uploads queue, and the server's threads keep answering.
 
-The work is ``app_logic.score_upload``, the same function the tests call in-process; only where
+The work is ``serving.score.score_upload``, the same function the tests call in-process; only where
 it runs changes. Its size check runs here first, so an oversized file never reaches a worker.
 """
 
@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from customer_segmentation.params import DataProcessingParams
-from customer_segmentation.serving import app_logic
+from customer_segmentation.serving import score
 from customer_segmentation.serving.versions import ModelBundle
 
 logger = logging.getLogger(__name__)
@@ -63,18 +63,18 @@ def score_upload(  # noqa: PLR0913
     data_params: DataProcessingParams,
     max_megabytes: float,
     workers: int,
-) -> app_logic.ScoredUpload:
-    """``app_logic.score_upload`` in one of ``workers`` worker processes; waits for its turn.
+) -> score.ScoredUpload:
+    """``score.score_upload`` in one of ``workers`` worker processes; waits for its turn.
 
     Raises:
-        UploadTooLargeError, CustomerDataError: as ``app_logic.score_upload``.
+        UploadTooLargeError, CustomerDataError: as ``score.score_upload``.
         UploadWorkerError: the worker stopped before it finished (the pool is restarted).
     """
-    app_logic.check_upload_size(len(content), max_megabytes, name)
+    score.check_upload_size(len(content), max_megabytes, name)
     pool = _pool(workers)
     try:
         return pool.submit(
-            app_logic.score_upload, content, name, bundle, data_params, max_megabytes
+            score.score_upload, content, name, bundle, data_params, max_megabytes
         ).result()
     except BrokenProcessPool as error:
         _discard(pool)

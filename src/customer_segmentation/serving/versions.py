@@ -118,12 +118,27 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class ModelBundle:
-    """Scaler, model and model card of one model version."""
+    """Scaler, model and model card of one model version, and what is derived from them once
+    (:meth:`derived`: the app's compiled one-customer scorer, its map layers...).
+    """
 
     version: str
     scaler: Any
     model: Any
     card: dict[str, Any] = field(repr=False)
+    _kept: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lock: Any = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (to an upload worker) without what was derived from it."""
+        return (ModelBundle, (self.version, self.scaler, self.model, self.card))
+
+    def derived(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per version (later calls, from any thread, get the same object)."""
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = compute()
+            return self._kept[key]
 
     @property
     def reference_date(self) -> pd.Timestamp:
@@ -360,17 +375,12 @@ class ModelVersion:
         self.store = store
         self.bundle = store.load(version)
         self.version = self.bundle.version
-        self._kept: dict[str, Any] = {}
-        self._lock = threading.RLock()
 
     def derived(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per version (later calls, from any thread, get the same object):
-        what every session of this version shares, such as the app's map layers.
+        what every session of this version shares, such as its tables and the app's map.
         """
-        with self._lock:
-            if key not in self._kept:
-                self._kept[key] = compute()
-            return self._kept[key]
+        return self.bundle.derived(key, compute)
 
     def dataset(self, name: str) -> Any:
         """Model dataset ``name`` of this version (read on first use)."""

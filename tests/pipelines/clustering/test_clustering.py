@@ -22,7 +22,6 @@ from customer_segmentation.core.modeling.dbscan import (
     k_distance_eps,
 )
 from customer_segmentation.core.modeling.kmeans import describe_start
-from customer_segmentation.core.modeling.sampling import sample_positions
 from customer_segmentation.core.modeling.selection import choose_k
 from customer_segmentation.core.scoring import score_customers
 from customer_segmentation.params import ParameterError
@@ -236,11 +235,11 @@ def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection,
     )
 
     assert card == again, "same seed, same model card"
-    # What the card promises: silhouette on a seeded sample of all customers, scaled.
-    ordered = demo_features.set_index("ID").loc[segments["ID"]]
-    scaled = scaler.transform(ordered[list(settings.features)].astype("float64"))
-    keep = sample_positions(len(ordered), 500, settings.random_state)
-    expected = silhouette_score(scaled[keep], segments["segment"].to_numpy()[keep])
+    # What the card promises: silhouette on the seeded sample of the customers, scaled.
+    segmented = engine.lazy(demo_features.merge(segments[["ID", "segment"]], on="ID"))
+    drawn = engine.to_pandas(engine.sample(segmented, 500, settings.random_state, "ID"))
+    scaled = scaler.transform(drawn[list(settings.features)].astype("float64"))
+    expected = silhouette_score(scaled, drawn["segment"].to_numpy())
     assert card["silhouette"] == pytest.approx(expected, abs=1e-9)
     assert card["silhouette_rows"] == 500
     assert other["silhouette"] != card["silhouette"], "another seed draws another sample"
@@ -254,7 +253,7 @@ def test_model_card_does_not_depend_on_feature_row_order(demo_features, k_select
     card = build_model_card(demo_features, segments, scaler, model, INFO, kmeanspp)
 
     assert build_model_card(shuffled, segments, scaler, model, INFO, kmeanspp) == card
-    with pytest.raises(KeyError, match="IDs not found"):
+    with pytest.raises(ValueError, match="1 customer.s. of customer_segments have no row"):
         build_model_card(demo_features.iloc[1:], segments, scaler, model, INFO, kmeanspp)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from customer_segmentation.core import eda, engine
-from customer_segmentation.core.features import build_features
+from customer_segmentation.core.features import feature_frame
 from customer_segmentation.pipelines.reporting.nodes import spending_mix
 from customer_segmentation.schema import (
     CHANNEL_COLUMNS,
@@ -71,7 +71,9 @@ def test_deal_share_is_one_rule_for_a_customer_and_a_segment():
         NumStorePurchases=[4, 1],
         MntWines=[10, 20],
     )
-    features = engine.to_pandas_table(build_features(rows, pd.Timestamp("2014-06-29"), ["Married"]))
+    features = engine.to_pandas(
+        feature_frame(engine.lazy(rows), pd.Timestamp("2014-06-29"), ["Married"])
+    )
     segments = pd.DataFrame({"ID": [1, 2], "segment": [0, 1]})
     card = {"segments": [{"segment": 0, "name": "A"}, {"segment": 1, "name": "B"}]}
 

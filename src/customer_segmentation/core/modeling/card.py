@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import narwhals as nw
 import numpy as np
-import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
-from customer_segmentation import schema
+from customer_segmentation.core import engine, sampling
 from customer_segmentation.core.modeling.kmeans import describe_start
-from customer_segmentation.core.modeling.metrics import silhouette_on_sample
-from customer_segmentation.core.modeling.sampling import positions_of, sample_positions
+from customer_segmentation.core.modeling.metrics import silhouette
 from customer_segmentation.core.segments import profile_and_name
 from customer_segmentation.params import ClusteringParams
 
@@ -21,22 +20,26 @@ CARD_SEGMENT_COLUMNS = ("segment", "name", "behaviour", "description", "action",
 
 
 def model_card(  # noqa: PLR0913
-    features: pd.DataFrame,
-    segments: pd.DataFrame,
+    features: Any,
+    segments: Any,
     scaler: StandardScaler,
     model: KMeans,
     feature_info: dict[str, Any],
     params: ClusteringParams,
 ) -> dict[str, Any]:
-    """Describe the model of this run.
+    """Describe the model of this run: aggregates in the engine over every segmented
+    customer, the silhouette on a seeded sample of ``silhouette_sample_size``.
 
     Args:
-        features: ``ID``, the model's features and ``schema.NAMING_COLUMNS``.
-        segments: ``customer_segments`` (``ID``, ``segment``).
+        features: ``ID``, the model's features and ``schema.NAMING_COLUMNS`` (a native frame).
+        segments: ``customer_segments`` (``ID``, ``segment``; a native frame).
         scaler, model: the fitted scaler and K-Means.
         feature_info: what ``feature_engineering`` recorded (reference date, partner statuses,
             the typical customer).
         params: the ``clustering`` parameters.
+
+    Raises:
+        ValueError: a segmented customer has no features, or a table repeats an ID.
 
     Returns:
         ``k``, ``algorithm``, ``features``, ``reference_date``, ``partner_statuses``,
@@ -47,35 +50,41 @@ def model_card(  # noqa: PLR0913
         size and share of each.
     """
     columns = list(params.features)
-    # Only the described columns, in the segments' row order.
-    wanted = list(dict.fromkeys([*schema.NAMING_COLUMNS, *columns]))
-    table = features[wanted]
-    if not np.array_equal(features[schema.ID].to_numpy(), segments[schema.ID].to_numpy()):
-        table = table.iloc[positions_of(features[schema.ID], segments[schema.ID])]
-    table = table.reset_index(drop=True)  # no copy of the values when the rows are in order
-    labels = segments["segment"].to_numpy()
     seed = params.random_state
-    # Silhouette on the seeded sample: only those rows are scaled.
-    keep = sample_positions(len(table), params.silhouette_sample_size, seed)
-    scaled = scaler.transform(table[columns].iloc[keep].astype("float64"))
-    named = profile_and_name(table.assign(segment=labels), columns, params.naming)
-    ranges = table[columns].agg(["min", "max"]).astype(float)
+    segmented = sampling.segmented_frame(features, segments)
+    named = profile_and_name(segmented, columns, params.naming)
+    ranges = engine.first_row(
+        segmented.select(
+            _rows=nw.len(),
+            **{f"min:{c}": nw.col(c).cast(nw.Float64).min() for c in columns},
+            **{f"max:{c}": nw.col(c).cast(nw.Float64).max() for c in columns},
+        )
+    )
+    missing = engine.row_count(engine.lazy(segments)) - int(ranges["_rows"])
+    if missing:
+        raise ValueError(
+            f"{missing:,} customer(s) of customer_segments have no row in the features: the "
+            "tables are not of one run"
+        )
+    _, labels, scaled = sampling.scaled_sample(
+        segmented, scaler, columns, params.silhouette_sample_size, seed
+    )
+    measurable = len(np.unique(labels)) >= 2  # noqa: PLR2004 - a silhouette needs two segments
     return {
         "k": int(model.n_clusters),
         "algorithm": type(model).__name__,
         "features": columns,
         "reference_date": feature_info["reference_date"],
         "partner_statuses": list(feature_info["partner_statuses"]),
-        "training_rows": len(table),
+        "training_rows": int(ranges["_rows"]),
         "inertia": float(model.inertia_),
         "initialisation": describe_start(model),
-        # ``scaled`` holds the sampled rows already: all of them (size None) are measured.
-        "silhouette": silhouette_on_sample(scaled, labels[keep], None, seed),
-        "silhouette_rows": len(keep),
+        "silhouette": silhouette(scaled, labels) if measurable else float("nan"),
+        "silhouette_rows": len(labels),
         "random_state": seed,
         "segment_numbering": SEGMENT_NUMBERING,
         "feature_ranges": {
-            c: {"min": ranges.loc["min", c], "max": ranges.loc["max", c]} for c in columns
+            c: {"min": float(ranges[f"min:{c}"]), "max": float(ranges[f"max:{c}"])} for c in columns
         },
         "typical_customer": dict(feature_info["typical_customer"]),
         "segments": named[list(CARD_SEGMENT_COLUMNS)]

@@ -131,23 +131,6 @@ class FitSettings(KMeansSettings, Protocol):
     tol: float
 
 
-def fitted_scaler(
-    columns: list[str], mean: np.ndarray, variance: np.ndarray, rows: int
-) -> StandardScaler:
-    """A ``StandardScaler`` from the engine's means and population variances of all rows: the
-    object ``StandardScaler().fit`` makes (a zero variance scales by 1, as scikit-learn does).
-    """
-    scaler = StandardScaler()
-    scaler.mean_ = np.asarray(mean, dtype="float64")
-    scaler.var_ = np.asarray(variance, dtype="float64")
-    scale = np.sqrt(scaler.var_)
-    scaler.scale_ = np.where(scale < 10 * np.finfo("float64").eps, 1.0, scale)
-    scaler.n_features_in_ = len(columns)
-    scaler.feature_names_in_ = np.asarray(columns, dtype=object)
-    scaler.n_samples_seen_ = int(rows)
-    return scaler
-
-
 def lloyd(
     scaled: nw.LazyFrame, names: list[str], centres: np.ndarray, max_iter: int, tol: float
 ) -> tuple[np.ndarray, int]:
@@ -164,7 +147,7 @@ def lloyd(
         The centres and the number of rounds run.
     """
     variances = engine.first_row(
-        scaled.select(**{n: nw.col(f"_scaled_{n}").var(ddof=0) for n in names})
+        scaled.select(**{n: nw.col(scoring.scaled_name(n)).var(ddof=0) for n in names})
     )
     tolerance = tol * float(np.mean([variances[n] for n in names]))
     centres = np.array(centres, dtype="float64")
@@ -174,7 +157,9 @@ def lloyd(
             scaled.with_columns(**scoring.distance_columns(names, centres)), len(centres)
         )
         means = engine.rows(
-            assigned.group_by("segment").agg(**{n: nw.col(f"_scaled_{n}").mean() for n in names})
+            assigned.group_by("segment").agg(
+                **{n: nw.col(scoring.scaled_name(n)).mean() for n in names}
+            )
         )
         moved = centres.copy()
         for row in means:
@@ -216,36 +201,23 @@ def fit_segmentation(
     columns = list(settings.features)
     needed = list(dict.fromkeys([schema.ID, *columns, "Total_Spending", "Income"]))
     frame = engine.lazy(features).select(*needed)
-    stats = engine.first_row(
-        frame.select(
-            _rows=nw.len(),
-            **{f"mean_{c}": nw.col(c).cast(nw.Float64).mean() for c in columns},
-            **{f"var_{c}": nw.col(c).cast(nw.Float64).var(ddof=0) for c in columns},
-        )
-    )
-    rows = int(stats["_rows"])
+    scaler = scoring.fit_scaler(frame, columns)
+    rows = int(scaler.n_samples_seen_)
     if rows < k:
         raise ValueError(f"{rows} customers cannot make {k} segments")
-    scaler = fitted_scaler(
-        columns,
-        np.array([stats[f"mean_{c}"] for c in columns]),
-        np.array([stats[f"var_{c}"] for c in columns]),
-        rows,
+    scaled = engine.cache(
+        scoring.scale(frame, scaler, columns).select(
+            schema.ID, "Total_Spending", "Income", *(scoring.scaled_name(c) for c in columns)
+        )
     )
-    scaled = frame.select(
-        schema.ID,
-        "Total_Spending",
-        "Income",
-        **scoring.scaled_columns(columns, scaler.mean_, scaler.scale_),
-    )
-    scaled = engine.cache(scaled)
     start = sweep_start(sweep_centres, k, columns) if settings.init == "sweep" else None
     if start is not None:
-        centres, how = scaler.transform(start), "the k sweep's centres for this k"
+        centres = scoring.scaled_matrix(engine.lazy(start), scaler, columns)
+        how = "the k sweep's centres for this k"
     else:
         sample = engine.sample(frame, settings.start_sample_size, settings.random_state, schema.ID)
-        drawn = engine.to_numpy(sample, columns)
-        first = fit_kmeans(k, settings, scaler.transform(pd.DataFrame(drawn, columns=columns)))
+        drawn = scoring.scaled_matrix(sample, scaler, columns)
+        first = fit_kmeans(k, settings, drawn)
         centres = first.cluster_centers_
         how = (
             f"the best of {first.n_init} k-means++ starts ({type(first).__name__}) on a sample "

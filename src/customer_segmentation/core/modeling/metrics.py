@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from customer_segmentation.core.modeling.sampling import sample_positions
 from customer_segmentation.core.modeling.threads import sized_threads
 
 
@@ -64,11 +63,3 @@ def silhouettes(
                 scores[(size == 1) | ~np.isfinite(scores)] = 0.0
                 totals[i] += float(scores.sum())
     return [float(total / len(points)) for total in totals]
-
-
-def silhouette_on_sample(scaled: np.ndarray, labels: np.ndarray, size: int, seed: int) -> float:
-    """Silhouette on a seeded sample of ``size`` rows (NaN with fewer than two clusters)."""
-    keep = sample_positions(len(scaled), size, seed)
-    if len(np.unique(labels[keep])) < 2:
-        return float("nan")
-    return silhouette(scaled[keep], labels[keep])

@@ -20,14 +20,12 @@ from sklearn.metrics import (
     calinski_harabasz_score,
     davies_bouldin_score,
 )
-from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
 from customer_segmentation import schema
-from customer_segmentation.core import engine
+from customer_segmentation.core import engine, sampling, scoring
 from customer_segmentation.core.modeling.kmeans import fit_kmeans
 from customer_segmentation.core.modeling.metrics import silhouettes
-from customer_segmentation.core.modeling.sampling import sample_positions
 from customer_segmentation.params import ModelSelectionParams
 
 logger = logging.getLogger(__name__)
@@ -81,22 +79,25 @@ def stability(
 
 
 def sweep(
-    scaled: np.ndarray, params: ModelSelectionParams
+    scaled: np.ndarray,
+    params: ModelSelectionParams,
+    stable_rows: np.ndarray,
+    silhouette_rows: np.ndarray,
 ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
     """Fit K-Means for every k in ``k_min..k_max`` and compute the criteria.
 
     Args:
         scaled: the scaled features of the sweep sample.
         params: the ``model_selection`` parameters.
+        stable_rows: the rows of ``scaled`` the bootstrap stability refits resample (the
+            seeded sample of ``stability_sample_size``).
+        silhouette_rows: the rows the silhouette is measured on (``silhouette_sample_size``).
 
     Returns:
         One row per k: ``inertia`` (on the sweep sample), ``silhouette``,
         ``davies_bouldin``, ``calinski_harabasz``, ``stability_ari_mean``,
         ``stability_ari_min``; and each k's fitted centres (in the units of ``scaled``).
     """
-    seed = params.random_state
-    stable_rows = sample_positions(len(scaled), params.stability_sample_size, seed)
-    silhouette_rows = sample_positions(len(scaled), params.silhouette_sample_size, seed)
     rows, labellings, centres = [], [], {}
     ks = range(params.k_min, params.k_max + 1)
     # A progress bar on a terminal (stderr); the log line per k below says the same in logs.
@@ -159,15 +160,22 @@ def sweep_table(features: Any, params: ModelSelectionParams) -> tuple[pd.DataFra
         ``sweep_centres``: each k's fitted centres in the features' own units (``k``,
         ``centre``, the features), where the final fit can start.
     """
-    drawn = engine.sample(
-        engine.lazy(features).select(schema.ID, *params.features),
-        params.sample_size,
-        params.random_state,
-        schema.ID,
+    columns = list(params.features)
+    drawn = engine.cache(
+        engine.sample(
+            engine.lazy(features).select(schema.ID, *columns),
+            params.sample_size,
+            params.random_state,
+            schema.ID,
+        )
     )
-    values = engine.to_numpy(drawn, list(params.features))
-    scaler = StandardScaler().fit(values)
-    table, centres = sweep(scaler.transform(values), params)
+    scaler = scoring.fit_scaler(drawn, columns)
+    values = scoring.scaled_matrix(drawn, scaler, columns)
+    stable_rows, silhouette_rows = (
+        sampling.rows_of_sample(drawn, size, params.random_state)
+        for size in (params.stability_sample_size, params.silhouette_sample_size)
+    )
+    table, centres = sweep(values, params, stable_rows, silhouette_rows)
     preferred = preferred_k(table)
     table["is_knee"] = table["k"] == preferred[ELBOW]
     table["preferred_by"] = [
@@ -177,9 +185,8 @@ def sweep_table(features: Any, params: ModelSelectionParams) -> tuple[pd.DataFra
     table["silhouette_rows"] = min(len(values), params.silhouette_sample_size)
     table["stability_rows"] = min(len(values), params.stability_sample_size)
     logger.info("Knee at k=%s; preferred: %s", preferred[ELBOW], preferred)
-    columns = list(params.features)
     parts = [
-        pd.DataFrame(scaler.inverse_transform(found), columns=columns).assign(
+        pd.DataFrame(scoring.unscaled(found, scaler), columns=columns).assign(
             k=k, centre=np.arange(len(found))
         )
         for k, found in centres.items()

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from customer_segmentation.core.modeling.kmeans import KMeansSettings, fit_kmeans
-from customer_segmentation.core.modeling.sampling import sample_positions
 
 logger = logging.getLogger(__name__)
 
@@ -107,16 +106,14 @@ def segment_stability(
     resamples: int,
     n_init: int | None,
     seed: int,
-    sample_size: int | None,
     thresholds: Mapping[str, float],
     dissolution: float,
     recovery: float,
 ) -> pd.DataFrame:
     """Each segment's bootstrap stability (Hennig's cluster-wise Jaccard bootstrap).
 
-    With ``sample_size`` below the number of rows, a seeded subset of that many customers
-    (``sampling.sample_positions``) stands for them all. Then, ``resamples`` times, a bootstrap
-    resample of those customers (drawn with replacement from ``np.random.default_rng(seed)``)
+    ``resamples`` times, a bootstrap resample of the customers (on a large table, the node
+    passes a seeded sample of ``segment_stability.sample_size``, ``sampling.scaled_sample``) (drawn with replacement from ``np.random.default_rng(seed)``)
     is clustered again by K-Means with ``k`` and ``settings`` (``n_init`` starts, a seed drawn
     from the same generator), and each segment gets the Jaccard similarity of its best
     matching refit cluster (:func:`max_jaccard`).
@@ -130,8 +127,7 @@ def segment_stability(
         n_init: k-means++ starts per refit; ``None``: the model's own (``settings.n_init``).
             Fewer starts than the model had add k-means++'s local optima to what is measured,
             and the segments look less stable than they are.
-        seed: seeds the subset and the resamples.
-        sample_size: customers to use (all when ``None`` or not smaller than the rows).
+        seed: seeds the resamples.
         thresholds: label -> the lowest mean Jaccard that earns it (:func:`stability_label`).
         dissolution: a resample dissolves a segment when its Jaccard is at most this (0.5 in
             ``clusterboot``).
@@ -154,8 +150,7 @@ def segment_stability(
         raise ValueError(f"{len(labels)} labels for {len(scaled)} rows of features")
     if len(labels) and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"segments must be 0..{k - 1}; got {labels.min()}..{labels.max()}")
-    keep = sample_positions(len(scaled), sample_size, seed)
-    points, segments = scaled[keep], labels[keep].astype(np.int64)
+    points, segments = scaled, labels.astype(np.int64)
     rows = len(points)
     rng = np.random.default_rng(seed)
     scores = np.full((resamples, k), np.nan)
@@ -220,4 +215,32 @@ def summarise(
             "stability_resamples": scores.shape[0],
             "stability_skipped": scores.shape[0] - counted,
         }
+    )
+
+
+def reading(thresholds: Mapping[str, float]) -> str:
+    """Hennig's reading of a mean Jaccard from the labels' thresholds, e.g. "0.85 and above
+    highly stable, 0.75 stable, 0.6 a pattern, 0.5 weak, below that dissolved".
+    """
+    bounds = sorted(thresholds.items(), key=lambda item: item[1], reverse=True)
+    parts = [
+        f"{bound:g}{' and above' if i == 0 else ''} {label}"
+        for i, (label, bound) in enumerate(bounds[:-1])
+    ]
+    return ", ".join([*parts, f"below that {bounds[-1][0]}"])
+
+
+def how_to_read(profiles: pd.DataFrame, thresholds: Mapping[str, float]) -> str:
+    """How the segments' stability was measured (B resamples of N customers, from the
+    ``segment_profiles``' stability columns) and how to read it (:func:`reading`): the report's
+    words and the app's.
+    """
+    first = profiles.iloc[0]
+    return (
+        "Each segment's mean Jaccard similarity with its best match among K-Means refits on "
+        f"{int(first['stability_resamples'])} bootstrap resamples of "
+        f"{int(first['stability_rows']):,} customers (Hennig's cluster-wise bootstrap, as R's "
+        "fpc::clusterboot), with its standard error and the share of resamples in which the "
+        "segment dissolved. Reading (clustering.segment_stability.thresholds): "
+        f"{reading(thresholds)}."
     )

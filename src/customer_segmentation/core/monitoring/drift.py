@@ -9,8 +9,8 @@
   the standardised mean shift, and a verdict from the PSI; for the segments a chi-square
   goodness-of-fit test of the new counts against the training shares with Cramér's V and a
   verdict from V; optionally how many returning customers moved between segments.
-* :func:`drift_sentence` and :func:`drift_html`: the answer in one sentence, and an HTML
-  fragment with the sentence and the tables.
+* :func:`drift_sentence`: the answer in one sentence (``report.drift_section`` lays it out as
+  HTML with the tables, through the report's template).
 
 Verdicts come from effect sizes (PSI, Cramér's V) with thresholds passed in from parameters,
 never from p-values: with thousands of new customers a p-value flags differences too small to
@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any, NamedTuple, Protocol
 
 import narwhals as nw
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, StrictUndefined, Template
 from scipy import stats
 
+from customer_segmentation import schema
+from customer_segmentation.core import engine
 from customer_segmentation.core.segments import matched_segments, segment_pair_counts
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,6 @@ PSI_EPSILON = 1e-4
 # Quantiles that are data values (the empirical distribution's inverse), so every training bin
 # holds at least one customer; see quantile_edges.
 QUANTILE_METHOD = "inverted_cdf"
-# drift_html shows floats at least this large in whole units, smaller ones to 3 digits.
-_WHOLE_FROM = 1000
 # The layout of drift_reference's dict; a reader can refuse a layout it does not know.
 REFERENCE_FORMAT = 1
 
@@ -236,9 +234,10 @@ def drift_reference(
                              "mean": ..., "std": ... (ddof 1)}},
          "segments": {"labels": [...], "counts": [...], "shares": [...]}}
 
-    The sample is one seeded draw of customers without replacement (the same customers for
-    every feature); with ``sample_size`` at least the row count it holds every value. The same
-    data and ``seed`` give the same dict.
+    ``features`` needs ``ID``: the sample is the project's seeded sample of customers
+    (``engine.sample``: the same customers for every feature, in ``ID`` order); with
+    ``sample_size`` at least the row count it holds every value. The same data and ``seed``
+    give the same dict.
     """
     if sample_size < 1:
         raise ValueError(f"sample_size must be at least 1, got {sample_size}")
@@ -249,8 +248,11 @@ def drift_reference(
         raise ValueError(f"{len(labels)} segments for {n} training customers")
     if n < 2:
         raise ValueError(f"a drift reference needs at least 2 training customers, got {n}")
-    rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(n, size=min(n, sample_size), replace=False))
+    sample = engine.to_pandas(
+        engine.sample(
+            engine.lazy(features).select(schema.ID, *columns), sample_size, seed, schema.ID
+        )
+    )
     kept: dict[str, Any] = {}
     for column in columns:
         values = _values(frame, column, "the training features")
@@ -258,7 +260,7 @@ def drift_reference(
         kept[column] = {
             "edges": edges,
             "shares": [float(s) for s in bin_shares(values, edges)],
-            "sample": [float(v) for v in values[rows]],
+            "sample": [float(v) for v in sample[column]],
             "mean": float(values.mean()),
             "std": float(values.std(ddof=1)),
         }
@@ -268,7 +270,7 @@ def drift_reference(
         "%d segments",
         len(kept),
         bins,
-        len(rows),
+        len(sample),
         n,
         len(names),
     )
@@ -522,86 +524,3 @@ def drift_sentence(features: pd.DataFrame, segment_test: Mapping[str, Any]) -> s
     else:
         joint = " and " if segment_test["verdict"] == negligible else ", but "
     return f"{drift}{joint}{shares}: {verdict}."
-
-
-def _shown(value: Any) -> str:
-    """A cell as text: floats to 3 significant digits (p-values and PSI span decades), whole
-    units from a thousand on (a mean income).
-    """
-    if isinstance(value, float | np.floating):
-        if np.isnan(value):
-            return ""
-        return f"{value:,.0f}" if abs(value) >= _WHOLE_FROM else f"{value:.3g}"
-    return str(value)
-
-
-def _cells(table: pd.DataFrame) -> dict[str, Any]:
-    return {
-        "head": [str(c) for c in table.columns],
-        "rows": [[_shown(v) for v in row] for row in table.itertuples(index=False)],
-    }
-
-
-_TEMPLATE = """\
-<section class="drift">
-<p class="drift-sentence">{{ sentence }}</p>
-{% macro grid(t) %}
-<table>
-<thead><tr>{% for h in t.head %}<th>{{ h }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in t.rows %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-{% endmacro %}
-<h3>Features</h3>
-<p>Verdict from the PSI; the KS statistic is a second effect size, its p-value only support.</p>
-{{ grid(features) }}
-<h3>Segment shares</h3>
-<p>Chi-square {{ test.chi2 }} ({{ test.dof }} df, p = {{ test.pvalue }}) on {{ test.n }} customers;
-Cramér's V {{ test.cramers_v }}: {{ test.verdict }}.</p>
-{{ grid(segments) }}
-{% if moves %}
-<h3>Customers who moved</h3>
-<p>{{ moves.changed }} of {{ moves.matched }} returning customers changed segment
-({{ moves.share }}); {{ moves.previous_only }} only before, {{ moves.new_only }} only now.</p>
-{{ grid(moves.table) }}
-{% endif %}
-</section>
-"""
-
-
-@cache
-def _template() -> Template:
-    environment = Environment(
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    return environment.from_string(_TEMPLATE)
-
-
-def drift_html(report: DriftReport) -> str:
-    """A self-contained HTML fragment (one ``<section>``, no styles or scripts): the sentence,
-    the feature table, the segment-share test and table, and the moves when counted. Every
-    value is escaped.
-    """
-    test = {k: _shown(v) for k, v in report.summary["segment_test"].items()}
-    moves = report.summary["moves"]
-    shown_moves = None
-    if moves is not None:
-        table = moves_table(moves).reset_index()
-        table.columns = ["previous \\ new", *map(str, table.columns[1:])]
-        shown_moves = {
-            "changed": f"{moves['changed']:,}",
-            "matched": f"{moves['matched']:,}",
-            "share": f"{moves['changed_share']:.1%}",
-            "previous_only": f"{moves['previous_only']:,}",
-            "new_only": f"{moves['new_only']:,}",
-            "table": _cells(table),
-        }
-    return _template().render(
-        sentence=report.summary["sentence"],
-        features=_cells(report.features),
-        segments=_cells(report.segments),
-        test=test,
-        moves=shown_moves,
-    )

@@ -46,8 +46,9 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation import schema
+from customer_segmentation.core import scoring
+from customer_segmentation.core.sampling import check_one_row_per_id
 from customer_segmentation.core.segments import (
-    SEGMENT,
     matched_segments,
     segment_names,
     segment_pair_counts,
@@ -142,16 +143,12 @@ class VersionSegments:
     def __post_init__(self) -> None:
         """Refuse tables that do not belong to one model."""
         problems = []
-        missing = [c for c in (schema.ID, SEGMENT) if c not in self.segments.columns]
+        missing = [c for c in (schema.ID, schema.SEGMENT) if c not in self.segments.columns]
         if missing:
             problems.append(f"customer_segments lacks {', '.join(missing)}")
-        elif self.segments[schema.ID].duplicated().any():
-            twice = self.segments.loc[self.segments[schema.ID].duplicated(), schema.ID]
-            problems.append(
-                f"{twice.nunique()} ID(s) twice in customer_segments, e.g. {twice.iloc[0]}"
-            )
         else:
-            unnamed = sorted(set(self.segments[SEGMENT].astype("int64")) - set(self.names))
+            check_one_row_per_id(self.segments, f"version {self.label}: customer_segments")
+            unnamed = sorted(set(self.segments[schema.SEGMENT].astype("int64")) - set(self.names))
             if unnamed:
                 problems.append(f"segment(s) {unnamed} have no name")
         if sorted(int(s) for s in self.centroids.index) != sorted(self.names):
@@ -209,7 +206,7 @@ class VersionSegments:
                 f"{'no names' if fitted is None else list(fitted)}"
             )
         centroids = pd.DataFrame(
-            scaler.inverse_transform(centres), columns=features, index=range(len(centres))
+            scoring.unscaled(centres, scaler), columns=features, index=range(len(centres))
         )
         scale = pd.Series(np.asarray(scaler.scale_, dtype="float64"), index=features)
         return cls(label, segments, segment_names(card), centroids, scale)
@@ -218,8 +215,8 @@ class VersionSegments:
 def common_customers(old: VersionSegments, new: VersionSegments) -> pd.DataFrame:
     """The customers in both versions: ``ID``, ``old_segment``, ``new_segment`` (``ID`` order)."""
     return matched_segments(
-        old.segments.rename(columns={SEGMENT: _OLD}),
-        new.segments.rename(columns={SEGMENT: _NEW}),
+        old.segments.rename(columns={schema.SEGMENT: _OLD}),
+        new.segments.rename(columns={schema.SEGMENT: _NEW}),
         (_OLD, _NEW),
         ("the older version's segments", "the newer version's segments"),
     ).astype({_OLD: "int64", _NEW: "int64"})
@@ -547,3 +544,57 @@ def migration_sentence(result: Mapping[str, Any]) -> str:
     if result["note"] and result["centroid_matching"]:
         text += f" {result['note']}"
     return text
+
+
+def compare(old: VersionSegments, new: VersionSegments, match_distance: float) -> dict[str, Any]:
+    """The saved form of a comparison (``segment_migration``): :func:`segment_migration` with
+    the older version's label as ``previous_version`` and :func:`migration_sentence`.
+    """
+    result = segment_migration(old, new, match_distance)
+    return {"previous_version": old.label, "sentence": migration_sentence(result), **result}
+
+
+def contingency_cells(result: Mapping[str, Any]) -> pd.DataFrame:
+    """The contingency records of a comparison, old then new segment order, with ``old`` and
+    ``new`` labels (``"<number>: <name>"``).
+    """
+    long = pd.DataFrame(result["contingency"], columns=list(CONTINGENCY_COLUMNS))
+    long = long.sort_values([_OLD, _NEW], kind="stable").reset_index(drop=True)
+    return long.assign(
+        old=[f"{s}: {n}" for s, n in zip(long[_OLD], long["old_name"], strict=True)],
+        new=[f"{s}: {n}" for s, n in zip(long[_NEW], long["new_name"], strict=True)],
+        customers=long["customers"].astype("int64"),
+        share_of_old=long["share_of_old"].astype("float64"),
+    )
+
+
+def contingency_matrix(result: Mapping[str, Any], value: str = "customers") -> pd.DataFrame:
+    """A comparison's contingency table as a matrix: one row per old segment, one column per
+    new one (``"<number>: <name>"``, in segment order), cells ``value`` (``customers`` or
+    ``share_of_old``); the axes named after the versions.
+    """
+    cells = contingency_cells(result)
+    rows, columns = list(dict.fromkeys(cells["old"])), list(dict.fromkeys(cells["new"]))
+    matrix = cells.pivot(index="old", columns="new", values=value).loc[rows, columns]
+    return matrix.rename_axis(
+        index=f"model {result['old_version']}", columns=f"model {result['new_version']}"
+    )
+
+
+def migration_flows(result: Mapping[str, Any]) -> tuple[list[str], pd.DataFrame]:
+    """A comparison as flows for a Sankey diagram: the node labels (the old version's segments
+    ``"<number>: <name>"``, then the new version's) and one row per pair of segments with
+    customers: ``source`` and ``target`` (positions in the labels), ``customers``.
+    """
+    cells = contingency_cells(result)
+    olds = list(dict.fromkeys(cells["old"]))
+    news = list(dict.fromkeys(cells["new"]))
+    moved = cells[cells["customers"] > 0]
+    flows = pd.DataFrame(
+        {
+            "source": [olds.index(o) for o in moved["old"]],
+            "target": [len(olds) + news.index(n) for n in moved["new"]],
+            "customers": moved["customers"].to_numpy(),
+        }
+    )
+    return olds + news, flows

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_segmentation import schema
 from customer_segmentation.kedro_io.lazy_types import DataFrame, Figure, KMeans, StandardScaler
 from customer_segmentation.params import ClusteringParams, MonitoringParams
 
@@ -54,22 +53,13 @@ def model_card(  # noqa: PLR0913
     feature_info: dict[str, Any],
     params: ClusteringParams,
 ) -> dict[str, Any]:
-    """``modeling.card.model_card`` of the customers and their segments gathered from the
-    engine in ``ID`` order.
+    """``modeling.card.model_card``: aggregates of every customer in the engine, the
+    silhouette on a seeded sample.
     """
-    from customer_segmentation.core import engine
     from customer_segmentation.core.modeling import card
 
-    # Both tables are written in ID order: gathered without copying them when they still are.
     return card.model_card(
-        engine.to_pandas_sharing(engine.in_order(engine.lazy(customer_model_input), schema.ID)),
-        engine.to_pandas_sharing(
-            engine.in_order(engine.lazy(customer_segments).select(schema.ID, "segment"), schema.ID)
-        ),
-        scaler,
-        kmeans_model,
-        feature_info,
-        params,
+        customer_model_input, customer_segments, scaler, kmeans_model, feature_info, params
     )
 
 
@@ -85,20 +75,20 @@ def compare_with_dbscan(
     Returns:
         ``clustering_comparison``, the k-distance figure and side-by-side PCA maps.
     """
+    from customer_segmentation.core import sampling
     from customer_segmentation.core.modeling import dbscan
-    from customer_segmentation.core.modeling.sampling import gathered_segmented
     from customer_segmentation.report import figures
 
     settings = params.dbscan
-    sample, labels = gathered_segmented(
-        customer_model_input, customer_segments, settings.sample_size, params.random_state
+    _, labels, scaled = sampling.scaled_sample(
+        sampling.segmented_frame(customer_model_input, customer_segments),
+        scaler,
+        list(params.features),
+        settings.sample_size,
+        params.random_state,
     )
     found = dbscan.compare(
-        scaler.transform(sample[list(params.features)].astype("float64")),
-        labels["segment"].to_numpy(),
-        settings.min_samples,
-        list(settings.scan_quantiles),
-        settings.blob_share,
+        scaled, labels, settings.min_samples, list(settings.scan_quantiles), settings.blob_share
     )
     return (
         found.table,
@@ -116,27 +106,27 @@ def assess_segment_stability(
 ) -> DataFrame:
     """``segment_stability``: each segment's bootstrap Jaccard and its reading
     (``modeling.stability.segment_stability``), on a seeded sample of
-    ``segment_stability.sample_size`` customers gathered from the engine.
+    ``segment_stability.sample_size`` customers.
     """
-    import numpy as np
-
+    from customer_segmentation.core import sampling
     from customer_segmentation.core.modeling import stability
-    from customer_segmentation.core.modeling.sampling import gathered_segmented
 
     settings = params.segment_stability
-    sample, labels = gathered_segmented(
-        customer_model_input, customer_segments, settings.sample_size, params.random_state
+    _, labels, scaled = sampling.scaled_sample(
+        sampling.segmented_frame(customer_model_input, customer_segments),
+        scaler,
+        list(params.features),
+        settings.sample_size,
+        params.random_state,
     )
-    scaled = scaler.transform(sample[list(params.features)].astype("float64"))
     return stability.segment_stability(
-        np.ascontiguousarray(scaled),
-        labels["segment"].to_numpy(),
+        scaled,
+        labels,
         int(kmeans_model.n_clusters),
         params,
         resamples=settings.resamples,
         n_init=settings.n_init,
         seed=params.random_state,
-        sample_size=None,
         thresholds=settings.thresholds,
         dissolution=settings.dissolution,
         recovery=settings.recovery,
@@ -153,8 +143,8 @@ def keep_drift_reference(
     by (``monitoring.drift.drift_reference``: per model feature quantile bins and shares, a
     seeded sample, mean and deviation; the segment shares), saved with the model.
     """
-    from customer_segmentation.core.modeling.sampling import gathered_segmented
     from customer_segmentation.core.monitoring import drift
+    from customer_segmentation.core.sampling import gathered_segmented
 
     customers, labels = gathered_segmented(
         customer_model_input, customer_segments, None, params.random_state

@@ -109,23 +109,30 @@ def plot_elbow(k_selection: DataFrame) -> Figure:
     return figures.elbow(k_selection)
 
 
-def _scaled_sample(  # noqa: PLR0913
+def _scaled_sample(
     features: Any,
     segments: Any,
     scaler: StandardScaler,
     model_card: dict[str, Any],
     size: int,
-    params: ReportingParams,
+    seed: int,
 ) -> tuple[ndarray, ndarray, ndarray]:
-    """``maps.scaled_sample`` of the model's features, seeded by the reporting parameters."""
-    from customer_segmentation.core import engine, maps
-    from customer_segmentation.core.modeling.sampling import gathered_segmented
+    """``sampling.scaled_sample`` of the model's features: a seeded sample of ``size``."""
+    from customer_segmentation.core import sampling
 
-    columns = list(model_card["features"])
-    drawn, labels = gathered_segmented(
-        engine.lazy(features).select(*columns, schema.ID), segments, size, params.random_state
+    segmented = sampling.segmented_frame(features, segments)
+    return sampling.scaled_sample(segmented, scaler, list(model_card["features"]), size, seed)
+
+
+def _drawn_map(found: Any, model_card: dict[str, Any], title: str) -> Figure:
+    """A map's figure: its points drawn as the app draws them (``maps.map_layers``)."""
+    from customer_segmentation.core import maps, segments
+    from customer_segmentation.report import figures
+
+    names = segments.segment_names(model_card)
+    return figures.segment_map(
+        maps.map_layers(found.points, names, (found.x_label, found.y_label)), title
     )
-    return maps.scaled_sample(drawn, labels, scaler, columns, size, params.random_state)
 
 
 def plot_segment_map(  # noqa: PLR0913
@@ -142,21 +149,21 @@ def plot_segment_map(  # noqa: PLR0913
         The figure, ``segment_map_points`` (``maps.SegmentMap.points``) and the projection
         (``segment_map_projection``), with which the app places a new customer on the map.
     """
-    from customer_segmentation.core import maps, segments
-    from customer_segmentation.report import figures
+    from customer_segmentation.core import maps
 
     ids, labels, scaled = _scaled_sample(
-        customer_model_input, customer_segments, scaler, model_card, params.map_sample_size, params
+        customer_model_input,
+        customer_segments,
+        scaler,
+        model_card,
+        params.map_sample_size,
+        params.random_state,
     )
     found, projection = maps.pca_map(
         ids, labels, scaled, kmeans_model.cluster_centers_, params.random_state
     )
     title = f"Segments on the first two principal components ({len(ids):,} customers; X = centroid)"
-    return (
-        figures.segment_map(found, segments.segment_names(model_card), title),
-        found.points,
-        projection,
-    )
+    return _drawn_map(found, model_card, title), found.points, projection
 
 
 def plot_tsne_map(
@@ -167,18 +174,22 @@ def plot_tsne_map(
     params: ReportingParams,
 ) -> Figure:
     """The t-SNE map of a seeded sample of ``tsne.sample_size`` customers."""
-    from customer_segmentation.core import maps, segments
-    from customer_segmentation.report import figures
+    from customer_segmentation.core import maps
 
     settings = params.tsne
     ids, labels, scaled = _scaled_sample(
-        customer_model_input, customer_segments, scaler, model_card, settings.sample_size, params
+        customer_model_input,
+        customer_segments,
+        scaler,
+        model_card,
+        settings.sample_size,
+        params.random_state,
     )
     found, perplexity = maps.tsne_map(
         ids, labels, scaled, settings.perplexity, settings.max_iter, params.random_state
     )
     title = f"Segments on a t-SNE map ({len(ids):,} customers, perplexity {perplexity:.0f})"
-    return figures.segment_map(found, segments.segment_names(model_card), title)
+    return _drawn_map(found, model_card, title)
 
 
 def plot_segment_distributions(
@@ -191,11 +202,7 @@ def plot_segment_distributions(
     violin plots), for a seeded sample of ``map_sample_size`` customers.
     """
     from customer_segmentation.core import engine, segments
-    from customer_segmentation.core.modeling.sampling import (
-        gathered_segmented,
-        segmented_rows,
-        segmented_sample,
-    )
+    from customer_segmentation.core.sampling import gathered_segmented
     from customer_segmentation.report import figures
 
     columns = list(dict.fromkeys(["Income", "Total_Spending", *model_card["features"]]))
@@ -205,13 +212,7 @@ def plot_segment_distributions(
         params.map_sample_size,
         params.random_state,
     )
-    sample, sample_labels = segmented_sample(
-        drawn[columns],
-        segmented_rows(drawn, labels, schema.ID),
-        params.map_sample_size,
-        params.random_state,
-    )
-    sample = sample.assign(segment=sample_labels)
+    sample = drawn[columns].assign(segment=labels["segment"].to_numpy())
     names = segments.segment_names(model_card)
     return (
         figures.income_vs_spending(sample, names),
@@ -388,9 +389,4 @@ def compare_with_previous_model(  # noqa: PLR0913
         previous_model["scaler"],
         previous_model["kmeans_model"],
     )
-    result = migration.segment_migration(old, new, params.migration.match_distance)
-    return {
-        "previous_version": previous_model["stamp"],
-        "sentence": migration.migration_sentence(result),
-        **result,
-    }
+    return migration.compare(old, new, params.migration.match_distance)

@@ -1,5 +1,5 @@
 """The evidence per segment the app shows: stability, campaign outcomes, RFM, as text and
-tables (``app_evidence``), and model versions saved before the pipelines computed it
+tables (``evidence``), and model versions saved before the pipelines computed it
 (``model_store``).
 """
 
@@ -20,7 +20,7 @@ from model_projects import copy_run, model_stamps
 from customer_segmentation import schema
 from customer_segmentation.core import outcomes
 from customer_segmentation.core.modeling.stability import summarise
-from customer_segmentation.serving import app_evidence
+from customer_segmentation.serving import evidence
 from customer_segmentation.serving.versions import (
     EVIDENCE_DATASETS,
     ModelStore,
@@ -80,7 +80,7 @@ def outcome_table(absent: list[str]) -> pd.DataFrame:
 
 
 def test_stability_sentence_says_how_stable_a_segment_is(profiles: pd.DataFrame):
-    sentence = app_evidence.stability_sentence(profiles, 0)
+    sentence = evidence.stability_sentence(profiles, 0)
     assert sentence is not None
     assert sentence.startswith(
         "Segment 0 is highly stable: refits on 100 resamples found it again with a mean "
@@ -90,7 +90,7 @@ def test_stability_sentence_says_how_stable_a_segment_is(profiles: pd.DataFrame)
 
 
 def test_stability_sentence_of_a_weak_segment_says_how_often_it_dissolved(profiles):
-    sentence = app_evidence.stability_sentence(profiles, 1)
+    sentence = evidence.stability_sentence(profiles, 1)
     assert sentence == (
         "Segment 1 is a pattern: refits on 100 resamples matched it with a mean Jaccard of "
         "0.63 ± 0.01; it dissolved in 40% of them."
@@ -98,13 +98,13 @@ def test_stability_sentence_of_a_weak_segment_says_how_often_it_dissolved(profil
 
 
 def test_stability_sentence_counts_only_the_resamples_that_held_the_segment(profiles):
-    sentence = app_evidence.stability_sentence(profiles, 2)
+    sentence = evidence.stability_sentence(profiles, 2)
     assert sentence is not None
     assert "refits on 96 resamples (4 resamples held none of its customers)" in sentence, sentence
 
 
 def test_stability_table_gives_mean_and_standard_error_with_the_reading(profiles):
-    table = app_evidence.stability_table(profiles)
+    table = evidence.stability_table(profiles)
     assert table is not None
     assert list(table.columns) == [
         "segment",
@@ -121,22 +121,22 @@ def test_stability_table_gives_mean_and_standard_error_with_the_reading(profiles
 
 
 def test_stability_reading_gives_b_n_and_hennigs_thresholds(profiles):
-    reading = app_evidence.stability_reading(profiles, THRESHOLDS, DISSOLUTION, RECOVERY)
-    assert "B = 100 bootstrap resamples of N = 2,000 customers" in reading, reading
+    reading = evidence.stability_reading(profiles, THRESHOLDS, DISSOLUTION, RECOVERY)
+    assert "refits on 100 bootstrap resamples of 2,000 customers" in reading, reading
     assert (
-        "≥ 0.85 highly stable, ≥ 0.75 stable, ≥ 0.6 a pattern, ≥ 0.5 weak, below 0.5 dissolved"
+        "0.85 and above highly stable, 0.75 stable, 0.6 a pattern, 0.5 weak, below that dissolved"
         in reading
     ), reading
     assert "at most 0.5" in reading and "exceeded 0.75" in reading, reading
 
 
 def test_profiles_without_stability_columns_are_not_available(profiles):
-    older = profiles.drop(columns=list(app_evidence.STABILITY_COLUMNS))
-    assert not app_evidence.has_stability(older)
-    assert app_evidence.stability_table(older) is None
-    assert app_evidence.stability_sentence(older, 0) is None
-    assert app_evidence.stability_sentence(None, 0) is None
-    message = app_evidence.not_available("Segment stability", "2025-01-01T00.00.00.000Z")
+    older = profiles.drop(columns=list(evidence.STABILITY_COLUMNS))
+    assert not evidence.has_stability(older)
+    assert evidence.stability_table(older) is None
+    assert evidence.stability_sentence(older, 0) is None
+    assert evidence.stability_sentence(None, 0) is None
+    message = evidence.not_available("Segment stability", "2025-01-01T00.00.00.000Z")
     assert message.startswith("Segment stability is not available for this version"), message
     assert "2025-01-01T00.00.00.000Z" in message and "kedro run" in message, message
 
@@ -149,7 +149,7 @@ def test_campaign_evidence_cites_the_phrase_when_the_interval_excludes_the_avera
     row = table[(table["outcome"] == "Response") & (table["segment"] == 0)].iloc[0]
     phrase = outcomes.evidence_phrase(row)
     assert phrase is not None, "segment 0 responds far above the average"
-    sentence = app_evidence.campaign_evidence(table, 0, Z)
+    sentence = evidence.campaign_evidence(table, 0, Z)
     assert sentence is not None
     assert sentence.startswith(f"Segment 0 {phrase}: "), sentence
     assert f"{row['rate']:.0%} of its 200 customers responded (95% interval" in sentence, sentence
@@ -163,7 +163,7 @@ def test_campaign_evidence_gives_rate_and_interval_when_no_difference_is_shown()
     table.loc[response & (table["segment"] == 1), ["ci_low", "ci_high"]] = [0.05, 0.6]
     row = table[response & (table["segment"] == 1)].iloc[0]
     assert outcomes.evidence_phrase(row) is None
-    sentence = app_evidence.campaign_evidence(table, 1, Z)
+    sentence = evidence.campaign_evidence(table, 1, Z)
     assert sentence is not None
     assert sentence.startswith(
         "Segment 1 is not shown to respond to campaigns differently from the average customer: "
@@ -174,15 +174,15 @@ def test_campaign_evidence_gives_rate_and_interval_when_no_difference_is_shown()
 def test_campaign_evidence_without_a_response_column_or_a_table():
     without_response = outcome_table(["Response"])
     assert "Response" not in set(without_response["outcome"])
-    sentence = app_evidence.campaign_evidence(without_response, 0, Z)
+    sentence = evidence.campaign_evidence(without_response, 0, Z)
     assert sentence is not None
     assert "no Response column" in sentence, sentence
-    assert app_evidence.campaign_evidence(None, 0, Z) is None, "a version without the table"
+    assert evidence.campaign_evidence(None, 0, Z) is None, "a version without the table"
 
 
 def test_response_table_gives_rates_intervals_and_lifts_per_segment():
     table = outcome_table([])
-    shown = app_evidence.response_table(table, NAMES)
+    shown = evidence.response_table(table, NAMES)
     assert list(shown.columns) == [
         "segment",
         "name",
@@ -198,31 +198,31 @@ def test_response_table_gives_rates_intervals_and_lifts_per_segment():
         f"{row['rate']:.1%} ({row['ci_low']:.1%}–{row['ci_high']:.1%})"
     )
     assert shown.loc[0, "Response lift"] == f"{row['lift']:.2f}×"
-    overall = app_evidence.overall_rates(table, Z)
+    overall = evidence.overall_rates(table, Z)
     assert overall is not None
     assert f"{row['overall_rate']:.1%} of all customers responded to the last campaign" in overall
     assert "95% Wilson interval" in overall, overall
-    assert app_evidence.outcomes_note(table) is None, "everything was measured"
+    assert evidence.outcomes_note(table) is None, "everything was measured"
 
 
 def test_an_empty_outcome_table_says_the_campaign_columns_were_absent():
     table = outcome_table(list(schema.FLAG_COLUMNS))
     assert table.empty
-    note = app_evidence.outcomes_note(table)
+    note = evidence.outcomes_note(table)
     assert note is not None
     assert note.startswith("No campaign outcomes for this version"), note
     assert all(c in note for c in schema.FLAG_COLUMNS), note
-    assert app_evidence.response_table(table, NAMES).empty
-    assert app_evidence.overall_rates(table, Z) is None
+    assert evidence.response_table(table, NAMES).empty
+    assert evidence.overall_rates(table, Z) is None
 
 
 def test_an_outcome_left_out_is_named_with_its_columns():
     table = outcome_table(["AcceptedCmp3"])
-    note = app_evidence.outcomes_note(table)
+    note = evidence.outcomes_note(table)
     assert note is not None
     assert note.startswith("Not measured: AnyCampaign."), note
     assert "AcceptedCmp3" in note, note
-    shown = app_evidence.response_table(table, NAMES)
+    shown = evidence.response_table(table, NAMES)
     assert "Response rate" in shown.columns and "AnyCampaign rate" not in shown.columns
 
 
@@ -238,12 +238,12 @@ def test_rfm_table_gives_each_segments_shares_and_largest_group():
             "share": [0.75, 0.25, 0.0, 0.1, 0.9, 0.0],
         }
     )
-    table = app_evidence.rfm_table(crosstab, NAMES)
-    assert list(table.columns) == [*app_evidence.RFM_LEADING, "Champions", "Lost", "Others"]
+    table = evidence.rfm_table(crosstab, NAMES)
+    assert list(table.columns) == [*evidence.RFM_LEADING, "Champions", "Lost", "Others"]
     assert table["customers"].tolist() == [40, 50]
     assert table["largest_group"].tolist() == ["Champions", "Lost"]
     assert table[["Champions", "Lost", "Others"]].sum(axis=1).tolist() == pytest.approx([1, 1])
-    reading = app_evidence.rfm_reading(5, ["Income", "Recency"])
+    reading = evidence.rfm_reading(5, ["Income", "Recency"])
     assert "from 1 to 5 by quantile" in reading and "reads Income, Recency" in reading, reading
 
 
@@ -252,7 +252,7 @@ def test_rfm_table_gives_each_segments_shares_and_largest_group():
 
 def test_figure_order_puts_the_named_first_skips_section_figures_and_repeats_none():
     available = ["elbow_plot", "rfm_crosstab_plot", "segment_map", "eda_removed", "segment_map"]
-    order = app_evidence.figure_order(
+    order = evidence.figure_order(
         available, ["segment_map", "income_vs_spending", "elbow_plot"], {"rfm_crosstab_plot"}
     )
     assert order == ["segment_map", "elbow_plot", "eda_removed"]
@@ -270,7 +270,7 @@ def test_a_version_saved_before_the_evidence_is_complete_and_lacks_it(pre_eviden
     assert not version.holds("segment_outcomes")
     assert version.optional("segment_outcomes") is None
     assert version.optional("rfm_crosstab") is None
-    assert not app_evidence.has_stability(version.dataset("segment_profiles"))
+    assert not evidence.has_stability(version.dataset("segment_profiles"))
     with pytest.raises(VersionMismatchError, match="not a dataset of a model version"):
         version.optional("customer_features")
 
@@ -282,7 +282,7 @@ def test_a_version_of_todays_pipelines_holds_every_evidence_dataset(real_project
     assert info.stamp == stamp and info.complete and not info.lacking_evidence
     version = ModelVersion(store, stamp)
     k = version.bundle.k
-    assert app_evidence.has_stability(version.dataset("segment_profiles"))
+    assert evidence.has_stability(version.dataset("segment_profiles"))
     table = version.optional("segment_outcomes")
     assert table is not None and set(table["segment"]) == set(range(k))
     crosstab = version.optional("rfm_crosstab")
@@ -299,8 +299,8 @@ def test_the_command_the_message_gives_adds_the_evidence_to_that_version(
     """
     project = copy_run(pre_evidence_project, tmp_path / "project")
     (stamp,) = model_stamps(project)
-    message = app_evidence.not_available("Segment stability", stamp)
-    assert f"--from-nodes {','.join(app_evidence.BACKFILL_NODES)}" in message, message
+    message = evidence.not_available("Segment stability", stamp)
+    assert f"--from-nodes {','.join(evidence.BACKFILL_NODES)}" in message, message
     assert f"--params model_version={stamp}" in message, message
     bootstrap_project(project)
     cwd = Path.cwd()
@@ -309,7 +309,7 @@ def test_the_command_the_message_gives_adds_the_evidence_to_that_version(
         with KedroSession.create(
             project_path=project, runtime_params={"model_version": stamp}
         ) as session:
-            session.run(from_nodes=list(app_evidence.BACKFILL_NODES))
+            session.run(from_nodes=list(evidence.BACKFILL_NODES))
     finally:
         os.chdir(cwd)
 

@@ -1,34 +1,23 @@
-"""What the app shows about a model version beyond scoring, kept out of its pages so tests can
-call it.
-
-* Evidence per segment (Explore and Predict pages): bootstrap stability in
-  ``segment_profiles``, ``segment_outcomes``, ``rfm_crosstab`` become tables and sentences
-  (:func:`stability_table`, :func:`stability_sentence`, :func:`response_table`,
-  :func:`campaign_evidence`, :func:`rfm_table`, ...); a version saved before the pipelines
-  computed them gets :func:`not_available`'s message instead.
-* Monitoring (Score and Compare pages): an upload's drift against the model version's training
-  data (``drift_reference``) is :func:`upload_drift`; two model versions are compared by
-  :func:`compare_versions` (the newer version's saved ``segment_migration`` when it was made
-  against the older one, else the same comparison computed now), drawn by
-  :func:`contingency_matrix`, :func:`migration_heatmap_spec` and :func:`migration_flows`.
-
-Scoring itself (a form's customer, an uploaded file) is ``app_logic``'s; this module only reads
-what a model version saved, or, for a comparison, computes it from two saved versions.
+"""What the app shows about a model version's segments, kept out of its pages so tests can call
+them: bootstrap stability (in ``segment_profiles``), campaign outcomes (``segment_outcomes``) and
+RFM beside K-Means (``rfm_crosstab``) as tables and sentences (:func:`stability_table`,
+:func:`stability_sentence`, :func:`response_table`, :func:`campaign_evidence`, :func:`rfm_table`,
+...); a version saved before the pipelines computed them gets :func:`not_available`'s message
+instead. Scoring is ``serving.score``'s and ``serving.predict``'s; comparing versions and an
+upload's drift are ``serving.monitoring``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from customer_segmentation import schema
 from customer_segmentation.core import outcomes
+from customer_segmentation.core.modeling import stability
 from customer_segmentation.core.modeling.stability import COLUMNS as _STABILITY_TABLE
-from customer_segmentation.core.monitoring import drift, migration
-from customer_segmentation.serving.versions import ModelVersion
 
 # --------------------------------------------------------------------------------------
 # Evidence per segment: stability, campaign outcomes, RFM
@@ -134,8 +123,9 @@ def stability_table(profiles: pd.DataFrame | None) -> pd.DataFrame | None:
 def stability_reading(
     profiles: pd.DataFrame, thresholds: Mapping[str, float], dissolution: float, recovery: float
 ) -> str:
-    """One paragraph on how to read :func:`stability_table`: what was resampled (B resamples
-    of N customers, from the profiles) and Hennig's reading of a mean Jaccard.
+    """One paragraph on how to read :func:`stability_table`: what was resampled and Hennig's
+    reading of a mean Jaccard (``stability.how_to_read``, as the report says it), and what
+    *dissolved* and *recovered* count.
 
     Args:
         profiles: ``segment_profiles`` with the stability columns.
@@ -144,19 +134,10 @@ def stability_reading(
         dissolution: a resample dissolves a segment at a Jaccard of at most this.
         recovery: a resample recovers it above this.
     """
-    resamples = int(profiles["stability_resamples"].max())
-    rows = int(profiles["stability_rows"].max())
-    bounds = sorted(thresholds.items(), key=lambda item: item[1], reverse=True)
-    reading = [f"≥ {bound:g} {label}" for label, bound in bounds[:-1]]
-    if len(bounds) > 1:
-        reading.append(f"below {bounds[-2][1]:g} {bounds[-1][0]}")
     return (
-        f"K-Means was refitted on B = {resamples:,} bootstrap resamples of N = {rows:,} "
-        "customers; a segment's score is the Jaccard similarity of its best-matching refit "
-        "cluster, averaged over the resamples (± its standard error; Hennig's cluster-wise "
-        f"bootstrap). Hennig's reading of the mean: {', '.join(reading)}. *Dissolved* is the "
-        f"share of resamples where the best match reached at most {dissolution:g}, *recovered* "
-        f"the share where it exceeded {recovery:g}."
+        f"{stability.how_to_read(profiles, thresholds)} *Dissolved* is the share of resamples "
+        f"where the best match reached at most {dissolution:g}, *recovered* the share where it "
+        f"exceeded {recovery:g}."
     )
 
 
@@ -347,250 +328,3 @@ def rfm_reading(levels: int, features: Sequence[str]) -> str:
         "a segment spread over several groups, or a group shared by several segments, is "
         f"where K-Means, which reads {', '.join(features)}, sees the customers differently."
     )
-
-
-# --------------------------------------------------------------------------------------
-# Monitoring: an upload's drift, two versions compared
-# --------------------------------------------------------------------------------------
-
-# The node that writes ``drift_reference`` (for :func:`not_available`).
-DRIFT_NODES: tuple[str, ...] = BACKFILL_NODES
-PREVIOUS_SEGMENT = "previous_segment"
-# The columns of the drift tables the Score page shows, in its order.
-DRIFT_FEATURE_COLUMNS: tuple[str, ...] = (
-    "feature",
-    "verdict",
-    "psi",
-    "ks_statistic",
-    "ks_pvalue",
-    "mean_training",
-    "mean_new",
-    "standardised_mean_shift",
-)
-DRIFT_SEGMENT_COLUMNS: tuple[str, ...] = (
-    "segment",
-    "name",
-    "share_training",
-    "share_new",
-    "share_change",
-    "count_new",
-)
-
-
-def upload_drift(
-    scored: pd.DataFrame,
-    reference: Mapping[str, Any] | None,
-    thresholds: drift.DriftThresholds,
-    training_segments: pd.DataFrame | None = None,
-) -> drift.DriftReport | None:
-    """An upload's drift against the training data of the model version that scored it.
-
-    Args:
-        scored: ``app_logic.ScoredUpload.scored`` (``ID``, ``segment`` and the model's
-            features), at least one row.
-        reference: the version's ``drift_reference``; ``None`` when the version has none.
-        thresholds: the ``monitoring.drift`` parameters (``psi``, ``cramers_v``).
-        training_segments: the version's ``customer_segments`` (``ID``, ``segment``); when
-            given, uploaded customers with a training ``ID`` are counted as moved or not.
-
-    Returns:
-        ``monitoring.drift.drift_report``'s features, segments and summary (its
-        ``sentence`` first); ``None`` without a reference.
-    """
-    if reference is None:
-        return None
-    features = list(reference["features"])
-    previous = None
-    if training_segments is not None:
-        known = training_segments[[schema.ID, "segment"]].rename(
-            columns={"segment": PREVIOUS_SEGMENT}
-        )
-        known = known[known[schema.ID].isin(scored[schema.ID])]
-        previous = known.astype({PREVIOUS_SEGMENT: "int64"}) if len(known) else None
-    return drift.drift_report(
-        reference,
-        scored[[schema.ID, *features]],
-        scored["segment"].astype("int64"),
-        thresholds,
-        previous=previous,
-    )
-
-
-def drift_segment_table(report: drift.DriftReport, names: Mapping[int, str]) -> pd.DataFrame:
-    """The segment shares of :func:`upload_drift`'s report with the segments' names
-    (:data:`DRIFT_SEGMENT_COLUMNS`).
-    """
-    table = report.segments.assign(
-        name=[names.get(int(s), f"Segment {s}") for s in report.segments["segment"]]
-    )
-    return table[list(DRIFT_SEGMENT_COLUMNS)]
-
-
-@dataclass(frozen=True)
-class VersionComparison:
-    """Two model versions compared: ``older`` and ``newer`` stamps, ``migration``
-    (``monitoring.migration.segment_migration``'s result with ``previous_version`` and
-    ``sentence``), and ``saved``: read from the newer version's ``segment_migration`` (True) or
-    computed now (False).
-    """
-
-    older: str
-    newer: str
-    migration: dict[str, Any]
-    saved: bool
-
-
-def _version_segments(version: ModelVersion) -> migration.VersionSegments:
-    """A model version as the migration reads it (its segments, card, scaler and model)."""
-    return migration.VersionSegments.from_model(
-        version.version,
-        version.dataset("customer_segments"),
-        version.bundle.card,
-        version.bundle.scaler,
-        version.bundle.model,
-    )
-
-
-def compare_versions(
-    first: ModelVersion, second: ModelVersion, match_distance: float
-) -> VersionComparison:
-    """How the segments moved from the older of two model versions to the newer.
-
-    The newer version's saved ``segment_migration`` when it was made against the older one
-    (its ``previous_version``); otherwise the same comparison computed now
-    (``migration.segment_migration`` of both versions' ``customer_segments``, card, scaler and
-    model), kept with the newer version for later calls.
-
-    Args:
-        first, second: two different model versions, in either order.
-        match_distance: ``monitoring.migration.match_distance``.
-
-    Raises:
-        ValueError: both are the same version.
-    """
-    if first.version == second.version:
-        raise ValueError(f"pick two different model versions, not {first.version} twice")
-    older, newer = sorted((first, second), key=lambda v: v.version)
-    saved = newer.optional("segment_migration")
-    if saved is not None and saved.get("previous_version") == older.version:
-        return VersionComparison(older.version, newer.version, dict(saved), saved=True)
-
-    def compute() -> dict[str, Any]:
-        result = migration.segment_migration(
-            _version_segments(older), _version_segments(newer), match_distance
-        )
-        return {
-            "previous_version": older.version,
-            "sentence": migration.migration_sentence(result),
-            **result,
-        }
-
-    key = f"migration_from:{older.version}:{match_distance}"
-    return VersionComparison(older.version, newer.version, newer.derived(key, compute), False)
-
-
-def _contingency_cells(result: Mapping[str, Any]) -> pd.DataFrame:
-    """The migration's contingency records, old then new segment order, with ``old`` and
-    ``new`` labels (``"<number>: <name>"``).
-    """
-    long = pd.DataFrame(result["contingency"], columns=list(migration.CONTINGENCY_COLUMNS))
-    long = long.sort_values(["old_segment", "new_segment"], kind="stable").reset_index(drop=True)
-    return long.assign(
-        old=[f"{s}: {n}" for s, n in zip(long["old_segment"], long["old_name"], strict=True)],
-        new=[f"{s}: {n}" for s, n in zip(long["new_segment"], long["new_name"], strict=True)],
-        customers=long["customers"].astype("int64"),
-        share_of_old=long["share_of_old"].astype("float64"),
-    )
-
-
-def contingency_matrix(result: Mapping[str, Any], value: str = "customers") -> pd.DataFrame:
-    """The migration's contingency table as a matrix: one row per old segment, one column per
-    new one (``"<number>: <name>"``, in segment order), cells ``value`` (``customers`` or
-    ``share_of_old``).
-    """
-    cells = _contingency_cells(result)
-    rows, columns = list(dict.fromkeys(cells["old"])), list(dict.fromkeys(cells["new"]))
-    matrix = cells.pivot(index="old", columns="new", values=value).loc[rows, columns]
-    return matrix.rename_axis(
-        index=f"model {result['old_version']}", columns=f"model {result['new_version']}"
-    )
-
-
-def migration_heatmap_spec(result: Mapping[str, Any]) -> dict[str, Any]:
-    """The contingency table as a Vega-Lite heat map (``st.vega_lite_chart``): old segments
-    down, new segments across, coloured by the share of the old segment's customers, each cell
-    writing its customers.
-    """
-    cells = _contingency_cells(result)[["old", "new", "customers", "share_of_old"]]
-    cells = cells.fillna({"share_of_old": 0.0})
-    x = {
-        "field": "new",
-        "type": "nominal",
-        "sort": list(dict.fromkeys(cells["new"])),
-        "title": f"model {result['new_version']}",
-    }
-    y = {
-        "field": "old",
-        "type": "nominal",
-        "sort": list(dict.fromkeys(cells["old"])),
-        "title": f"model {result['old_version']}",
-    }
-    return {
-        "data": {"values": cells.to_dict(orient="records")},
-        "layer": [
-            {
-                "mark": {"type": "rect"},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "color": {
-                        "field": "share_of_old",
-                        "type": "quantitative",
-                        "title": "share of the old segment",
-                        "scale": {"domain": [0, 1], "scheme": "blues"},
-                    },
-                    "tooltip": [
-                        {"field": "old", "type": "nominal"},
-                        {"field": "new", "type": "nominal"},
-                        {"field": "customers", "type": "quantitative", "format": ","},
-                        {"field": "share_of_old", "type": "quantitative", "format": ".1%"},
-                    ],
-                },
-            },
-            {
-                "mark": {"type": "text", "baseline": "middle"},
-                "encoding": {
-                    "x": x,
-                    "y": y,
-                    "text": {"field": "customers", "type": "quantitative", "format": ","},
-                    "color": {
-                        "condition": {
-                            "test": f"datum.share_of_old > {_MAJORITY}",
-                            "value": "white",
-                        },
-                        "value": "black",
-                    },
-                },
-            },
-        ],
-    }
-
-
-def migration_flows(result: Mapping[str, Any]) -> tuple[list[str], pd.DataFrame]:
-    """The migration as flows for a Sankey diagram: the node labels (the old version's
-    segments ``"<number>: <name>"``, then the new version's) and one row per pair of segments
-    with customers: ``source`` and ``target`` (positions in the labels), ``customers``.
-    """
-    cells = _contingency_cells(result)
-    olds = list(dict.fromkeys(cells["old"]))
-    news = list(dict.fromkeys(cells["new"]))
-    labels = olds + news
-    moved = cells[cells["customers"] > 0]
-    flows = pd.DataFrame(
-        {
-            "source": [olds.index(o) for o in moved["old"]],
-            "target": [len(olds) + news.index(n) for n in moved["new"]],
-            "customers": moved["customers"].to_numpy(),
-        }
-    )
-    return labels, flows

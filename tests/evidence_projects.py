@@ -15,7 +15,7 @@ from conftest import load_catalog
 from model_projects import built_once, copy_run, model_stamps
 
 from customer_segmentation.core import outcomes
-from customer_segmentation.serving.app_evidence import STABILITY_COLUMNS
+from customer_segmentation.serving.evidence import STABILITY_COLUMNS
 from customer_segmentation.serving.versions import EVIDENCE_DATASETS
 
 

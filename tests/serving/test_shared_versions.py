@@ -14,8 +14,7 @@ import pytest
 from conftest import REAL_FILES, real_file
 from model_projects import copy_run, model_stamps
 
-from customer_segmentation.serving import app_logic
-from customer_segmentation.serving import uploads as upload_workers
+from customer_segmentation.serving import score, uploads
 from customer_segmentation.serving.versions import ModelStore, shared_store, shared_version
 
 SESSIONS = 16
@@ -80,11 +79,9 @@ def test_uploads_are_scored_in_worker_processes_like_in_the_server(real_project:
     bundle = store.load()
     rules = store.params["data_processing"]
     content = real_file(REAL_FILES[0]).read_bytes()
-    expected = app_logic.score_upload(content, REAL_FILES[0], bundle, rules, 50)
+    expected = score.score_upload(content, REAL_FILES[0], bundle, rules, 50)
 
-    results = at_once(
-        lambda: upload_workers.score_upload(content, REAL_FILES[0], bundle, rules, 50, 1), 2
-    )
+    results = at_once(lambda: uploads.score_upload(content, REAL_FILES[0], bundle, rules, 50, 1), 2)
 
     for result in results:
         pd.testing.assert_frame_equal(result.scored, expected.scored)
@@ -98,9 +95,9 @@ def test_an_oversized_upload_never_reaches_a_worker(real_project: Path, monkeypa
     def no_pool(workers):
         raise AssertionError("an oversized upload was sent to a worker")
 
-    monkeypatch.setattr(upload_workers, "_pool", no_pool)
+    monkeypatch.setattr(uploads, "_pool", no_pool)
     content = real_file(REAL_FILES[0]).read_bytes()
-    with pytest.raises(app_logic.UploadTooLargeError, match="accepts files up to"):
-        upload_workers.score_upload(
+    with pytest.raises(score.UploadTooLargeError, match="accepts files up to"):
+        uploads.score_upload(
             content, "big.csv", store.load(), store.params["data_processing"], 0.1, 1
         )
