@@ -138,7 +138,7 @@ class Server:
         between ``start`` and ``end`` (``time.perf_counter``), from the samples around them.
         """
         inside = [s for s in self.cpu if start - 0.1 <= s[0] <= end + 0.1]
-        if len(inside) < 2:  # noqa: PLR2004
+        if len(inside) < 2:
             return float("nan"), float("nan")
         server = inside[-1][1] - inside[0][1]
         return server, inside[-1][2] - inside[0][2] - server
@@ -150,7 +150,7 @@ class Server:
                 raise SystemExit(f"streamlit exited:\n{self.log.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as reply:
-                    if reply.status == 200:  # noqa: PLR2004
+                    if reply.status == 200:
                         return
             except OSError:
                 time.sleep(0.3)
@@ -263,7 +263,7 @@ async def predict_session(browser: Any, url: str, together: Rendezvous) -> dict[
         result["answer_sent_s"] = min(t for t in sent if t >= pressed) - pressed
         result["segment"] = (await heading.inner_text()).strip()
         result["answered"] = result["segment"].startswith("Segment ")
-    except Exception as error:  # noqa: BLE001 - a session that fails is counted, not fatal
+    except Exception as error:
         result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
         if not arrived:
             together.leave()  # the others do not wait for a session that will never press
@@ -288,7 +288,7 @@ async def upload_session(browser: Any, url: str, upload: Path) -> dict[str, Any]
         await page.get_by_text("Segment distribution").wait_for(timeout=WAIT_MS)
         result["upload_s"] = time.perf_counter() - started
         result["scored"] = True
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
     finally:
         await context.close()
@@ -421,7 +421,7 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
         if lone and row["scenario"].startswith("warm") and row["sessions"] > 1:
             for key, what in (("answer_sent_s", "sent"), ("answer_s", "shown")):
                 ratio = row[key]["median"] / lone[key]["median"]
-                verdict = "met" if ratio <= 3 else "NOT met"  # noqa: PLR2004
+                verdict = "met" if ratio <= 3 else "NOT met"
                 lines.append(
                     f"{row['scenario']}: median answer {what} {ratio:.1f}x a lone session's "
                     f"({verdict} for the 3x target)"

@@ -35,7 +35,7 @@ from customer_segmentation.core import engine
 from customer_segmentation.schema import SPEND_COLUMNS
 
 matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
 logger = logging.getLogger("plain_sklearn")
 

@@ -466,7 +466,7 @@ def kedro_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "kedro"]
 
 
-def run_kedro(  # noqa: PLR0913
+def run_kedro(
     csv: Path,
     work: Path,
     name: str,
@@ -824,11 +824,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Names
     return parser, args
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line; see the module docstring."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    command = shlex.join(["python", "benchmarks/run.py", *argv])
-    parser, args = parse_args(argv)
+def _inputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Any]:
+    """The tables to measure: ``--real-table`` first, then each ``--rows`` size."""
     real = None
     if args.real_table is not None:
         try:
@@ -836,60 +833,80 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             parser.error(str(error))
     sizes = args.rows or ([] if real is not None else [100_000])
+    return ([real] if real is not None else []) + list(sizes)
+
+
+def _measure(
+    source: Input,
+    args: argparse.Namespace,
+    work: Path,
+    commit: str,
+    command: str,
+    light: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One input, quiet and/or under load as ``--load`` says: each result printed and written
+    (``benchmark_<name>[_loaded].{json,md}``); returns the pair ``{"quiet", "loaded"}``.
+    """
+    passes = {"off": [False], "on": [True], "both": [False, True]}[args.load]
+    pair: dict[str, Any] = {"quiet": None, "loaded": None}
+    files = []
+    for loaded in passes:
+        # Scoring is never under load; with both, it is timed once, in the quiet pass.
+        scoring = args.scoring and (not loaded or args.load == "on")
+        result = benchmark_one(source, args, work, loaded=loaded, scoring=scoring)
+        result["commit"], result["command"] = commit, command
+        if light is not None:
+            result["light_commands"] = light
+        if loaded and pair["quiet"] is not None:
+            set_against_quiet(result, pair["quiet"], "the quiet run just before")
+        elif loaded:
+            compare_with_quiet(result, args.results_dir / f"benchmark_{source.name}.json")
+        table = figures_table(result)
+        if args.load != "both":
+            print("\n" + table + "\n", flush=True)
+        stem = args.results_dir / f"benchmark_{source.name}{LOADED if loaded else ''}"
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+        stem.with_suffix(".md").write_text(table + "\n")
+        files.append(stem.with_suffix(".md").name)
+        pair["loaded" if loaded else "quiet"] = result
+    if args.load == "both":
+        both = side_by_side_table(pair["quiet"], pair["loaded"], files)
+        print("\n" + both + "\n", flush=True)
+        (args.results_dir / f"benchmark_{source.name}_quiet_vs_loaded.md").write_text(both + "\n")
+    return pair
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; see the module docstring."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = shlex.join(["python", "benchmarks/run.py", *argv])
+    parser, args = parse_args(argv)
+    specs = _inputs(parser, args)
     work = args.work_dir.resolve()
     if work == REPO or REPO in work.parents:
         parser.error(f"--work-dir must be outside the repository ({REPO})")
     work.mkdir(parents=True, exist_ok=True)
     args.results_dir.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
-    where = machine()
-    passes = {"off": [False], "on": [True], "both": [False, True]}[args.load]
-
     light = None
     if args.light_repeats > 0:
         print("kedro registry list, kedro --help, kedro run --help ...", flush=True)
         light = time_light_commands(work, args.light_repeats)
-    results, pairs = [], []
-    for spec in ([real] if real is not None else []) + list(sizes):
-        if isinstance(spec, Input):
-            source = spec
-        else:
-            source = generated_input(spec, args.seed, work, args.sample_interval)
-        pair: dict[str, Any] = {"quiet": None, "loaded": None}
-        files = []
-        for loaded in passes:
-            # Scoring is never under load; with both, it is timed once, in the quiet pass.
-            scoring = args.scoring and (not loaded or args.load == "on")
-            result = benchmark_one(source, args, work, loaded=loaded, scoring=scoring)
-            result["commit"], result["command"] = commit, command
-            if light is not None:
-                result["light_commands"] = light
-            if loaded and pair["quiet"] is not None:
-                set_against_quiet(result, pair["quiet"], "the quiet run just before")
-            elif loaded:
-                compare_with_quiet(result, args.results_dir / f"benchmark_{source.name}.json")
-            table = figures_table(result)
-            if args.load != "both":
-                print("\n" + table + "\n", flush=True)
-            stem = args.results_dir / f"benchmark_{source.name}{LOADED if loaded else ''}"
-            stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
-            stem.with_suffix(".md").write_text(table + "\n")
-            files.append(stem.with_suffix(".md").name)
-            pair["loaded" if loaded else "quiet"] = result
-            results.append(result)
-        if args.load == "both":
-            both = side_by_side_table(pair["quiet"], pair["loaded"], files)
-            print("\n" + both + "\n", flush=True)
-            (args.results_dir / f"benchmark_{source.name}_quiet_vs_loaded.md").write_text(
-                both + "\n"
-            )
-        pairs.append(pair)
+    pairs = []
+    for spec in specs:
+        source = (
+            spec
+            if isinstance(spec, Input)
+            else generated_input(spec, args.seed, work, args.sample_interval)
+        )
+        pairs.append(_measure(source, args, work, commit, command, light))
+    results = [r for pair in pairs for r in (pair["quiet"], pair["loaded"]) if r is not None]
     if len(results) > 1:
         scaling = scaling_table(results)
         print(scaling + "\n")
         name = f"scaling{LOADED if args.load == 'on' else ''}.md"
         (args.results_dir / name).write_text(scaling + "\n")
-    summary = summary_table(pairs, commit, command, args.load, where)
+    summary = summary_table(pairs, commit, command, args.load, machine())
     print(summary + "\n")
     (args.results_dir / "summary.md").write_text(summary + "\n")
     print(f"results written to {args.results_dir}")

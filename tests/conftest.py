@@ -6,6 +6,7 @@ tests never touch the working tree's ``data/`` and can run in any order.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Callable
@@ -204,7 +205,7 @@ def canonical(real_project: Path) -> dict[str, Any]:
     return {name: catalog.load(name) for name in CANONICAL_TABLES}
 
 
-def assert_same_as_canonical(  # noqa: PLR0913
+def assert_same_as_canonical(
     customers: pd.DataFrame,
     rejected: pd.DataFrame,
     report: dict[str, Any],
@@ -249,13 +250,36 @@ def catalog_of() -> Callable[..., Any]:
     return load_catalog
 
 
+def require_spark(module: str = "pyspark", java: str = "java") -> None:
+    """PySpark and Java must be there for the Spark tests: fail under CI, skip elsewhere."""
+    missing = [
+        what
+        for what, found in (
+            (f"{module} (pip install -e '.[spark]')", importlib.util.find_spec(module)),
+            (f"{java} (Java 17: apt-get install openjdk-17-jre-headless)", shutil.which(java)),
+        )
+        if found is None
+    ]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} absent"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI must run the Spark tests")
+    pytest.skip(f"{message}; Spark tests skipped outside CI")
+
+
 @pytest.fixture(scope="session")
-def spark_session() -> Any:
+def spark() -> None:
+    """The Spark tests' requirement (:func:`require_spark`), checked before anything starts."""
+    require_spark()
+
+
+@pytest.fixture(scope="session")
+def spark_session(spark: None) -> Any:
     """One Spark session for the unit tests marked ``spark``, configured as
     ``kedro run --env spark`` configures it (``conf/spark/spark.yml``, through the project's
-    hook). Skipped without PySpark.
+    hook).
     """
-    pytest.importorskip("pyspark")
     import yaml  # noqa: PLC0415
 
     from customer_segmentation.kedro_io.hooks import start_spark  # noqa: PLC0415

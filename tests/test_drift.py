@@ -74,7 +74,7 @@ def _halves(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _one_feature(values: list[float], labels: list[int] | None = None) -> pd.DataFrame:
     labels = labels if labels is not None else [i % 2 for i in range(len(values))]
-    return pd.DataFrame({"x": values, "segment": labels})
+    return pd.DataFrame({"ID": range(len(values)), "x": values, "segment": labels})
 
 
 def _reference(table: pd.DataFrame, bins: int = BINS, sample_size: int = 5000) -> dict:

@@ -15,13 +15,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, copy_project, native_catalog, real_file, run_project
+from conftest import (
+    REAL_FILES,
+    copy_project,
+    native_catalog,
+    real_file,
+    require_spark,
+    run_project,
+)
 
 from customer_segmentation.core import engine
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-pytestmark = [pytest.mark.slow, pytest.mark.spark]
+pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.usefixtures("spark")]
 
 # Rows of the real table broken on purpose, one rule each (the rest of the table is real).
 BROKEN = {
@@ -163,3 +170,15 @@ def test_the_local_run_never_starts_a_jvm(tmp_path) -> None:
         [sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout[-500:]
+
+
+def test_ci_cannot_skip_the_spark_tests(monkeypatch):
+    """Without PySpark or Java the Spark tests fail under CI=true and skip elsewhere."""
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-such-java .* CI must run the Spark"):
+        require_spark(java="no-such-java")
+    with pytest.raises(pytest.fail.Exception, match="no_such_pyspark .* CI must run the Spark"):
+        require_spark(module="no_such_pyspark")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="skipped outside CI"):
+        require_spark(java="no-such-java")

@@ -201,7 +201,7 @@ def test_dbscan_scan_of_no_eps_is_empty():
 
 def test_a_repeated_id_is_refused_by_name():
     check_one_row_per_id(pd.DataFrame({"ID": [3, 1, 2]}), "the segments")
-    with pytest.raises(ValueError, match=r"the segments: 2 repeated ID\(s\), e.g. 1, 3"):
+    with pytest.raises(ValueError, match=r"the segments: 3 row.s. repeat an ID .e.g. 1, 3 appear"):
         check_one_row_per_id(pd.DataFrame({"ID": [3, 1, 3, 1, 1, 2]}), "the segments")
 
 

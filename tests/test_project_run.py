@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from conftest import PROJECT_ROOT, REAL_FILES, copy_project, load_catalog, real_
 from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation.demo_data import generate_customers
+from customer_segmentation.pipeline_registry import register_pipelines
 
 PIPELINES = [
     "data_processing",
@@ -87,11 +89,19 @@ def test_real_tab_file_gives_the_same_segments(real_project, tmp_path):
 
 @pytest.mark.slow
 def test_each_pipeline_runs_alone_once_its_inputs_exist(tmp_path):
+    """``kedro run --pipeline NAME`` after a full run: every node of the pipeline ran and the
+    run completed (the run's own record of its nodes, ``node_timings_path``).
+    """
     project = copy_project(tmp_path / "alone")
     run_project(project)
+    registered = register_pipelines()
     for name in PIPELINES:
-        outputs = run_project(project, pipeline=name)
-        assert outputs is not None, f"kedro run --pipeline {name} failed"
+        record = tmp_path / f"{name}.json"
+        run_project(project, pipeline=name, params={"node_timings_path": str(record)})
+        ran = json.loads(record.read_text())
+        assert ran["completed"], f"kedro run --pipeline {name}: {ran['error']}"
+        expected = {node.name for node in registered[name].nodes}
+        assert {n["node"] for n in ran["nodes"]} == expected, f"--pipeline {name} ran other nodes"
 
 
 def test_registry_lists_every_pipeline(fresh_project):

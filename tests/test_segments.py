@@ -194,7 +194,7 @@ def test_a_repeated_id_is_refused_even_in_order():
     labels = pl.DataFrame({"ID": [1, 2, 2, 3], "segment": [0, 1, 1, 0]})
 
     assert not engine.same_keys_in_order(engine.lazy(frame), engine.lazy(labels), "ID")
-    with pytest.raises(ValueError, match="the segments: 1 repeated ID.s., e.g. 2"):
+    with pytest.raises(ValueError, match=r"the segments: 1 row.s. repeat an ID .e.g. 2 appear"):
         segmented_frame(frame, labels)
 
 

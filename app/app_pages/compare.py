@@ -17,7 +17,7 @@ st.title("Compare model versions")
 store, model = app_state.require_model()
 complete = [v.stamp for v in store.versions() if v.complete]
 
-if len(complete) < 2:  # noqa: PLR2004 - a comparison needs two versions
+if len(complete) < 2:
     st.info(
         f"Model version `{model.version}` is the only complete one: there is nothing to compare "
         "it with. Train another, e.g. with `kedro run --params clustering.n_clusters=5`, then "

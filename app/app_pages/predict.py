@@ -134,7 +134,7 @@ with st.container(key="prediction", border=True):
     st.write(prediction.description)
     st.info(f"**Suggested action:** {prediction.action}", icon=":material/campaign:")
     stable = evidence.stability_sentence(model.dataset("segment_profiles"), prediction.segment)
-    evidence = evidence.campaign_evidence(
+    responds = evidence.campaign_evidence(
         model.optional("segment_outcomes"), prediction.segment, store.params["reporting"].outcomes.z
     )
     with st.container(key="segment_evidence"):
@@ -144,7 +144,7 @@ with st.container(key="prediction", border=True):
         )
         st.markdown(
             "**Will it respond?** "
-            + (evidence or evidence.not_available("Its campaign evidence", model.version))
+            + (responds or evidence.not_available("Its campaign evidence", model.version))
         )
 
 if not prediction.out_of_range.empty:

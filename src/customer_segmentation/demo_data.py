@@ -15,6 +15,7 @@ import argparse
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,34 +155,62 @@ def generate_customers(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(seed)
     shares = np.array([t.share for t in PLANTED_TYPES])
     kind = rng.choice(len(PLANTED_TYPES), size=rows, p=shares / shares.sum())
+    # The draws in one fixed order: the same seed gives the same customers.
+    columns = _behaviour(rng, kind)
+    days = (LAST_DATE - FIRST_DATE).days
+    joined = FIRST_DATE + pd.to_timedelta(rng.integers(0, days + 1, size=rows), unit="D")
+    columns[schema.DATE_COLUMN] = _format_dates(joined)
+    columns.update(_household_and_campaigns(rng, kind))
+    # Built in the export's column order directly: no second copy of the table.
+    table = pd.DataFrame({c: columns.pop(c) for c in schema.KAGGLE_COLUMNS})
+    _plant_real_traits(table, rng)
+    planted = pd.Series(
+        _words([t.name for t in PLANTED_TYPES])[kind], index=table[schema.ID], name="planted"
+    )
+    return table, planted
+
+
+def _per_type(kind: np.ndarray, attribute: str) -> np.ndarray:
+    """Each row's planted type's ``attribute``."""
+    return np.array([getattr(t, attribute) for t in PLANTED_TYPES])[kind]
+
+
+def _behaviour(rng: np.random.Generator, kind: np.ndarray) -> dict[str, Any]:
+    """Age, income, spending per product, purchases, visits, recency and children, drawn
+    around each row's planted type.
+    """
 
     def draw(attribute: str, low: float, high: float) -> np.ndarray:
-        mean = np.array([getattr(t, attribute)[0] for t in PLANTED_TYPES])[kind]
-        sd = np.array([getattr(t, attribute)[1] for t in PLANTED_TYPES])[kind]
+        mean, sd = _per_type(kind, attribute).T
         return np.clip(rng.normal(mean, sd), low, high)
 
     age = np.round(draw("age", 19, 80))
     income = np.round(draw("income", 4_000, 160_000))
     spending = draw("spending", 5, 2_600)
-    mix = np.array([t.mix for t in PLANTED_TYPES])[kind]
-    weights = rng.gamma(mix)
+    weights = rng.gamma(_per_type(kind, "mix"))
     weights /= weights.sum(axis=1, keepdims=True)
     spend = np.floor(weights * spending[:, None]).astype("int64")
-
     store = np.round(draw("store", 0, 13)).astype("int64")
     web = np.round(draw("web", 0, 27)).astype("int64")
-    visits = np.round(draw("visits", 0, 20)).astype("int64")
-    recency = np.round(draw("recency", 0, 99)).astype("int64")
-    catalog = np.clip(rng.poisson(spending / 250), 0, 28).astype("int64")
-    deals = np.clip(rng.poisson(1 + (web + store) / 6), 0, 15).astype("int64")
-    kids = np.clip(rng.poisson(np.array([t.kids for t in PLANTED_TYPES])[kind]), 0, 2)
-    teens = np.clip(rng.poisson(np.array([t.teens for t in PLANTED_TYPES])[kind]), 0, 2)
+    return {
+        "Year_Birth": (LAST_DATE.year - age).astype("int64"),
+        "Income": income,
+        **dict(zip(schema.SPEND_COLUMNS, spend.T, strict=True)),
+        "NumStorePurchases": store,
+        "NumWebPurchases": web,
+        "NumWebVisitsMonth": np.round(draw("visits", 0, 20)).astype("int64"),
+        "Recency": np.round(draw("recency", 0, 99)).astype("int64"),
+        "NumCatalogPurchases": np.clip(rng.poisson(spending / 250), 0, 28).astype("int64"),
+        "NumDealsPurchases": np.clip(rng.poisson(1 + (web + store) / 6), 0, 15).astype("int64"),
+        "Kidhome": np.clip(rng.poisson(_per_type(kind, "kids")), 0, 2),
+        "Teenhome": np.clip(rng.poisson(_per_type(kind, "teens")), 0, 2),
+    }
 
-    days = (LAST_DATE - FIRST_DATE).days
-    joined = FIRST_DATE + pd.to_timedelta(rng.integers(0, days + 1, size=rows), unit="D")
-    year_birth = (LAST_DATE.year - age).astype("int64")
 
-    rate = np.array([t.campaign_rate for t in PLANTED_TYPES])[kind]
+def _household_and_campaigns(rng: np.random.Generator, kind: np.ndarray) -> dict[str, Any]:
+    """Campaign flags, education, marital status, IDs, complaints and the last response."""
+    rows = len(kind)
+    rate = _per_type(kind, "campaign_rate")
     flags = {c: (rng.random(rows) < rate).astype("int64") for c in schema.CAMPAIGN_COLUMNS}
     # Drawing positions and looking the words up draws the same values as choosing among the
     # words, without a fixed-width unicode array per row (lean at 10^7 rows).
@@ -193,37 +222,16 @@ def generate_customers(rows: int, seed: int) -> tuple[pd.DataFrame, pd.Series]:
         rng.choice(len(statuses), size=rows, p=[0.39, 0.26, 0.21, 0.1, 0.04])
     ]
     ids = rng.permutation(np.arange(rows * 5 + 20))[:rows].astype("int64")
-
-    columns = {
+    return {
         schema.ID: ids,
-        "Year_Birth": year_birth,
         "Education": education,
         "Marital_Status": marital,
-        "Income": income,
-        "Kidhome": kids,
-        "Teenhome": teens,
-        schema.DATE_COLUMN: _format_dates(joined),
-        "Recency": recency,
-        **dict(zip(schema.SPEND_COLUMNS, spend.T, strict=True)),
-        "NumDealsPurchases": deals,
-        "NumWebPurchases": web,
-        "NumCatalogPurchases": catalog,
-        "NumStorePurchases": store,
-        "NumWebVisitsMonth": visits,
-        **{c: flags[c] for c in ("AcceptedCmp3", "AcceptedCmp4", "AcceptedCmp5")},
-        **{c: flags[c] for c in ("AcceptedCmp1", "AcceptedCmp2")},
+        **flags,
         "Complain": (rng.random(rows) < 0.01).astype("int64"),
         "Z_CostContact": 3,
         "Z_Revenue": 11,
         "Response": (rng.random(rows) < rate * 0.8).astype("int64"),
     }
-    # Built in the export's column order directly: no second copy of the table.
-    table = pd.DataFrame({c: columns.pop(c) for c in schema.KAGGLE_COLUMNS})
-    _plant_real_traits(table, rng)
-    planted = pd.Series(
-        _words([t.name for t in PLANTED_TYPES])[kind], index=table[schema.ID], name="planted"
-    )
-    return table, planted
 
 
 def _words(words: tuple[str, ...] | list[str]) -> np.ndarray:

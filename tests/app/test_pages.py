@@ -278,7 +278,7 @@ def test_explore_page_shows_the_evidence_per_segment(real_project, monkeypatch):
     thresholds = store.params["clustering"].segment_stability.thresholds
     assert len(stability) == k and set(stability["reading"]) <= set(thresholds)
     resamples = store.params["clustering"].segment_stability.resamples
-    assert f"B = {resamples} bootstrap resamples" in texts(app.markdown), texts(app.markdown)
+    assert f"refits on {resamples} bootstrap resamples" in texts(app.markdown), texts(app.markdown)
 
     table = version.dataset("segment_outcomes")
     sentence = outcomes.next_campaign_sentence(table, store.params["reporting"].outcomes.z, names)

@@ -308,17 +308,20 @@ def native(frame: nw.LazyFrame) -> Any:
 # A seeded sample that is the same on every engine (each engine's own sampler differs): rows in
 # the order of a hash of their ID and the seed, the first ``size`` taken. The hash is two rounds
 # of a multiplicative (Lehmer) generator modulo a prime, in integers below 2**62: exact on
-# every engine, and no engine-specific hash function.
+# every engine, and no engine-specific hash function. The seed picks the first round's
+# multiplier (a power of the primitive root 48271: every seed orders the IDs differently; a
+# seed added to the product would only rotate one order, and neighbouring seeds would draw
+# nearly the same rows).
 _PRIME = 2_147_483_647  # 2**31 - 1
-_MULTIPLIERS = (48_271, 69_621)
+_ROOT, _SECOND = 48_271, 69_621
 HASH = "_sample_hash"
 
 
 def sample_hash(id_column: str, seed: int) -> nw.Expr:
     """A pseudo-random number in ``[0, 2**31 - 1)`` per ID, fixed by ``seed``."""
-    first = (nw.col(id_column).abs() % _PRIME) * _MULTIPLIERS[0] + (seed % _PRIME) + 1
-    second = (first % _PRIME) * _MULTIPLIERS[1] + 12_345
-    return second % _PRIME
+    multiplier = pow(_ROOT, 1 + seed % (_PRIME - 1), _PRIME)
+    first = (nw.col(id_column).abs() % _PRIME) * multiplier % _PRIME
+    return (first * _SECOND + 12_345) % _PRIME
 
 
 def sample(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> nw.LazyFrame:

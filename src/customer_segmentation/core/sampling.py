@@ -43,8 +43,8 @@ def check_one_row_per_id(frame: Any, what: str) -> None:
     )
     shown = ", ".join(str(row[schema.ID]) for row in repeated)
     raise ValueError(
-        f"{what}: {counts['rows'] - counts['ids']:,} repeated ID(s), e.g. {shown}; a customer "
-        "must have one row and one segment"
+        f"{what}: {counts['rows'] - counts['ids']:,} row(s) repeat an ID (e.g. {shown} appear "
+        "more than once); a customer must have one row and one segment"
     )
 
 

@@ -194,7 +194,7 @@ class _VersionedFile(AbstractVersionedDataset[Any, Any]):
 class SkopsDataset(_VersionedFile):
     """A scikit-learn object in skops' format, loaded without executing code."""
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         filepath: str,
@@ -237,7 +237,7 @@ class SkopsDataset(_VersionedFile):
         sio = _skops_io()
         try:
             untrusted = sio.get_untrusted_types(data=content)
-        except Exception as error:  # noqa: BLE001 - any parse failure means a broken file
+        except Exception as error:
             raise ArtifactError(
                 f"model artifact {load_path} is unreadable (truncated or not a skops file): "
                 f"{error}. Run `kedro run` to train a new version"
@@ -250,7 +250,7 @@ class SkopsDataset(_VersionedFile):
             )
         try:
             return sio.loads(content, trusted=self._trusted or None)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise ArtifactError(f"model artifact {load_path} is unreadable: {error}") from error
 
     def save(self, data: Any) -> None:
@@ -277,7 +277,7 @@ class FigureDataset(_VersionedFile):
     and during a run in a figure worker process (:mod:`figure_workers`).
     """
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         filepath: str,

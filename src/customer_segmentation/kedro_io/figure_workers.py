@@ -83,7 +83,7 @@ def png(figure: Any, dpi: float) -> bytes:
 
 def _draw(pickled: bytes, dpi: float) -> bytes:
     """In a worker: the PNG of a pickled figure."""
-    return png(pickle.loads(pickled), dpi)  # noqa: S301 - pickled by this run's own process
+    return png(pickle.loads(pickled), dpi)
 
 
 # A worker's scheduling priority (Unix nice value, 0-19): the lowest, so that it draws on a core
@@ -100,7 +100,7 @@ def _start_worker() -> None:
     """
     if hasattr(os, "nice"):
         os.nice(WORKER_NICENESS - os.nice(0))
-    import matplotlib.backends.backend_agg  # noqa: F401, PLC0415
+    import matplotlib.backends.backend_agg  # noqa: PLC0415
     import matplotlib.figure  # noqa: F401, PLC0415
     import PIL.PngImagePlugin  # noqa: F401, PLC0415
 
@@ -170,7 +170,7 @@ class FigureWorkers:
         """When a worker is done: write the PNG, or keep the error for :meth:`wait`."""
         try:
             write(done.result())
-        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+        except BaseException as error:
             pending.error = error
         finally:
             pending.written.set()
@@ -250,4 +250,4 @@ class FigureWorkersHook:
         try:
             WORKERS.close()
         except FigureDrawingError as error:
-            logger.error("%s", error)  # noqa: TRY400 - the run's own error follows
+            logger.error("%s", error)

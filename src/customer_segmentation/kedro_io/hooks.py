@@ -263,7 +263,7 @@ class SparkHooks:
         """Build the session from the environment's ``spark.yml``, if it has one."""
         try:
             settings = dict(context.config_loader["spark"] or {})
-        except Exception:  # noqa: BLE001 - MissingConfigException: no spark.yml here
+        except Exception:
             return
         if not settings:
             return

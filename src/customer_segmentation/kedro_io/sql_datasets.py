@@ -109,7 +109,7 @@ class SQLCustomerTableDataset(AbstractDataset[None, RawTable]):
     # the first rows, such as Income, would otherwise be typed null and its later values fail).
     DEFAULT_LOAD_ARGS: ClassVar[dict[str, Any]] = {"infer_schema_length": None}
 
-    def __init__(  # noqa: PLR0913
+    def __init__(
         self,
         *,
         credentials: dict[str, Any],

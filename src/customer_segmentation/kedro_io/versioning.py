@@ -70,7 +70,7 @@ def versioned(catalog: Any, name: str) -> AbstractVersionedDataset:
         ModelVersionError: it is not in the catalog or not versioned.
     """
     dataset = catalog.get(name)
-    if not isinstance(dataset, AbstractVersionedDataset) or dataset._version is None:  # noqa: SLF001
+    if not isinstance(dataset, AbstractVersionedDataset) or dataset._version is None:
         raise ModelVersionError(
             f"{name} belongs to the model version but is not a versioned dataset in the catalog "
             "(add `versioned: true` to its entry in conf/base/catalog.yml)"
@@ -95,8 +95,8 @@ def _pin(dataset: AbstractVersionedDataset, stamp: str) -> None:
     """Load and save ``dataset`` under ``stamp`` only (what ``catalog.get(name, version=...)``
     gives a copy of, done to the catalog's own dataset so the runner uses it).
     """
-    dataset._version = Version(stamp, stamp)  # noqa: SLF001
-    dataset._clear_version_cache()  # noqa: SLF001
+    dataset._version = Version(stamp, stamp)
+    dataset._clear_version_cache()
 
 
 def _path_at(dataset: AbstractVersionedDataset, stamp: str) -> str | None:
@@ -199,10 +199,10 @@ class ModelVersionHook:
             path = _path_at(dataset, stamp)
             if path is None:
                 continue
-            filesystem = dataset._fs  # noqa: SLF001 - the dataset's own fsspec filesystem
+            filesystem = dataset._fs
             filesystem.mv(path, path + _REPLACED)
             self._set_aside.append((filesystem, path))
-            dataset._clear_version_cache()  # noqa: SLF001
+            dataset._clear_version_cache()
         if self._set_aside:
             logger.info("Replacing %d dataset(s) of model version %s", len(self._set_aside), stamp)
 

@@ -183,7 +183,7 @@ def migration_table(comparison: Mapping[str, Any]) -> pd.DataFrame | None:
     return matrix.rename_axis(index="from", columns=None).reset_index()
 
 
-def render(  # noqa: PLR0913
+def render(
     *,
     model_card: Mapping[str, Any],
     data_quality_report: Mapping[str, Any],
@@ -210,62 +210,80 @@ def render(  # noqa: PLR0913
     missing = [name for name in FIGURES if name not in figures]
     if missing:
         raise KeyError(f"the report lacks figure(s): {', '.join(missing)}")
+    k = int(model_card["k"])
+    context = {
+        "title": f"Customer segmentation report: {k} segments",
+        "run_stamp": RUN_STAMP,
+        "sections": SECTIONS,
+        "model_table": model_table(model_card),
+        "quality_sentence": quality_sentence(data_quality_report),
+        "quality_json": json.dumps(data_quality_report, indent=2, default=str),
+        "segments_sentence": (
+            f"{k} segments, numbered by mean total spending (segment 0 spends most). Names, "
+            "descriptions and actions follow rules on the segment profiles "
+            "(clustering.naming in the parameters)."
+        ),
+        "figures": figures,
+        "parameters_json": json.dumps(parameters, indent=2, default=str),
+        **_data_sections(tables),
+        **_evidence_sections(model_card, data_quality_report, tables, parameters),
+    }
+    return _environment().get_template("template.html.j2").render(**context)
+
+
+def _data_sections(tables: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's values for the data, choosing k, the segments and DBSCAN."""
     k_agree, k_verdict = selection.verdict(tables["k_selection"])
     missing_values = tables["missing_values"].query("missing_raw > 0")
-    k = int(model_card["k"])
+    return {
+        "removed_outliers": tables["removed_outliers"],
+        "missing_values": None if missing_values.empty else missing_values,
+        "feature_summary": tables["feature_summary"],
+        "category_counts": tables["category_counts"],
+        "k_agree": k_agree,
+        "k_verdict": k_verdict,
+        "k_selection": tables["k_selection"],
+        "segment_table": tables["segment_profiles"][list(SEGMENT_COLUMNS)],
+        "spending_mix": tables["spending_mix"],
+        "dbscan_verdict": dbscan.verdict_of(tables["clustering_comparison"]),
+        "clustering_comparison": tables["clustering_comparison"],
+    }
+
+
+def _evidence_sections(
+    model_card: Mapping[str, Any],
+    data_quality_report: Mapping[str, Any],
+    tables: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The template's values for stability, outcomes, RFM and the change since the previous
+    model.
+    """
     names = segments.segment_names(model_card)
     outcome_rows = tables["segment_outcomes"]
     z = float(parameters["reporting"]["outcomes"]["z"])
+    rfm = parameters["reporting"]["rfm"]
     migration = tables["segment_migration"]
-    return (
-        _environment()
-        .get_template("template.html.j2")
-        .render(
-            title=f"Customer segmentation report: {k} segments",
-            run_stamp=RUN_STAMP,
-            sections=SECTIONS,
-            model_table=model_table(model_card),
-            quality_sentence=quality_sentence(data_quality_report),
-            quality_json=json.dumps(data_quality_report, indent=2, default=str),
-            removed_outliers=tables["removed_outliers"],
-            missing_values=None if missing_values.empty else missing_values,
-            feature_summary=tables["feature_summary"],
-            category_counts=tables["category_counts"],
-            k_agree=k_agree,
-            k_verdict=k_verdict,
-            k_selection=tables["k_selection"],
-            segments_sentence=(
-                f"{k} segments, numbered by mean total spending (segment 0 spends most). Names, "
-                "descriptions and actions follow rules on the segment profiles "
-                "(clustering.naming in the parameters)."
-            ),
-            segment_table=tables["segment_profiles"][list(SEGMENT_COLUMNS)],
-            spending_mix=tables["spending_mix"],
-            stability_sentence=stability.how_to_read(
-                tables["segment_profiles"],
-                parameters["clustering"]["segment_stability"]["thresholds"],
-            ),
-            stability_table=tables["segment_profiles"][list(STABILITY_COLUMNS)],
-            outcomes_note=outcomes.note_of(
-                outcome_rows, data_quality_report["absent_optional_columns"]
-            ),
-            campaign_sentence=outcomes.next_campaign_sentence(outcome_rows, z, names),
-            outcome_table=outcome_table(outcome_rows, names) if len(outcome_rows) else None,
-            rfm_groups=", ".join(
-                f"{g['name']} (R {g['r'][0]}-{g['r'][1]}, F {g['f'][0]}-{g['f'][1]}, "
-                f"M {g['m'][0]}-{g['m'][1]})"
-                for g in parameters["reporting"]["rfm"]["groups"]
-            ),
-            rfm_otherwise=parameters["reporting"]["rfm"]["otherwise"],
-            rfm_levels=parameters["reporting"]["rfm"]["levels"],
-            migration_sentence=migration["sentence"],
-            migration_table=migration_table(migration),
-            dbscan_verdict=dbscan.verdict_of(tables["clustering_comparison"]),
-            clustering_comparison=tables["clustering_comparison"],
-            figures=figures,
-            parameters_json=json.dumps(parameters, indent=2, default=str),
-        )
-    )
+    return {
+        "stability_sentence": stability.how_to_read(
+            tables["segment_profiles"], parameters["clustering"]["segment_stability"]["thresholds"]
+        ),
+        "stability_table": tables["segment_profiles"][list(STABILITY_COLUMNS)],
+        "outcomes_note": outcomes.note_of(
+            outcome_rows, data_quality_report["absent_optional_columns"]
+        ),
+        "campaign_sentence": outcomes.next_campaign_sentence(outcome_rows, z, names),
+        "outcome_table": outcome_table(outcome_rows, names) if len(outcome_rows) else None,
+        "rfm_groups": ", ".join(
+            f"{g['name']} (R {g['r'][0]}-{g['r'][1]}, F {g['f'][0]}-{g['f'][1]}, "
+            f"M {g['m'][0]}-{g['m'][1]})"
+            for g in rfm["groups"]
+        ),
+        "rfm_otherwise": rfm["otherwise"],
+        "rfm_levels": rfm["levels"],
+        "migration_sentence": migration["sentence"],
+        "migration_table": migration_table(migration),
+    }
 
 
 def drift_section(found: drift.DriftReport) -> str:

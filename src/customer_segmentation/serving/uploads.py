@@ -37,7 +37,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     """The process's pool of ``workers`` (started on first use; spawned, not forked, as the
     server has threads).
     """
-    global _POOL, _POOL_WORKERS  # noqa: PLW0603 - one pool per process
+    global _POOL, _POOL_WORKERS
     with _POOL_LOCK:
         if _POOL is None or workers != _POOL_WORKERS:
             if _POOL is not None:
@@ -56,7 +56,7 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False)
 
 
-def score_upload(  # noqa: PLR0913
+def score_upload(
     content: bytes,
     name: str,
     bundle: ModelBundle,

@@ -283,7 +283,7 @@ class ModelStore:
             return engine.to_pandas_table(dataset.load())
         except ArtifactError:
             raise
-        except Exception as error:  # noqa: BLE001 - JSON errors etc. get the same treatment
+        except Exception as error:
             raise ArtifactError(
                 f"{name} of model version {stamp} is unreadable: {error}"
             ) from error

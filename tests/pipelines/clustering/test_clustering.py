@@ -13,7 +13,7 @@ from kedro.runner import SequentialRunner
 from sklearn.cluster import DBSCAN
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from customer_segmentation.core import engine
+from customer_segmentation.core import engine, scoring
 from customer_segmentation.core.modeling.card import model_card as build_model_card
 from customer_segmentation.core.modeling.dbscan import (
     dbscan_scan,
@@ -238,7 +238,7 @@ def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection,
     # What the card promises: silhouette on the seeded sample of the customers, scaled.
     segmented = engine.lazy(demo_features.merge(segments[["ID", "segment"]], on="ID"))
     drawn = engine.to_pandas(engine.sample(segmented, 500, settings.random_state, "ID"))
-    scaled = scaler.transform(drawn[list(settings.features)].astype("float64"))
+    scaled = scoring.scaled_matrix(engine.lazy(drawn), scaler, list(settings.features))
     expected = silhouette_score(scaled, drawn["segment"].to_numpy())
     assert card["silhouette"] == pytest.approx(expected, abs=1e-9)
     assert card["silhouette_rows"] == 500
@@ -273,7 +273,8 @@ def test_dbscan_comparison_is_dbscan_run_directly_on_the_seeded_sample(demo_feat
 
     drawn = engine.sample(engine.lazy(segments), 800, settings.random_state, "ID")
     sample = demo_features.set_index("ID").loc[engine.to_pandas(drawn)["ID"].to_numpy()]
-    scaled = scaler.transform(sample[list(settings.features)].astype("float64"))
+    # Scaled by the project's one formula (scoring.scale), as the node scales its sample.
+    scaled = scoring.scaled_matrix(engine.lazy(sample), scaler, list(settings.features))
     distances, eps = k_distance_eps(scaled, min_samples)
     row = table.set_index("method").loc["dbscan"]
     assert row["eps"] == eps and row["sample_rows"] == 800

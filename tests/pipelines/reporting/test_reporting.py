@@ -7,10 +7,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import native_catalog
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
 
 from customer_segmentation.core import eda, engine
 from customer_segmentation.core.features import feature_frame
+from customer_segmentation.kedro_io.datasets import FigureDataset
+from customer_segmentation.kedro_io.versioning import stamps
+from customer_segmentation.pipeline_registry import model_datasets
+from customer_segmentation.pipelines.reporting import create_pipeline
 from customer_segmentation.pipelines.reporting.nodes import spending_mix
+from customer_segmentation.report.report import FIGURES, SECTIONS
 from customer_segmentation.schema import (
     CHANNEL_COLUMNS,
     KAGGLE_COLUMNS,
@@ -115,3 +123,45 @@ def test_real_table_six_segments_have_unique_names(real_project: Path, catalog_o
     assert profiles["share"].sum() == pytest.approx(1.0)
     top = profiles.loc[profiles["segment"] == 0].iloc[0]
     assert "Affluent" in top["name"], f"segment 0 (top spenders) is named {top['name']!r}"
+
+
+def test_the_pipeline_runs_on_an_in_memory_catalog(demo_project: Path, tmp_path: Path):
+    """``reporting`` alone, its inputs in memory (the demo run's model version), figures written
+    by the project's ``FigureDataset`` to a temporary folder: the report has every section and
+    figure, and the profiles are the demo run's.
+    """
+    project = native_catalog(demo_project)
+    stamp = stamps(project, "kmeans_model")[0]
+    pipeline = create_pipeline()
+    figures = {
+        name
+        for name in pipeline.all_outputs()
+        if type(project.get(name)).__name__ == "FigureDataset"
+    }
+    reads = pipeline.inputs() - {"model_version_stamp", "previous_model"}
+    versioned = model_datasets()
+    catalog = DataCatalog(
+        {
+            **{
+                name: MemoryDataset(
+                    project.load(name, version=stamp if name in versioned else None)
+                )
+                for name in reads
+            },
+            **{
+                name: FigureDataset(filepath=str(tmp_path / f"{name}.png"), save_args={"dpi": 40})
+                for name in figures
+            },
+            "model_version_stamp": MemoryDataset(stamp),
+            "previous_model": MemoryDataset({"stamp": None}),
+        }
+    )
+
+    outputs = SequentialRunner().run(pipeline, catalog)
+
+    report = outputs["segmentation_report"].load()
+    assert all(f'<section id="{anchor}">' in report for anchor, _ in SECTIONS)
+    assert report.count("<img ") == len(FIGURES)
+    assert sorted(p.stem for p in tmp_path.glob("*.png")) == sorted(figures), "each figure saved"
+    saved = engine.to_pandas_table(project.load("segment_profiles", version=stamp))
+    assert all(f">{name}<" in report for name in saved["name"]), "the demo run's segments"

@@ -19,7 +19,7 @@ SEGMENT_NUMBERING = "segment 0 has the highest mean Total_Spending (ties: Income
 CARD_SEGMENT_COLUMNS = ("segment", "name", "behaviour", "description", "action", "size", "share")
 
 
-def model_card(  # noqa: PLR0913
+def model_card(
     features: Any,
     segments: Any,
     scaler: StandardScaler,
@@ -53,41 +53,55 @@ def model_card(  # noqa: PLR0913
     seed = params.random_state
     segmented = sampling.segmented_frame(features, segments)
     named = profile_and_name(segmented, columns, params.naming)
-    ranges = engine.first_row(
-        segmented.select(
-            _rows=nw.len(),
-            **{f"min:{c}": nw.col(c).cast(nw.Float64).min() for c in columns},
-            **{f"max:{c}": nw.col(c).cast(nw.Float64).max() for c in columns},
-        )
-    )
-    missing = engine.row_count(engine.lazy(segments)) - int(ranges["_rows"])
-    if missing:
-        raise ValueError(
-            f"{missing:,} customer(s) of customer_segments have no row in the features: the "
-            "tables are not of one run"
-        )
+    ranges = _ranges(segmented, segments, columns)
     _, labels, scaled = sampling.scaled_sample(
         segmented, scaler, columns, params.silhouette_sample_size, seed
     )
-    measurable = len(np.unique(labels)) >= 2  # noqa: PLR2004 - a silhouette needs two segments
+    measurable = len(np.unique(labels)) >= 2
     return {
         "k": int(model.n_clusters),
         "algorithm": type(model).__name__,
         "features": columns,
         "reference_date": feature_info["reference_date"],
         "partner_statuses": list(feature_info["partner_statuses"]),
-        "training_rows": int(ranges["_rows"]),
+        "training_rows": int(ranges["rows"]),
         "inertia": float(model.inertia_),
         "initialisation": describe_start(model),
         "silhouette": silhouette(scaled, labels) if measurable else float("nan"),
         "silhouette_rows": len(labels),
         "random_state": seed,
         "segment_numbering": SEGMENT_NUMBERING,
-        "feature_ranges": {
-            c: {"min": float(ranges[f"min:{c}"]), "max": float(ranges[f"max:{c}"])} for c in columns
-        },
+        "feature_ranges": ranges["features"],
         "typical_customer": dict(feature_info["typical_customer"]),
         "segments": named[list(CARD_SEGMENT_COLUMNS)]
         .astype({"segment": int, "size": int, "share": float})
         .to_dict(orient="records"),
+    }
+
+
+def _ranges(segmented: nw.LazyFrame, segments: Any, columns: list[str]) -> dict[str, Any]:
+    """The segmented customers (``rows``) and each feature's training range (``features``:
+    ``min``, ``max``), as engine aggregates.
+
+    Raises:
+        ValueError: a customer of ``segments`` has no features.
+    """
+    found = engine.first_row(
+        segmented.select(
+            _rows=nw.len(),
+            **{f"min:{c}": nw.col(c).cast(nw.Float64).min() for c in columns},
+            **{f"max:{c}": nw.col(c).cast(nw.Float64).max() for c in columns},
+        )
+    )
+    missing = engine.row_count(engine.lazy(segments)) - int(found["_rows"])
+    if missing:
+        raise ValueError(
+            f"{missing:,} customer(s) of customer_segments have no row in the features: the "
+            "tables are not of one run"
+        )
+    return {
+        "rows": int(found["_rows"]),
+        "features": {
+            c: {"min": float(found[f"min:{c}"]), "max": float(found[f"max:{c}"])} for c in columns
+        },
     }

@@ -139,7 +139,7 @@ def partition_summary(
     clustered = labels != NOISE
     found = np.unique(labels[clustered])
     sizes = pd.Series(labels[clustered]).value_counts().sort_index()
-    has_two = len(found) >= 2  # noqa: PLR2004
+    has_two = len(found) >= 2
     return {
         "method": name,
         "clusters": len(found),

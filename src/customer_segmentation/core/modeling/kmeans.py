@@ -210,19 +210,7 @@ def fit_segmentation(
             schema.ID, "Total_Spending", "Income", *(scoring.scaled_name(c) for c in columns)
         )
     )
-    start = sweep_start(sweep_centres, k, columns) if settings.init == "sweep" else None
-    if start is not None:
-        centres = scoring.scaled_matrix(engine.lazy(start), scaler, columns)
-        how = "the k sweep's centres for this k"
-    else:
-        sample = engine.sample(frame, settings.start_sample_size, settings.random_state, schema.ID)
-        drawn = scoring.scaled_matrix(sample, scaler, columns)
-        first = fit_kmeans(k, settings, drawn)
-        centres = first.cluster_centers_
-        how = (
-            f"the best of {first.n_init} k-means++ starts ({type(first).__name__}) on a sample "
-            f"of {len(drawn):,} rows"
-        )
+    centres, how = _start(frame, scaler, k, settings, sweep_centres)
     initial = np.array(centres, dtype="float64")
     centres, rounds = lloyd(scaled, columns, initial, settings.max_iter, settings.tol)
     order = _by_spending(scaled, columns, centres)
@@ -242,6 +230,30 @@ def fit_segmentation(
         how,
     )
     return Segmentation(scaler=scaler, model=model, segments=segments)
+
+
+def _start(
+    frame: nw.LazyFrame,
+    scaler: StandardScaler,
+    k: int,
+    settings: FitSettings,
+    sweep_centres: pd.DataFrame,
+) -> tuple[np.ndarray, str]:
+    """Where the final fit starts (scaled centres) and how that start was made, in words."""
+    columns = list(settings.features)
+    start = sweep_start(sweep_centres, k, columns) if settings.init == "sweep" else None
+    if start is not None:
+        return scoring.scaled_matrix(engine.lazy(start), scaler, columns), (
+            "the k sweep's centres for this k"
+        )
+    sample = engine.sample(frame, settings.start_sample_size, settings.random_state, schema.ID)
+    drawn = scoring.scaled_matrix(sample, scaler, columns)
+    first = fit_kmeans(k, settings, drawn)
+    how = (
+        f"the best of {first.n_init} k-means++ starts ({type(first).__name__}) on a sample of "
+        f"{len(drawn):,} rows"
+    )
+    return first.cluster_centers_, how
 
 
 def _by_spending(scaled: nw.LazyFrame, columns: list[str], centres: np.ndarray) -> np.ndarray:
@@ -270,7 +282,7 @@ def _by_spending(scaled: nw.LazyFrame, columns: list[str], centres: np.ndarray) 
     return np.array([*perm, *empty], dtype="int64")
 
 
-def _kmeans(  # noqa: PLR0913
+def _kmeans(
     k: int,
     centres: np.ndarray,
     initial: np.ndarray,
@@ -296,7 +308,7 @@ def _kmeans(  # noqa: PLR0913
     model.n_features_in_ = len(columns)
     model.feature_names_in_ = np.asarray(columns, dtype=object)
     model.n_iter_ = int(rounds)
-    model._n_threads = _openmp_effective_n_threads()  # noqa: SLF001 - what fit sets for predict
-    model._n_features_out = k  # noqa: SLF001
+    model._n_threads = _openmp_effective_n_threads()
+    model._n_features_out = k
     model.start_ = how
     return model

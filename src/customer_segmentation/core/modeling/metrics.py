@@ -38,7 +38,7 @@ def silhouettes(
     codes, counts, onehots = [], [], []
     for labels in labellings:
         clusters, code, count = np.unique(labels, return_inverse=True, return_counts=True)
-        if len(clusters) < 2:  # noqa: PLR2004
+        if len(clusters) < 2:
             raise ValueError(f"silhouette needs two clusters or more, got {len(clusters)}")
         codes.append(code)
         counts.append(count)

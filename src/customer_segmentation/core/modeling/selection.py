@@ -44,7 +44,7 @@ BY_KNEE = "knee of the elbow curve (clustering.n_clusters: auto)"
 
 def find_knee(ks: list[int], inertia: list[float]) -> int | None:
     """The elbow of a decreasing convex inertia curve by the Kneedle algorithm (``kneed``)."""
-    if len(ks) < 3:  # noqa: PLR2004 - a bend needs three points
+    if len(ks) < 3:
         return None
     knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
     return None if knee is None else int(knee)
@@ -120,7 +120,7 @@ def sweep(
         )
         logger.info("k=%d: inertia %.0f, stability %.3f", k, model.inertia_, mean_ari)
     # One pass over the sampled rows' distances serves every k (NaN below two clusters).
-    measurable = [len(np.unique(labels)) >= 2 for labels in labellings]  # noqa: PLR2004
+    measurable = [len(np.unique(labels)) >= 2 for labels in labellings]
     scores = iter(silhouettes(scaled[silhouette_rows], list(compress(labellings, measurable))))
     for row, ok in zip(rows, measurable, strict=True):
         if ok:

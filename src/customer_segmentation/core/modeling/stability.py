@@ -112,11 +112,11 @@ def segment_stability(
 ) -> pd.DataFrame:
     """Each segment's bootstrap stability (Hennig's cluster-wise Jaccard bootstrap).
 
-    ``resamples`` times, a bootstrap resample of the customers (on a large table, the node
-    passes a seeded sample of ``segment_stability.sample_size``, ``sampling.scaled_sample``) (drawn with replacement from ``np.random.default_rng(seed)``)
-    is clustered again by K-Means with ``k`` and ``settings`` (``n_init`` starts, a seed drawn
-    from the same generator), and each segment gets the Jaccard similarity of its best
-    matching refit cluster (:func:`max_jaccard`).
+    ``resamples`` times, a bootstrap resample of the customers (drawn with replacement from
+    ``np.random.default_rng(seed)``; on a large table the node passes a seeded sample) is
+    clustered again by K-Means with ``k`` and ``settings`` (``n_init`` starts, a seed drawn from
+    the same generator), and each segment gets the Jaccard similarity of its best matching
+    refit cluster (:func:`max_jaccard`).
 
     Args:
         scaled: the model's scaled features, one row per customer.
@@ -124,33 +124,61 @@ def segment_stability(
         k: the model's number of segments.
         settings: the model's K-Means parameters (algorithm, batch size).
         resamples: bootstrap resamples B.
-        n_init: k-means++ starts per refit; ``None``: the model's own (``settings.n_init``).
-            Fewer starts than the model had add k-means++'s local optima to what is measured,
-            and the segments look less stable than they are.
+        n_init: k-means++ starts per refit; ``None``: the model's own. Fewer starts than the
+            model had add k-means++'s local optima to what is measured.
         seed: seeds the resamples.
         thresholds: label -> the lowest mean Jaccard that earns it (:func:`stability_label`).
-        dissolution: a resample dissolves a segment when its Jaccard is at most this (0.5 in
-            ``clusterboot``).
-        recovery: a resample recovers a segment when its Jaccard is above this (0.75).
+        dissolution: a resample dissolves a segment at a Jaccard of at most this (0.5).
+        recovery: a resample recovers a segment at a Jaccard above this (0.75).
 
     Returns:
-        One row per segment ``0 .. k - 1``: ``segment``, ``stability_jaccard`` (mean over the
-        resamples that hold the segment), ``stability_jaccard_se`` (its standard error),
-        ``stability_dissolved`` and ``stability_recovered`` (shares of those resamples),
-        ``stability_label``, ``stability_resamples`` (B), ``stability_skipped`` (resamples
-        without the segment) and ``stability_rows`` (customers used).
+        One row per segment: ``segment``, ``stability_jaccard`` (mean over the resamples that
+        hold it) and ``stability_jaccard_se``, ``stability_dissolved`` and
+        ``stability_recovered`` (shares of those resamples), ``stability_label``,
+        ``stability_resamples`` (B), ``stability_skipped`` (resamples without the segment),
+        ``stability_rows`` (customers used).
 
     Raises:
-        ValueError: labels and rows differ in number, a label is outside ``0 .. k - 1``,
-            or the thresholds leave a Jaccard without a label.
+        ValueError: labels and rows differ in number, or a label is outside ``0 .. k - 1``.
     """
-    scaled = np.asarray(scaled, dtype="float64")
-    labels = np.asarray(labels)
+    scaled, labels = _checked(scaled, labels, k)
+    starts = settings.n_init if n_init is None else n_init
+    scores = _bootstrap(scaled, labels, k, settings, resamples, starts, seed)
+    table = summarise(scores, dissolution, recovery, thresholds)
+    table["stability_rows"] = len(scaled)
+    shown = table[["segment", "stability_jaccard", "stability_label"]].itertuples(index=False)
+    logger.info(
+        "Segment stability over %d bootstrap resamples of %d customers (k=%d): %s",
+        resamples,
+        len(scaled),
+        k,
+        ", ".join(f"{s} {j:.2f} ({label})" for s, j, label in shown),
+    )
+    return table[COLUMNS]
+
+
+def _checked(scaled: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The features as float64 and the labels as int64, refused if they do not fit k."""
+    scaled, labels = np.asarray(scaled, dtype="float64"), np.asarray(labels)
     if len(labels) != len(scaled):
         raise ValueError(f"{len(labels)} labels for {len(scaled)} rows of features")
     if len(labels) and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"segments must be 0..{k - 1}; got {labels.min()}..{labels.max()}")
-    points, segments = scaled, labels.astype(np.int64)
+    return scaled, labels.astype(np.int64)
+
+
+def _bootstrap(
+    points: np.ndarray,
+    segments: np.ndarray,
+    k: int,
+    settings: KMeansSettings,
+    resamples: int,
+    n_init: int,
+    seed: int,
+) -> np.ndarray:
+    """Each segment's best Jaccard in each of ``resamples`` bootstrap refits (resamples x
+    segments; NaN where a resample holds none of the segment's customers).
+    """
     rows = len(points)
     rng = np.random.default_rng(seed)
     scores = np.full((resamples, k), np.nan)
@@ -164,28 +192,14 @@ def segment_stability(
             k,
             settings,
             points[drawn],
-            n_init=settings.n_init if n_init is None else n_init,
+            n_init=n_init,
             random_state=int(rng.integers(0, _SEED_BOUND)),
         )
         in_resample = np.zeros(rows, dtype=bool)
         in_resample[drawn] = True
         refit[drawn] = model.labels_
         scores[b] = max_jaccard(segments, refit, in_resample, k)
-    table = summarise(scores, dissolution, recovery, thresholds)
-    table["stability_rows"] = rows
-    logger.info(
-        "Segment stability over %d bootstrap resamples of %d customers (k=%d): %s",
-        resamples,
-        rows,
-        k,
-        ", ".join(
-            f"{s} {j:.2f} ({lab})"
-            for s, j, lab in table[["segment", "stability_jaccard", "stability_label"]].itertuples(
-                index=False
-            )
-        ),
-    )
-    return table[COLUMNS]
+    return scores
 
 
 def summarise(

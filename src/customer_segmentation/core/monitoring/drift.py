@@ -212,6 +212,29 @@ def cramers_v_verdict(value: float, thresholds: CramersVThresholds) -> str:
 # --- the reference --------------------------------------------------------------------------
 
 
+def _kept(values: np.ndarray, bins: int, sample: pd.Series) -> dict[str, Any]:
+    """What the reference keeps of one feature: its quantile bins, their shares, the sample's
+    values, mean and standard deviation.
+    """
+    edges = quantile_edges(values, bins)
+    return {
+        "edges": edges,
+        "shares": [float(s) for s in bin_shares(values, edges)],
+        "sample": [float(v) for v in sample],
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)),
+    }
+
+
+def _check_training(rows: int, labels: int, sample_size: int) -> None:
+    if sample_size < 1:
+        raise ValueError(f"sample_size must be at least 1, got {sample_size}")
+    if labels != rows:
+        raise ValueError(f"{labels} segments for {rows} training customers")
+    if rows < 2:
+        raise ValueError(f"a drift reference needs at least 2 training customers, got {rows}")
+
+
 def drift_reference(
     features: Any,
     columns: Sequence[str],
@@ -239,40 +262,25 @@ def drift_reference(
     ``sample_size`` at least the row count it holds every value. The same data and ``seed``
     give the same dict.
     """
-    if sample_size < 1:
-        raise ValueError(f"sample_size must be at least 1, got {sample_size}")
-    frame = _frame(features)
-    labels = _labels(segments)
+    frame, labels = _frame(features), _labels(segments)
     n = len(frame)
-    if len(labels) != n:
-        raise ValueError(f"{len(labels)} segments for {n} training customers")
-    if n < 2:
-        raise ValueError(f"a drift reference needs at least 2 training customers, got {n}")
+    _check_training(n, len(labels), sample_size)
     sample = engine.to_pandas(
         engine.sample(
             engine.lazy(features).select(schema.ID, *columns), sample_size, seed, schema.ID
         )
     )
-    kept: dict[str, Any] = {}
-    for column in columns:
-        values = _values(frame, column, "the training features")
-        edges = quantile_edges(values, bins)
-        kept[column] = {
-            "edges": edges,
-            "shares": [float(s) for s in bin_shares(values, edges)],
-            "sample": [float(v) for v in sample[column]],
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)),
-        }
+    kept = {
+        column: _kept(_values(frame, column, "the training features"), bins, sample[column])
+        for column in columns
+    }
     names, counts = np.unique(labels, return_counts=True)
     logger.info(
-        "Drift reference: %d features, %d bins at most, a sample of %d of %d customers, "
-        "%d segments",
+        "Drift reference: %d features, %d bins at most, a sample of %d of %d customers",
         len(kept),
         bins,
         len(sample),
         n,
-        len(names),
     )
     return {
         "format": REFERENCE_FORMAT,

@@ -319,9 +319,7 @@ def _feature_note(old: VersionSegments, new: VersionSegments, compared: list[str
     return f"The models use different features: {'; '.join(sides)}; {reach}."
 
 
-def segment_migration(
-    old: VersionSegments, new: VersionSegments, match_distance: float
-) -> dict[str, Any]:
+def segment_migration(old: VersionSegments, new: VersionSegments, match_distance: float) -> dict:
     """Compare two model versions on the customers both segmented (JSON-serialisable).
 
     Args:
@@ -355,48 +353,121 @@ def segment_migration(
     common = common_customers(old, new)
     table = contingency_table(common, old.names, new.names)
     compared = [f for f in old.features if f in new.features]
-    matching = bool(compared)
-
-    old_rows = {
-        s: {"segment": s, "name": old.names[s], "status": DISSOLVED if matching else NOT_MATCHED}
-        for s in sorted(old.names)
+    old_rows, new_rows = _segment_rows(old, compared), _segment_rows(new, compared, side=NEW)
+    shifts = _match_centroids(old, new, compared, match_distance, old_rows, new_rows)
+    _where_customers_went(table, old, new, old_rows, new_rows)
+    statuses = [r["status"] for r in (*old_rows.values(), *new_rows.values())]
+    result = {
+        "old_version": old.label,
+        "new_version": new.label,
+        **_customers(common, old, new),
+        "features_old": old.features,
+        "features_new": new.features,
+        "features_compared": compared,
+        "note": _feature_note(old, new, compared),
+        "centroid_matching": bool(compared),
+        "match_distance": float(match_distance),
+        "distance_unit": DISTANCE_UNIT,
+        "n_kept": sum(r["status"] == KEPT for r in new_rows.values()),
+        "n_dissolved": statuses.count(DISSOLVED),
+        "n_new": statuses.count(NEW),
+        "contingency": _contingency_records(table),
+        "old_segments": [{c: row[c] for c in OLD_SEGMENT_COLUMNS} for row in old_rows.values()],
+        "new_segments": [{c: row[c] for c in NEW_SEGMENT_COLUMNS} for row in new_rows.values()],
+        "centroid_shift": shifts,
     }
-    new_rows = {
-        s: {"segment": s, "name": new.names[s], "status": NEW if matching else NOT_MATCHED}
-        for s in sorted(new.names)
+    _log(result)
+    return result
+
+
+def _customers(common: pd.DataFrame, old: VersionSegments, new: VersionSegments) -> dict[str, Any]:
+    """How many customers both versions segmented, how many only one, and the adjusted Rand
+    index of the two partitions on the common ones (None without any).
+    """
+    ids_old, ids_new = set(old.segments[schema.ID]), set(new.segments[schema.ID])
+    return {
+        "customers_compared": len(common),
+        "customers_only_old": len(ids_old - ids_new),
+        "customers_only_new": len(ids_new - ids_old),
+        "adjusted_rand_index": (
+            float(adjusted_rand_score(common[_OLD], common[_NEW])) if len(common) else None
+        ),
     }
-    for rows in (old_rows, new_rows):
-        for row in rows.values():
-            row.update(matched_segment=None, matched_name=None, distance=None)
 
-    shifts: list[dict[str, Any]] = []
-    if matching:
-        distances = centroid_distances(old, new, compared)
-        for o, n in hungarian_pairs(distances):
-            distance = float(distances.loc[o, n])
-            kept = distance <= match_distance
-            old_rows[o].update(matched_segment=n, matched_name=new.names[n], distance=distance)
-            new_rows[n].update(matched_segment=o, matched_name=old.names[o], distance=distance)
-            if kept:
-                old_rows[o]["status"] = new_rows[n]["status"] = KEPT
-            for feature in compared:
-                before = float(old.centroids.loc[o, feature])
-                after = float(new.centroids.loc[n, feature])
-                shifts.append(
-                    {
-                        "old_segment": o,
-                        "old_name": old.names[o],
-                        "new_segment": n,
-                        "new_name": new.names[n],
-                        "kept": kept,
-                        "feature": feature,
-                        "old_centre": before,
-                        "new_centre": after,
-                        "shift": after - before,
-                        "shift_sd": (after - before) / float(old.scale[feature]),
-                    }
-                )
 
+def _segment_rows(
+    version: VersionSegments, compared: list[str], side: str = DISSOLVED
+) -> dict[int, dict[str, Any]]:
+    """One row per segment of a version, unmatched: ``dissolved`` (old side) or ``new`` (new
+    side) until a centroid match keeps it; ``not matched`` without a common feature.
+    """
+    status = side if compared else NOT_MATCHED
+    return {
+        s: {
+            "segment": s,
+            "name": version.names[s],
+            "status": status,
+            "matched_segment": None,
+            "matched_name": None,
+            "distance": None,
+        }
+        for s in sorted(version.names)
+    }
+
+
+def _match_centroids(
+    old: VersionSegments,
+    new: VersionSegments,
+    compared: list[str],
+    match_distance: float,
+    old_rows: dict[int, dict[str, Any]],
+    new_rows: dict[int, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Pair the segments by the Hungarian algorithm on their centroids' distances, mark the
+    pairs within ``match_distance`` kept (in ``old_rows`` and ``new_rows``), and return every
+    pair's shift per compared feature (:data:`SHIFT_COLUMNS`).
+    """
+    if not compared:
+        return []
+    distances = centroid_distances(old, new, compared)
+    shifts = []
+    for o, n in hungarian_pairs(distances):
+        distance = float(distances.loc[o, n])
+        kept = distance <= match_distance
+        old_rows[o].update(matched_segment=n, matched_name=new.names[n], distance=distance)
+        new_rows[n].update(matched_segment=o, matched_name=old.names[o], distance=distance)
+        if kept:
+            old_rows[o]["status"] = new_rows[n]["status"] = KEPT
+        for feature in compared:
+            before = float(old.centroids.loc[o, feature])
+            after = float(new.centroids.loc[n, feature])
+            shifts.append(
+                {
+                    "old_segment": o,
+                    "old_name": old.names[o],
+                    "new_segment": n,
+                    "new_name": new.names[n],
+                    "kept": kept,
+                    "feature": feature,
+                    "old_centre": before,
+                    "new_centre": after,
+                    "shift": after - before,
+                    "shift_sd": (after - before) / float(old.scale[feature]),
+                }
+            )
+    return shifts
+
+
+def _where_customers_went(
+    table: pd.DataFrame,
+    old: VersionSegments,
+    new: VersionSegments,
+    old_rows: dict[int, dict[str, Any]],
+    new_rows: dict[int, dict[str, Any]],
+) -> None:
+    """Each old segment's customers and the new segment most of them went to; each new
+    segment's customers and the old segment most of them came from (set in the rows).
+    """
     grid = table.pivot(index=_OLD, columns=_NEW, values="customers")
     for s, row in old_rows.items():
         to_segment, to_name, to_share = _largest(grid.loc[s], new.names)
@@ -415,47 +486,28 @@ def segment_migration(
             mostly_from_share=from_share,
         )
 
-    ids_old, ids_new = set(old.segments[schema.ID]), set(new.segments[schema.ID])
-    statuses = [r["status"] for r in old_rows.values()] + [r["status"] for r in new_rows.values()]
-    result: dict[str, Any] = {
-        "old_version": old.label,
-        "new_version": new.label,
-        "customers_compared": len(common),
-        "customers_only_old": len(ids_old - ids_new),
-        "customers_only_new": len(ids_new - ids_old),
-        "adjusted_rand_index": (
-            float(adjusted_rand_score(common[_OLD], common[_NEW])) if len(common) else None
-        ),
-        "features_old": old.features,
-        "features_new": new.features,
-        "features_compared": compared,
-        "note": _feature_note(old, new, compared),
-        "centroid_matching": matching,
-        "match_distance": float(match_distance),
-        "distance_unit": DISTANCE_UNIT,
-        "n_kept": sum(r["status"] == KEPT for r in new_rows.values()),
-        "n_dissolved": statuses.count(DISSOLVED),
-        "n_new": statuses.count(NEW),
-        "contingency": [
-            {
-                "old_segment": int(r.old_segment),
-                "old_name": str(r.old_name),
-                "new_segment": int(r.new_segment),
-                "new_name": str(r.new_name),
-                "customers": int(r.customers),
-                "share_of_old": None if pd.isna(r.share_of_old) else float(r.share_of_old),
-            }
-            for r in table.itertuples(index=False)
-        ],
-        "old_segments": [{c: row[c] for c in OLD_SEGMENT_COLUMNS} for row in old_rows.values()],
-        "new_segments": [{c: row[c] for c in NEW_SEGMENT_COLUMNS} for row in new_rows.values()],
-        "centroid_shift": shifts,
-    }
+
+def _contingency_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The contingency table as JSON records (an empty share as None)."""
+    return [
+        {
+            "old_segment": int(r.old_segment),
+            "old_name": str(r.old_name),
+            "new_segment": int(r.new_segment),
+            "new_name": str(r.new_name),
+            "customers": int(r.customers),
+            "share_of_old": None if pd.isna(r.share_of_old) else float(r.share_of_old),
+        }
+        for r in table.itertuples(index=False)
+    ]
+
+
+def _log(result: dict[str, Any]) -> None:
     logger.info(
         "Segment migration %s -> %s: %d kept, %d dissolved, %d new; ARI %s on %d customers in "
         "both (%d only in the old version, %d only in the new)",
-        old.label,
-        new.label,
+        result["old_version"],
+        result["new_version"],
         result["n_kept"],
         result["n_dissolved"],
         result["n_new"],
@@ -464,7 +516,6 @@ def segment_migration(
         result["customers_only_old"],
         result["customers_only_new"],
     )
-    return result
 
 
 def _quoted(names: Sequence[str]) -> str:
@@ -485,39 +536,7 @@ def migration_sentence(result: Mapping[str, Any]) -> str:
     old, new = result["old_version"], result["new_version"]
     olds, news = result["old_segments"], result["new_segments"]
     if result["centroid_matching"]:
-        kept = result["n_kept"]
-        counted = (
-            f"all {kept} of model {old}'s segments"
-            if kept == len(olds)
-            else f"{kept} of model {old}'s {len(olds)} segments"
-        )
-        clauses = [f"Model {new} keeps {counted} (matched by centroids)"]
-        for row in olds:
-            if row["status"] != DISSOLVED:
-                continue
-            if row["mostly_to_name"] is None:
-                clauses.append(f"'{row['name']}' dissolved")
-            else:
-                clauses.append(
-                    f"'{row['name']}' dissolved, its customers went mostly to "
-                    f"'{row['mostly_to_name']}' ({row['mostly_to_share']:.0%})"
-                )
-        for row in news:
-            if row["status"] != NEW:
-                continue
-            origin = (
-                ""
-                if row["mostly_from_name"] is None
-                else f" ({row['mostly_from_share']:.0%} of its customers came from "
-                f"'{row['mostly_from_name']}')"
-            )
-            clauses.append(f"'{row['name']}' is new{origin}")
-        clauses.extend(
-            f"'{row['matched_name']}' is now called '{row['name']}'"
-            for row in news
-            if row["status"] == KEPT and row["matched_name"] != row["name"]
-        )
-        text = "; ".join(clauses) + "."
+        text = "; ".join(_matching_clauses(result)) + "."
     else:
         text = (
             f"Model {new} ({len(news)} segments) and model {old} ({len(olds)} segments) share no "
@@ -544,6 +563,43 @@ def migration_sentence(result: Mapping[str, Any]) -> str:
     if result["note"] and result["centroid_matching"]:
         text += f" {result['note']}"
     return text
+
+
+def _matching_clauses(result: Mapping[str, Any]) -> list[str]:
+    """What the centroid matching found, clause by clause: segments kept, dissolved (and where
+    their customers went), new (and where they came from), renamed.
+    """
+    old, new = result["old_version"], result["new_version"]
+    olds, news = result["old_segments"], result["new_segments"]
+    kept = result["n_kept"]
+    counted = (
+        f"all {kept} of model {old}'s segments"
+        if kept == len(olds)
+        else f"{kept} of model {old}'s {len(olds)} segments"
+    )
+    clauses = [f"Model {new} keeps {counted} (matched by centroids)"]
+    for row in (r for r in olds if r["status"] == DISSOLVED):
+        went = (
+            ""
+            if row["mostly_to_name"] is None
+            else f", its customers went mostly to '{row['mostly_to_name']}' "
+            f"({row['mostly_to_share']:.0%})"
+        )
+        clauses.append(f"'{row['name']}' dissolved{went}")
+    for row in (r for r in news if r["status"] == NEW):
+        origin = (
+            ""
+            if row["mostly_from_name"] is None
+            else f" ({row['mostly_from_share']:.0%} of its customers came from "
+            f"'{row['mostly_from_name']}')"
+        )
+        clauses.append(f"'{row['name']}' is new{origin}")
+    clauses.extend(
+        f"'{row['matched_name']}' is now called '{row['name']}'"
+        for row in news
+        if row["status"] == KEPT and row["matched_name"] != row["name"]
+    )
+    return clauses
 
 
 def compare(old: VersionSegments, new: VersionSegments, match_distance: float) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def fit_segmentation(
     return fitted.scaler, fitted.model, fitted.segments
 
 
-def model_card(  # noqa: PLR0913
+def model_card(
     customer_model_input: Any,
     customer_segments: Any,
     scaler: StandardScaler,

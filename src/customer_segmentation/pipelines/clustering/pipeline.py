@@ -1,5 +1,6 @@
 """``clustering``: the k sweep -> k decided once, versioned scaler and K-Means, segments, model
-card, DBSCAN comparison, each segment's bootstrap stability. Everything written here belongs to the model version.
+card, DBSCAN comparison, each segment's bootstrap stability, the drift reference. Everything
+written here belongs to the model version.
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -12,6 +13,8 @@ from .nodes import (
     keep_drift_reference,
     model_card,
 )
+
+MODEL_INPUT = ["customer_model_input", "customer_segments"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -35,47 +38,38 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["scaler", "kmeans_model", "customer_segments"],
                 name="fit_segmentation",
             ),
-            Node(
-                model_card,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "scaler",
-                    "kmeans_model",
-                    "feature_info",
-                    "params:clustering",
-                ],
-                outputs="model_card",
-                name="build_model_card",
-            ),
-            Node(
-                compare_with_dbscan,
-                inputs=["customer_model_input", "customer_segments", "scaler", "params:clustering"],
-                outputs=["clustering_comparison", "k_distance_plot", "kmeans_vs_dbscan_map"],
-                name="compare_with_dbscan",
-            ),
-            Node(
-                assess_segment_stability,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "scaler",
-                    "kmeans_model",
-                    "params:clustering",
-                ],
-                outputs="segment_stability",
-                name="assess_segment_stability",
-            ),
-            Node(
-                keep_drift_reference,
-                inputs=[
-                    "customer_model_input",
-                    "customer_segments",
-                    "params:clustering",
-                    "params:monitoring",
-                ],
-                outputs="drift_reference",
-                name="keep_drift_reference",
-            ),
+            *_describing_nodes(),
         ]
     )
+
+
+def _describing_nodes() -> list[Node]:
+    """What describes the fitted model: its card, DBSCAN beside it, each segment's stability,
+    what it keeps to judge new customers by.
+    """
+    return [
+        Node(
+            model_card,
+            inputs=[*MODEL_INPUT, "scaler", "kmeans_model", "feature_info", "params:clustering"],
+            outputs="model_card",
+            name="build_model_card",
+        ),
+        Node(
+            compare_with_dbscan,
+            inputs=[*MODEL_INPUT, "scaler", "params:clustering"],
+            outputs=["clustering_comparison", "k_distance_plot", "kmeans_vs_dbscan_map"],
+            name="compare_with_dbscan",
+        ),
+        Node(
+            assess_segment_stability,
+            inputs=[*MODEL_INPUT, "scaler", "kmeans_model", "params:clustering"],
+            outputs="segment_stability",
+            name="assess_segment_stability",
+        ),
+        Node(
+            keep_drift_reference,
+            inputs=[*MODEL_INPUT, "params:clustering", "params:monitoring"],
+            outputs="drift_reference",
+            name="keep_drift_reference",
+        ),
+    ]

@@ -135,7 +135,7 @@ def _drawn_map(found: Any, model_card: dict[str, Any], title: str) -> Figure:
     )
 
 
-def plot_segment_map(  # noqa: PLR0913
+def plot_segment_map(
     customer_model_input: Any,
     customer_segments: Any,
     scaler: StandardScaler,
@@ -355,7 +355,7 @@ def build_report(**inputs: Any) -> str:
     return text
 
 
-def compare_with_previous_model(  # noqa: PLR0913
+def compare_with_previous_model(
     previous_model: dict[str, Any],
     customer_segments: Any,
     model_card: dict[str, Any],

@@ -17,7 +17,7 @@ from customer_segmentation.params import MonitoringParams
 MODEL_VERSION = "model_version"
 
 
-def score_new_customers(  # noqa: PLR0913
+def score_new_customers(
     new_customers: Any,
     scaler: Any,
     kmeans_model: Any,
