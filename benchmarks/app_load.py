@@ -15,7 +15,8 @@ with the server, its figures are the floor no page can beat.
 Two answer times: *sent*, when the server's message holding the answer reaches the browser (the
 server's own responsiveness), and *shown*, when the browser has drawn it. Every scenario prints page-ready and answer times (median,
 max), how many sessions got their answer, the server's errors (log lines with a traceback or
-an error) and the server's peak memory (its process tree, sampled). Results go to
+an error) and the server's peak memory (its process tree, sampled); the results also list the
+pages' own errors (uncaught exceptions and console errors in the browsers). Results go to
 ``benchmarks/results/app_load.{json,md}``.
 
 The project must hold a trained model: ``--project PATH``, or by default a copy of this
@@ -73,6 +74,21 @@ ANSWER_TEXT = b"Segment "  # the answer's heading, in the server's message
 FAILURE = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # Lines of the server's log that mean something went wrong for a user.
 ERROR_LINES = re.compile(r"Traceback|Error|Exception")
+# Console errors of a page that are outside the app's control, each matched on
+# "<message> @ <url of its source>" and allowed for the reason beside it. Nothing else is.
+ALLOWED_CONSOLE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            r"^Failed to load resource: .* @ "
+            r"https://fonts\.gstatic\.com/s/i/short-term/release/materialsymbols\w*/groups/"
+        ),
+        # st.set_page_config(page_icon=":material/groups:"): Streamlit's page fetches the tab's
+        # icon (the favicon) from Google's font CDN. A machine without Internet access (CI
+        # runners, sandboxes) cannot reach it and Chromium logs the failed fetch; the page and
+        # its charts do not depend on it.
+        "the tab icon, fetched by Streamlit from Google's font CDN, is out of reach offline",
+    ),
+)
 MB = 1024 * 1024
 
 
@@ -219,6 +235,33 @@ def watch_answer(socket: Any, sent: list[float]) -> None:
     socket.on("framereceived", received)
 
 
+class PageErrors:
+    """What a browser page reports as broken while it is open: uncaught exceptions
+    (``pageerror``) and console messages of type ``error``, but for those
+    :data:`ALLOWED_CONSOLE_ERRORS` explains (kept apart in ``allowed``, not dropped).
+    Works on Playwright's sync and async pages alike (the handlers are plain callbacks).
+    """
+
+    def __init__(self, page: Any) -> None:
+        """Start recording ``page``'s errors."""
+        self.errors: list[str] = []
+        self.allowed: list[str] = []
+        page.on("pageerror", self._uncaught)
+        page.on("console", self._console)
+
+    def _uncaught(self, error: Any) -> None:
+        self.errors.append(f"pageerror: {error.name}: {error.message}")
+
+    def _console(self, message: Any) -> None:
+        if message.type != "error":
+            return
+        seen = f"{message.text} @ {message.location.get('url', '')}"
+        if any(pattern.search(seen) for pattern, _ in ALLOWED_CONSOLE_ERRORS):
+            self.allowed.append(seen)
+        else:
+            self.errors.append(f"console error: {seen}")
+
+
 class SessionFailed(RuntimeError):
     """The page showed an error instead of the app."""
 
@@ -242,7 +285,8 @@ async def predict_session(browser: Any, url: str, together: Rendezvous) -> dict[
     """
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    result: dict[str, Any] = {"answered": False}
+    errors = PageErrors(page)
+    result: dict[str, Any] = {"answered": False, "page_errors": errors.errors}
     arrived = False
     sent: list[float] = []  # when the server's frames holding the answer reached the browser
     page.on("websocket", lambda socket: watch_answer(socket, sent))
@@ -276,7 +320,8 @@ async def upload_session(browser: Any, url: str, upload: Path) -> dict[str, Any]
     """One marketer uploading a file on the Score page and waiting for the scored table."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    result: dict[str, Any] = {"scored": False}
+    errors = PageErrors(page)
+    result: dict[str, Any] = {"scored": False, "page_errors": errors.errors}
     try:
         await page.goto(url)
         await form_or_failure(page)
@@ -336,6 +381,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
         "uploads_scored": sum(r["scored"] for r in uploading),
         "upload_s": stats("upload_s", uploading),
         "session_errors": sorted({r["error"] for r in results if "error" in r}),
+        "page_errors": sorted({e for r in results for e in r["page_errors"]}),
     }
 
 
