@@ -313,7 +313,7 @@ def images_drawn(page: Any, expected: int) -> list[dict[str, Any]]:
         images.nth(index).scroll_into_view_if_needed()
     while True:
         states = images.evaluate_all(IMAGE_STATE_JS)
-        blank = [s for s in states if s["colours"] < 2]  # noqa: PLR2004 - more than one colour
+        blank = [s for s in states if s["colours"] < 2]
         if len(states) == expected and not blank:
             return states
         if time.monotonic() > deadline:
