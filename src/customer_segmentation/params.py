@@ -396,7 +396,7 @@ class ReportingParams(PipelineParams):
 
 class AppParams(PipelineParams):
     """``parameters_app.yml``: how the Streamlit server shares its work between sessions
-    (read by ``model_store``; no pipeline uses it).
+    (read by ``serving.versions``; no pipeline uses it).
     """
 
     KEY: ClassVar[str] = "app"

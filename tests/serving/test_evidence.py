@@ -1,6 +1,6 @@
 """The evidence per segment the app shows: stability, campaign outcomes, RFM, as text and
 tables (``evidence``), and model versions saved before the pipelines computed it
-(``model_store``).
+(``serving.versions``).
 """
 
 from __future__ import annotations
