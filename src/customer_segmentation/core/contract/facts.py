@@ -168,12 +168,15 @@ def decide(
     )
 
 
+_MARK_NAMES = {values.POINT: "point", values.COMMA: "comma"}  # column names take no "." or ","
+
+
 def _key(mark: str) -> str:
-    return f"_id{mark}"
+    return f"_id_{_MARK_NAMES[mark]}"
 
 
 def _first(mark: str) -> str:
-    return f"_first{mark}"
+    return f"_first_{_MARK_NAMES[mark]}"
 
 
 def repeated_ids(frame: nw.LazyFrame, marks: tuple[str, ...] = MARKS) -> nw.LazyFrame:
