@@ -200,7 +200,7 @@ class Contract:
         summary, clean, kept = self._compiled("kept", self._kept_plan)(checked)
         found = summary.row(0, named=True)
         if found["rows_rejected"]:
-            rejected, codes = self._compiled("rejected", self._rejected_plan)(checked)
+            rejected, codes = self._rejects(checked)
         else:  # the same frames for no reject, computed once
             rejected, codes = self._no_rejects(checked)
         found.update(codes.row(0, named=True))
@@ -228,11 +228,19 @@ class Contract:
             found.update(summary.row(0, named=True))
         return facts.decide(found, self.present, self.params, source)
 
+    def _rejects(self, checked: Any) -> tuple[Any, Any]:
+        """From checked rows: the rejected rows, and the counts of their reason codes (from
+        the rejects, not from the checked rows again).
+        """
+        (rejected,) = self._compiled("rejected", self._rejected_plan)(checked)
+        (codes,) = self._compiled("codes", self._codes_plan)(rejected)
+        return rejected, codes
+
     def _no_rejects(self, checked: Any) -> list[Any]:
-        """:meth:`_rejected_plan`'s frames when no row is rejected (computed once)."""
+        """:meth:`_rejects` when no row is rejected (computed once)."""
         empty = self._kept.get("no rejects")
         if empty is None:  # two threads may both compute it: the same frames
-            empty = self._compiled("rejected", self._rejected_plan)(checked.clear())
+            empty = self._rejects(checked.clear())
             self._kept["no rejects"] = empty
         return [frame.clone() for frame in empty]
 
@@ -261,9 +269,10 @@ class Contract:
         return [checked.select(**self.row_counts), clean, clean_counts(clean)]
 
     def _rejected_plan(self, checked: nw.LazyFrame) -> list[nw.LazyFrame]:
-        """From checked rows: the rejected rows and the counts of their reason codes."""
-        rejected = self.rejected(checked)
-        return [rejected, rejected.select(**self.code_counts)]
+        return [self.rejected(checked)]
+
+    def _codes_plan(self, rejected: nw.LazyFrame) -> list[nw.LazyFrame]:
+        return [rejected.select(**self.code_counts)]
 
 
 def _separators_plan(
