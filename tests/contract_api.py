@@ -75,7 +75,8 @@ def parse_dates(texts: pd.Series, ambiguous: str, pivot: int) -> tuple[pd.Series
     month decided by the column (``ambiguous`` when it does not tell), NaT where not a date.
     """
     frame = nw.from_native(pl.DataFrame({"d": [str(t) for t in texts]})).lazy()
-    counts = engine.first_row(frame.select(**values.date_counts(values.date_text("d"))))
+    forms = values.date_forms(values.date_text("d"))
+    counts = engine.first_row(frame.select(**{k: values.count(f) for k, f in forms.items()}))
     info = values.date_order(
         counts["first_big"], counts["second_big"], counts["shape:numeric"], ambiguous
     )

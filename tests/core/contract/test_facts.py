@@ -11,7 +11,7 @@ from contract_rows import good_rows, rejected_row, run
 
 from customer_segmentation import schema
 from customer_segmentation.core import engine
-from customer_segmentation.core.contract import SOURCE_ROW, facts
+from customer_segmentation.core.contract import SOURCE_ROW, facts, values
 
 
 @pytest.fixture
@@ -61,7 +61,8 @@ def test_repeated_ids_are_found_for_either_decimal_mark_in_the_same_pass():
     frame = nw.from_native(
         pl.DataFrame({SOURCE_ROW: range(1, len(ids) + 1), schema.ID: ids}).lazy()
     )
-    both = engine.cache(facts.repeated_ids(frame))
+    keyed = frame.with_columns(**facts.id_keys(values.odd(schema.ID)))
+    both = engine.cache(facts.repeated_ids(keyed))
 
     def repeated(mark: str) -> dict[int, int]:
         rows = engine.rows(facts.repeats(both, mark).sort(SOURCE_ROW))

@@ -258,8 +258,10 @@ class Contract:
         """A small table's checked rows (:meth:`checked`); ``several``: whether it has more
         than one row (one row repeats no earlier row's ID).
         """
-        mark = reading.mark(schema.ID)
-        repeats = facts.repeats(facts.repeated_ids(frame, (mark,)), mark) if several else None
+        mark, repeats = reading.mark(schema.ID), None
+        if several:
+            keyed = frame.with_columns(**facts.id_keys(values.odd(schema.ID), (mark,)))
+            repeats = facts.repeats(facts.repeated_ids(keyed, (mark,)), mark)
         median = facts.median_income(reading.mark("Income"))
         return [self.checked(frame, reading, repeats, median)]
 

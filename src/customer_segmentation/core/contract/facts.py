@@ -78,15 +78,38 @@ def odd_column(column: str) -> str:
     return f"_odd_{column}"
 
 
-def prepared(frame: nw.LazyFrame, present: Iterable[str]) -> nw.LazyFrame:
-    """``frame`` with what the aggregations read more than once as columns, each computed
-    once (an engine that streams the file does not share sub-expressions): per number column
-    its values that are not digits only (:func:`odd_column`), and the date column's text.
+def _flag_column(key: str) -> str:
+    """The helper column of :func:`prepared` holding the per-value flag counted as ``key``
+    (``comma:Income`` -> ``_flag_comma_Income``; Spark reads a ``.`` in a name as a field).
     """
-    return frame.with_columns(
-        **{odd_column(c): values.odd(c) for c in number_columns(present)},
+    return "_flag_" + key.replace(",", "comma").replace(".", "point").replace(":", "_")
+
+
+def _flags(numbers: Iterable[str]) -> dict[str, nw.Expr]:
+    """Per value, every flag the whole file's counts add up (keys as counted)."""
+    flags = values.date_forms(nw.col(_DATE_TEXT))
+    for column in numbers:
+        odd = nw.col(odd_column(column))
+        flags[f"not_digits:{column}"] = values.not_digits(odd)
+        flags.update(values.separators(column, odd))
+    return flags
+
+
+def prepared(frame: nw.LazyFrame, present: Iterable[str]) -> nw.LazyFrame:
+    """``frame`` with what the whole-file pass reads, as columns computed once per row: per
+    number column its values that are not digits only (:func:`odd_column`), the date text,
+    every per-value flag the counts add up, and the ID read with either decimal mark
+    (:func:`id_keys`). The aggregation (:func:`aggregations`) and the repeated IDs
+    (:func:`repeated_ids`) only add up and group these: both light, so a streaming engine
+    that feeds both from one scan holds little of the file at a time.
+    """
+    numbers = number_columns(present)
+    frame = frame.with_columns(
+        **{odd_column(c): values.odd(c) for c in numbers},
         **{_DATE_TEXT: values.date_text(schema.DATE_COLUMN)},
     )
+    flags = {_flag_column(key): flag for key, flag in _flags(numbers).items()}
+    return frame.with_columns(**flags, **id_keys(nw.col(odd_column(schema.ID))))
 
 
 def median_income(decimal_mark: str, odd_values: nw.Expr | None = None) -> nw.Expr:
@@ -100,14 +123,14 @@ def median_income(decimal_mark: str, odd_values: nw.Expr | None = None) -> nw.Ex
 
 def aggregations(present: Iterable[str], params: DataProcessingParams) -> dict[str, nw.Expr]:
     """The whole file's counts :func:`decide` needs but the separators, over the
-    :func:`prepared` frame: ``rows``, the date counts (``values.date_counts``), per number
+    :func:`prepared` frame: ``rows``, the date counts (``values.date_forms``), per number
     column the values that are not digits only (``not_digits:<column>``) and, for
     ``impute_median``, the median income read with either decimal mark
     (``median_income:<mark>``).
     """
-    found = {"rows": nw.len(), **values.date_counts(nw.col(_DATE_TEXT))}
-    for column in number_columns(present):
-        found[f"not_digits:{column}"] = values.not_digits_count(nw.col(odd_column(column)))
+    numbers = number_columns(present)
+    counted = [*values.date_forms(nw.col(_DATE_TEXT)), *(f"not_digits:{c}" for c in numbers)]
+    found = {"rows": nw.len(), **{key: values.count(nw.col(_flag_column(key))) for key in counted}}
     if params.missing_income == "impute_median":
         for mark in MARKS:
             found[f"median_income:{mark}"] = median_income(mark, nw.col(odd_column("Income")))
@@ -115,14 +138,11 @@ def aggregations(present: Iterable[str], params: DataProcessingParams) -> dict[s
 
 
 def separator_aggregations(columns: Iterable[str]) -> dict[str, nw.Expr]:
-    """The separators of each of ``columns``' values (``values.separator_counts``), over the
+    """The separators of ``columns``' values (``values.separators``) counted over the
     :func:`prepared` frame.
     """
-    return {
-        key: count
-        for c in columns
-        for key, count in values.separator_counts(c, nw.col(odd_column(c))).items()
-    }
+    keys = [key for c in columns for key in values.separators(c, nw.col(odd_column(c)))]
+    return {key: values.count(nw.col(_flag_column(key))) for key in keys}
 
 
 def decide(
@@ -179,25 +199,29 @@ def _first(mark: str) -> str:
     return f"_first_{_MARK_NAMES[mark]}"
 
 
-def repeated_ids(frame: nw.LazyFrame, marks: tuple[str, ...] = MARKS) -> nw.LazyFrame:
-    """Every row whose valid ID (a whole number) an earlier row of ``frame`` already has, read
-    with each of ``marks`` (the ID's decimal mark is decided by the same pass that finds
-    these): ``source_row`` and, per mark, that earlier row (null where that reading finds no
-    earlier row). :func:`repeats` picks one mark's.
+def id_keys(odd: nw.Expr, marks: tuple[str, ...] = MARKS) -> dict[str, nw.Expr]:
+    """The ID as a whole number read with each of ``marks`` (``odd``: the ID's ``values.odd``),
+    the keys :func:`repeated_ids` groups by.
+    """
+    return {_key(m): values.whole(values.number_value(schema.ID, m, odd)) for m in marks}
+
+
+def repeated_ids(keyed: nw.LazyFrame, marks: tuple[str, ...] = MARKS) -> nw.LazyFrame:
+    """Every row whose valid ID (a whole number) an earlier row of ``keyed`` (a frame with the
+    :func:`id_keys` of ``marks``) already has, read with each of ``marks`` (the ID's decimal
+    mark is decided by the same pass that finds these): ``source_row`` and, per mark, that
+    earlier row (null where that reading finds no earlier row). :func:`repeats` picks one
+    mark's.
 
     Exports hold few duplicates, so the file's slices each join this small table rather than
     every ID of the file (at 10M rows, a 1M-row slice's join with the 10M IDs took 0.9 s, ten
     times over).
     """
-    odd = nw.col(odd_column(schema.ID))
-    keys = {_key(m): values.whole(values.number_value(schema.ID, m, odd)) for m in marks}
     firsts = {_first(m): nw.col(SOURCE_ROW).min().over(_key(m)) for m in marks}
     known = {_first(m): values.only(~nw.col(_key(m)).is_null(), nw.col(_first(m))) for m in marks}
     later = [nw.col(SOURCE_ROW) > nw.col(_first(m)) for m in marks]
     return (
-        frame.select(SOURCE_ROW, schema.ID)
-        .with_columns(**{odd_column(schema.ID): values.odd(schema.ID)})
-        .select(SOURCE_ROW, **keys)
+        keyed.select(SOURCE_ROW, *(_key(m) for m in marks))
         .with_columns(**firsts)
         .with_columns(**known)
         .filter(nw.any_horizontal(*later, ignore_nulls=True))

@@ -39,7 +39,7 @@ def whole_file_queries(frame: nw.LazyFrame, contract: Contract) -> list[nw.LazyF
     """
     prepared = facts.prepared(frame, contract.present)
     summary = prepared.select(**contract.aggregations, **contract.separators)
-    return [summary, facts.repeated_ids(frame)]
+    return [summary, facts.repeated_ids(prepared)]
 
 
 @dataclass(frozen=True)

@@ -186,12 +186,17 @@ def odd(column: str) -> nw.Expr:
     return only(_not_digits(column), nw.col(column).fill_null(""))
 
 
-def not_digits_count(odd_values: nw.Expr) -> nw.Expr:
-    """Aggregation: how many values hold a character other than a digit (``odd_values``: the
-    column's :func:`odd`; where there are none, as in most columns of an export, the column
-    has no marks to look at).
+def not_digits(odd_values: nw.Expr) -> nw.Expr:
+    """Per value: whether it holds a character other than a digit (``odd_values``: the
+    column's :func:`odd`). Counted over a file (:func:`count`): where none does, as in most
+    columns of an export, the column has no marks to look at.
     """
-    return (~odd_values.is_null()).cast(nw.Int64).sum()
+    return ~odd_values.is_null()
+
+
+def count(condition: nw.Expr) -> nw.Expr:
+    """Aggregation: the values for which ``condition`` holds."""
+    return condition.cast(nw.Int64).sum()
 
 
 def number_value(column: str, decimal_mark: str, odd_values: nw.Expr) -> nw.Expr:
@@ -206,31 +211,26 @@ def number_value(column: str, decimal_mark: str, odd_values: nw.Expr) -> nw.Expr
     return nw.coalesce(digits, others)
 
 
-# What :func:`separator_counts` counts per column.
+# What :func:`separators` tells of each value, per column.
 SEPARATOR_COUNTS = ("comma", "point", "other", f"shows{COMMA}", f"shows{POINT}")
 
 
-def separator_counts(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
-    """Aggregations over ``column`` (keys ``<count>:<column>``, :data:`SEPARATOR_COUNTS`):
-    how many values hold a comma, a point, another mark (currency, a blank inside the value,
-    an apostrophe: :func:`number_form`), and how many can only be read with a decimal
-    comma / a decimal point (``shows,`` / ``shows.``: :func:`decimal_mark`; ``1.234`` and
-    ``1,234`` alone are either a decimal or a thousands mark: they do not decide). Only the
+def separators(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
+    """Per value of ``column`` (keys ``<what>:<column>``, :data:`SEPARATOR_COUNTS`; counted over
+    a file by :func:`count`): whether it holds a comma, a point, another mark (currency, a blank
+    inside the value, an apostrophe: :func:`number_form`), and whether it can only be read with
+    a decimal comma / a decimal point (``shows,`` / ``shows.``: :func:`decimal_mark`; ``1.234``
+    and ``1,234`` alone are either a decimal or a thousands mark: they do not decide). Only the
     values that are not digits only are looked at (``odd_values``, the column's :func:`odd`:
     the others hold none of these marks).
     """
-    raw = odd_values
-    trimmed = raw.str.strip_chars()
-
-    def count(condition: nw.Expr) -> nw.Expr:
-        return condition.cast(nw.Int64).sum()
-
+    trimmed = odd_values.str.strip_chars()
     return {
-        f"comma:{column}": count(raw.str.contains(",", literal=True)),
-        f"point:{column}": count(raw.str.contains(".", literal=True)),
-        f"other:{column}": count(trimmed.str.contains(_OTHER_MARKS)),
+        f"comma:{column}": odd_values.str.contains(",", literal=True),
+        f"point:{column}": odd_values.str.contains(".", literal=True),
+        f"other:{column}": trimmed.str.contains(_OTHER_MARKS),
         **{
-            f"shows{mark}:{column}": count(trimmed.str.contains(_SHOWS_DECIMAL[mark]))
+            f"shows{mark}:{column}": trimmed.str.contains(_SHOWS_DECIMAL[mark])
             for mark in (COMMA, POINT)
         },
     }
@@ -238,7 +238,7 @@ def separator_counts(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
 
 def number_form(counts: dict[str, int], column: str, decimal_mark: str) -> str:
     """How ``column``'s values are written (the ``form`` of :func:`number`), from
-    :func:`not_digits_count` and :func:`separator_counts` over the whole file.
+    :func:`not_digits` and :func:`separators` counted over the whole file.
     """
     if not counts[f"not_digits:{column}"]:
         return DIGITS
@@ -289,20 +289,17 @@ _SHAPES = {
 }
 
 
-def date_counts(trimmed: nw.Expr) -> dict[str, nw.Expr]:
-    """The counts :func:`date_order` and :func:`date_shapes` decide from, as aggregations over
-    a date column's :func:`date_text` (``trimmed``): ``first_big`` and ``second_big``
-    (``d-m-y`` values whose first / second field is above 12, so it is the day), and per shape
-    the values written in it (``shape:<name>``; ``shape:numeric``, the ``d-m-y`` values at all).
+def date_forms(trimmed: nw.Expr) -> dict[str, nw.Expr]:
+    """Per value of a date column's :func:`date_text` (``trimmed``), what :func:`date_order` and
+    :func:`date_shapes` decide from, once counted over the file (:func:`count`): ``first_big``
+    and ``second_big`` (a ``d-m-y`` value whose first / second field is above 12, so it is the
+    day), and per shape whether the value is written in it (``shape:<name>``;
+    ``shape:numeric``, ``d-m-y`` at all).
     """
-
-    def count(pattern: str) -> nw.Expr:
-        return trimmed.str.contains(pattern).cast(nw.Int64).sum()
-
     return {
-        "first_big": count(_FIRST_BIG),
-        "second_big": count(_SECOND_BIG),
-        **{f"shape:{name}": count(pattern) for name, pattern in _SHAPES.items()},
+        "first_big": trimmed.str.contains(_FIRST_BIG),
+        "second_big": trimmed.str.contains(_SECOND_BIG),
+        **{f"shape:{name}": trimmed.str.contains(pattern) for name, pattern in _SHAPES.items()},
     }
 
 
@@ -322,7 +319,7 @@ class DateShapes:
 
 
 def date_shapes(counts: dict[str, int]) -> DateShapes:
-    """The shapes of a column from its :func:`date_counts` over the whole file."""
+    """The shapes of a column from its :func:`date_forms` counted over the whole file."""
 
     def has(name: str) -> bool:
         return bool(counts[f"shape:{name}"])
