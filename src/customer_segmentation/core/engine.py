@@ -11,7 +11,7 @@ work is done once; cached and left lazy on Spark, which writes them itself).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -382,8 +382,9 @@ class Compiled:
             table = table.filter(predicate)
         yield table if n_rows is None else table.head(n_rows)
 
-    def _plan(self, table: Any) -> list[Any]:
-        key = (tuple(table.columns), tuple(table.dtypes))  # cheaper than a Schema per call
+    def _plan(self, table: Any, key: Hashable | None) -> list[Any]:
+        if key is None:
+            key = (tuple(table.columns), tuple(table.dtypes))  # cheaper than a Schema per call
         if key not in self._plans:
             from polars.io.plugins import register_io_source  # noqa: PLC0415 - the local engine
 
@@ -391,13 +392,16 @@ class Compiled:
             self._plans[key] = [f.to_native() for f in self._build(nw.from_native(source))]
         return self._plans[key]
 
-    def __call__(self, table: Any) -> list[Any]:
-        """The computation's frames for ``table`` (a Polars DataFrame), as Polars DataFrames."""
+    def __call__(self, table: Any, schema_key: Hashable | None = None) -> list[Any]:
+        """The computation's frames for ``table`` (a Polars DataFrame), as Polars DataFrames.
+        ``schema_key``: a name for the table's schema when the caller knows it (tables of one
+        key have one schema): reading a wide table's schema takes longer than a small plan.
+        """
         import polars as pl  # noqa: PLC0415 - the local engine
 
         flags = pl.QueryOptFlags() if self._optimize else pl.QueryOptFlags.none()
         with self._lock:
-            plans = self._plan(table)
+            plans = self._plan(table, schema_key)
             self._table = table
             try:
                 return pl.collect_all(plans, engine="in-memory", optimizations=flags)

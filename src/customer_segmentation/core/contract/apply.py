@@ -196,13 +196,13 @@ class Contract:
         found_facts = self._facts_of(table, source)
         reading, several = found_facts.reading, table.height > 1
         plan = functools.partial(self._checked_plan, reading, several)
-        (checked,) = self._compiled(("checked", reading, several), plan)(table)
-        summary, clean, kept = self._compiled("kept", self._kept_plan)(checked)
+        (checked,) = self._compiled(("checked", reading, several), plan)(table, "table")
+        summary, clean, kept = self._compiled("kept", self._kept_plan)(checked, reading)
         found = summary.row(0, named=True)
         if found["rows_rejected"]:
-            rejected, codes = self._rejects(checked)
+            rejected, codes = self._rejects(checked, reading)
         else:  # the same frames for no reject, computed once
-            rejected, codes = self._no_rejects(checked)
+            rejected, codes = self._no_rejects(checked, reading)
         found.update(codes.row(0, named=True))
         refuse(problems(self._clean_schema(clean), lambda: kept.row(0, named=True)), source)
         return found_facts, found, clean, rejected
@@ -219,28 +219,28 @@ class Contract:
         """A small table's facts (``facts.decide``): the whole-file aggregation over it, and
         the separators of the columns holding a value that is not digits only.
         """
-        (summary,) = self._compiled("facts", self._facts_plan)(table)
+        (summary,) = self._compiled("facts", self._facts_plan)(table, "table")
         found = summary.row(0, named=True)
         odd = tuple(c for c in self.numbers if found[f"not_digits:{c}"])
         if odd:
             plan = _separators_plan(self.present, odd)
-            (summary,) = self._compiled(("separators", odd), plan)(table)
+            (summary,) = self._compiled(("separators", odd), plan)(table, "table")
             found.update(summary.row(0, named=True))
         return facts.decide(found, self.present, self.params, source)
 
-    def _rejects(self, checked: Any) -> tuple[Any, Any]:
-        """From checked rows: the rejected rows, and the counts of their reason codes (from
-        the rejects, not from the checked rows again).
+    def _rejects(self, checked: Any, reading: Reading) -> tuple[Any, Any]:
+        """From checked rows (of a table read as ``reading``): the rejected rows, and the counts
+        of their reason codes (from the rejects, not from the checked rows again).
         """
-        (rejected,) = self._compiled("rejected", self._rejected_plan)(checked)
-        (codes,) = self._compiled("codes", self._codes_plan)(rejected)
+        (rejected,) = self._compiled("rejected", self._rejected_plan)(checked, reading)
+        (codes,) = self._compiled("codes", self._codes_plan)(rejected, "rejected")
         return rejected, codes
 
-    def _no_rejects(self, checked: Any) -> list[Any]:
+    def _no_rejects(self, checked: Any, reading: Reading) -> list[Any]:
         """:meth:`_rejects` when no row is rejected (computed once)."""
         empty = self._kept.get("no rejects")
         if empty is None:  # two threads may both compute it: the same frames
-            empty = self._rejects(checked.clear())
+            empty = self._rejects(checked.clear(), reading)
             self._kept["no rejects"] = empty
         return [frame.clone() for frame in empty]
 
@@ -252,7 +252,8 @@ class Contract:
             return self._plans[key]
 
     def _facts_plan(self, frame: nw.LazyFrame) -> list[nw.LazyFrame]:
-        return [facts.prepared(frame, self.present).select(**self.aggregations)]
+        prepared = facts.prepared(frame, self.present, separated=(), keyed=False)
+        return [prepared.select(**self.aggregations)]
 
     def _checked_plan(self, reading: Reading, several: bool, frame: nw.LazyFrame) -> list[Any]:
         """A small table's checked rows (:meth:`checked`); ``several``: whether it has more
@@ -282,7 +283,9 @@ def _separators_plan(
 ) -> Callable[[nw.LazyFrame], list[nw.LazyFrame]]:
     """The separators of ``columns`` over a small table, as a plan to compile."""
     separators = facts.separator_aggregations(columns)
-    return lambda frame: [facts.prepared(frame, present).select(**separators)]
+    return lambda frame: [
+        facts.prepared(frame, present, separated=columns, keyed=False).select(**separators)
+    ]
 
 
 @functools.lru_cache(maxsize=32)

@@ -86,7 +86,9 @@ def check_rows(rows: Any, source: str, params: DataProcessingParams) -> CheckRes
         As :func:`check`, the tables as Polars DataFrames.
     """
     table = _strings(rows)
-    contract = contract_for(tuple(c for c in table.columns if c != SOURCE_ROW), params)
+    present = tuple(c for c in table.columns if c != SOURCE_ROW)
+    table = table.select(SOURCE_ROW, *present)  # one column order per contract's plans
+    contract = contract_for(present, params)
     facts, counts, clean, rejected = contract.check_table(table, source)
     report = accounting.quality_report({"source": source}, facts, counts, contract.rules, params)
     _log(logging.DEBUG, report)

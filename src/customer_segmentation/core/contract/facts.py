@@ -85,20 +85,29 @@ def _flag_column(key: str) -> str:
     return "_flag_" + key.replace(",", "comma").replace(".", "point").replace(":", "_")
 
 
-def _flags(numbers: Iterable[str]) -> dict[str, nw.Expr]:
-    """Per value, every flag the whole file's counts add up (keys as counted)."""
+def _flags(numbers: Iterable[str], separated: Iterable[str]) -> dict[str, nw.Expr]:
+    """Per value, the flags the whole file's counts add up (keys as counted): date forms, the
+    values of ``numbers`` that are not digits only, the separators of ``separated``.
+    """
     flags = values.date_forms(nw.col(_DATE_TEXT))
     for column in numbers:
-        odd = nw.col(odd_column(column))
-        flags[f"not_digits:{column}"] = values.not_digits(odd)
-        flags.update(values.separators(column, odd))
+        flags[f"not_digits:{column}"] = values.not_digits(nw.col(odd_column(column)))
+    for column in separated:
+        flags.update(values.separators(column, nw.col(odd_column(column))))
     return flags
 
 
-def prepared(frame: nw.LazyFrame, present: Iterable[str]) -> nw.LazyFrame:
+def prepared(
+    frame: nw.LazyFrame,
+    present: Iterable[str],
+    *,
+    separated: Iterable[str] | None = None,
+    keyed: bool = True,
+) -> nw.LazyFrame:
     """``frame`` with what the whole-file pass reads, as columns computed once per row: per
     number column its values that are not digits only (:func:`odd_column`), the date text,
-    every per-value flag the counts add up, and the ID read with either decimal mark
+    the per-value flags the counts add up (the separators of the ``separated`` columns, every
+    number column by default), and, ``keyed``, the ID read with either decimal mark
     (:func:`id_keys`). The aggregation (:func:`aggregations`) and the repeated IDs
     (:func:`repeated_ids`) only add up and group these: both light, so a streaming engine
     that feeds both from one scan holds little of the file at a time.
@@ -108,8 +117,10 @@ def prepared(frame: nw.LazyFrame, present: Iterable[str]) -> nw.LazyFrame:
         **{odd_column(c): values.odd(c) for c in numbers},
         **{_DATE_TEXT: values.date_text(schema.DATE_COLUMN)},
     )
-    flags = {_flag_column(key): flag for key, flag in _flags(numbers).items()}
-    return frame.with_columns(**flags, **id_keys(nw.col(odd_column(schema.ID))))
+    chosen = numbers if separated is None else tuple(separated)
+    flags = {_flag_column(key): flag for key, flag in _flags(numbers, chosen).items()}
+    keys = id_keys(nw.col(odd_column(schema.ID))) if keyed else {}
+    return frame.with_columns(**flags, **keys)
 
 
 def median_income(decimal_mark: str, odd_values: nw.Expr | None = None) -> nw.Expr:
