@@ -87,7 +87,8 @@ def check_rows(rows: Any, source: str, params: DataProcessingParams) -> CheckRes
     """
     table = _strings(rows)
     present = tuple(c for c in table.columns if c != SOURCE_ROW)
-    table = table.select(SOURCE_ROW, *present)  # one column order per contract's plans
+    if table.columns[0] != SOURCE_ROW:  # one column order for a contract's compiled plans
+        table = table.select(SOURCE_ROW, *present)
     contract = contract_for(present, params)
     facts, counts, clean, rejected = contract.check_table(table, source)
     report = accounting.quality_report({"source": source}, facts, counts, contract.rules, params)
