@@ -16,10 +16,12 @@ from customer_segmentation.core.contract import (
     CustomerDataError,
     RawCustomerFile,
     read_file,
-    rules,
     values,
 )
 from customer_segmentation.core.contract import prepare_customers as _prepare
+from customer_segmentation.core.contract.apply import contract_for
+from customer_segmentation.core.contract.plan import plan_file
+from customer_segmentation.core.contract.reading import read_errors_named
 from customer_segmentation.core.contract.schema import check_clean
 
 __all__ = [
@@ -52,7 +54,7 @@ def prepare_customers(raw: RawCustomerFile, params: Any) -> PandasResult:
 def check_clean_table(clean: pd.DataFrame, params: Any) -> None:
     """The clean table's schema check (``contract.schema.check_clean``)."""
     table = pl.from_pandas(clean).with_columns(pl.col("Dt_Customer").cast(pl.Date))
-    check_clean(engine.lazy(table), params, "test")
+    check_clean(engine.lazy(table), "test")
 
 
 def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -62,14 +64,9 @@ def read_customer_table(content: bytes, source: str) -> tuple[pd.DataFrame, dict
     from conftest import project_params  # noqa: PLC0415
 
     raw = read_file(RawCustomerFile(source, content))
-    present = [c for c in raw.strings.collect_schema().names() if c != "source_row"]
-    rules._first_pass(raw.strings, source, present, project_params()["data_processing"])  # noqa: SLF001
-    try:
+    plan_file(raw.strings, contract_for(raw.columns, project_params()["data_processing"]), source)
+    with read_errors_named(source):  # the same message as a run's
         table = engine.to_pandas(raw.strings)
-    except Exception as error:
-        if rules._is_read_error(error):  # noqa: SLF001 - the same diagnosis as a run's
-            raise rules.irregular(source, error) from error
-        raise
     return table, raw.info
 
 
@@ -78,7 +75,8 @@ def parse_dates(texts: pd.Series, ambiguous: str, pivot: int) -> tuple[pd.Series
     month decided by the column (``ambiguous`` when it does not tell), NaT where not a date.
     """
     frame = nw.from_native(pl.DataFrame({"d": [str(t) for t in texts]})).lazy()
-    counts = engine.first_row(frame.select(**values.date_counts("d")))
+    forms = values.date_forms(values.date_text("d"))
+    counts = engine.first_row(frame.select(**{k: values.count(f) for k, f in forms.items()}))
     info = values.date_order(
         counts["first_big"], counts["second_big"], counts["shape:numeric"], ambiguous
     )

@@ -11,7 +11,7 @@ work is done once; cached and left lazy on Spark, which writes them itself).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
 
 import narwhals as nw
@@ -120,14 +120,19 @@ def cache(frame: nw.LazyFrame) -> nw.LazyFrame:
     return frame.collect(backend="polars").lazy()
 
 
-def cut(frame: nw.LazyFrame) -> nw.LazyFrame:
+def cut(frame: nw.LazyFrame, dropping: str | None = None) -> nw.LazyFrame:
     """On Spark, the frame computed and kept, with its plan cut (``localCheckpoint``): Spark's
-    planner slows down sharply on plans with hundreds of columns built step by step. On Polars,
-    the frame as it is (its optimiser handles the whole plan).
+    planner slows down sharply on plans with hundreds of columns built step by step; columns
+    whose names start with ``dropping`` (intermediate values) are not kept. On Polars, the
+    frame as it is (its optimiser handles the whole plan, and reads no column it does not
+    need).
     """
     if not is_spark(frame):
         return frame
-    return nw.from_native(frame.to_native().localCheckpoint(eager=True))
+    native = frame.to_native()
+    if dropping is not None:
+        native = native.drop(*(c for c in native.columns if c.startswith(dropping)))
+    return nw.from_native(native.localCheckpoint(eager=True))
 
 
 def slices(frame: nw.LazyFrame, rows: int, size: int) -> list[nw.LazyFrame]:
@@ -361,16 +366,24 @@ class Compiled:
     that is most of the answer. Here the plan is built once over a placeholder source (Polars'
     IO-source plugin, ``polars.io.plugins.register_io_source``) that yields the table of the
     current call; a call only runs the plan. Calls run one at a time (a lock): each takes a
-    few milliseconds. The same function gives the same result on the table directly
-    (``tests/core/test_engine.py``).
+    few milliseconds. Plans run on Polars' in-memory engine (for a few rows the streaming
+    engine's start costs more than the work). The same function gives the same result on the
+    table directly (``tests/core/test_engine.py``).
     """
 
-    def __init__(self, build: Callable[[nw.LazyFrame], Sequence[nw.LazyFrame]]) -> None:
-        """``build``: the computation, from the input frame to the frames it returns."""
+    def __init__(
+        self, build: Callable[[nw.LazyFrame], Sequence[nw.LazyFrame]], *, optimize: bool = True
+    ) -> None:
+        """``build``: the computation, from the input frame to the frames it returns.
+        ``optimize``: with Polars' query optimisations, redone on every call (worth it when the
+        frames share work, which is then done once); without, a plan of a thousand expressions
+        starts several milliseconds sooner.
+        """
         self._build = build
-        self._plans: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+        self._plans: dict[tuple[Any, ...], list[Any]] = {}
         self._table: Any = None
         self._lock = threading.Lock()
+        self._optimize = optimize
 
     def _read(
         self, columns: list[str] | None, predicate: Any, n_rows: int | None, _batch: int | None
@@ -382,24 +395,29 @@ class Compiled:
             table = table.filter(predicate)
         yield table if n_rows is None else table.head(n_rows)
 
-    def _plan(self, schema: Any) -> list[Any]:
-        key = tuple(schema.items())
+    def _plan(self, table: Any, key: Hashable | None) -> list[Any]:
+        if key is None:
+            key = (tuple(table.columns), tuple(table.dtypes))  # cheaper than a Schema per call
         if key not in self._plans:
             from polars.io.plugins import register_io_source  # noqa: PLC0415 - the local engine
 
-            source = register_io_source(self._read, schema=dict(schema))
+            source = register_io_source(self._read, schema=dict(table.schema))
             self._plans[key] = [f.to_native() for f in self._build(nw.from_native(source))]
         return self._plans[key]
 
-    def __call__(self, table: Any) -> list[Any]:
-        """The computation's frames for ``table`` (a Polars DataFrame), as Polars DataFrames."""
+    def __call__(self, table: Any, schema_key: Hashable | None = None) -> list[Any]:
+        """The computation's frames for ``table`` (a Polars DataFrame), as Polars DataFrames.
+        ``schema_key``: a name for the table's schema when the caller knows it (tables of one
+        key have one schema): reading a wide table's schema takes longer than a small plan.
+        """
         import polars as pl  # noqa: PLC0415 - the local engine
 
+        flags = pl.QueryOptFlags() if self._optimize else pl.QueryOptFlags.none()
         with self._lock:
-            plans = self._plan(table.schema)
+            plans = self._plan(table, schema_key)
             self._table = table
             try:
-                return pl.collect_all(plans)
+                return pl.collect_all(plans, engine="in-memory", optimizations=flags)
             finally:
                 self._table = None
 

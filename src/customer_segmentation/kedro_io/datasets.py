@@ -8,7 +8,8 @@
   ``report.RUN_STAMP``.
 * :class:`RawCustomerFileDataset` hands the raw export to the pipeline (a local file by its
   path, streamed by the reader; a remote one as bytes), so that the pipeline and the app's
-  upload page parse it with the same code (``contract``).
+  upload page parse it with the same code (``contract``). With ``engine: spark`` it also hands
+  over the run's Spark session: the contract never starts an engine.
 * :class:`LazyParquetDataset` is ``polars.LazyPolarsDataset`` for Parquet that streams a lazy
   table to its file (``sink_parquet``) instead of gathering it in memory first: nodes of a large
   table return it lazy (the contract's spilled slices, the features) and memory never holds it
@@ -97,8 +98,13 @@ class RawCustomerFileDataset(AbstractDataset[None, RawCustomerFile]):
                 f"customer table {path!r} does not exist; pass another with "
                 f"`kedro run --params {self._parameter}=PATH`"
             )
-        if self._engine == "spark":
-            return contract.RawCustomerFile(str(self._filepath), path=path, engine="spark")
+        if self._engine == "spark":  # read by the run's session (kedro_io.hooks.SparkHooks)
+            from pyspark.sql import SparkSession  # noqa: PLC0415 - only with --env spark
+
+            session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+            return contract.RawCustomerFile(
+                str(self._filepath), path=path, engine="spark", spark=session
+            )
         if self._protocol == "file":  # streamed from disk by the reader, not held in memory
             return contract.RawCustomerFile(str(self._filepath), path=path)
         with self._fs.open(path, "rb") as handle:

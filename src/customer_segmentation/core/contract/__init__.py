@@ -1,16 +1,18 @@
 """The data contract: what a customer export must be, and what becomes of each of its rows.
 
 One package for the pipeline (``data_processing``), the app's form and its upload page, on any
-engine: ``reading`` (the file: encoding, delimiter, header, the engine's reader), ``values``
-(numbers, dates, categories), ``rules`` (row rules, reasons, accounting), ``schema`` (the clean
-table's shape).
+engine. Reading: ``containers`` (what a file is), ``layout`` (a text export's encoding,
+delimiter and header), ``reading`` (the table of strings, Polars), ``spark`` (Spark's reader,
+with the session the caller hands over). Rules: ``values`` (numbers, dates, categories),
+``facts`` (what the whole file tells), ``rules`` (row rules and reasons), ``apply`` (the
+contract built once per columns and parameters, applied to a frame), ``plan`` (a file's one
+scan for its facts, its slices, the spill), ``accounting`` (counts and the quality report),
+``diagnosis`` (the stop with a cause), ``schema`` (the clean table's shape), ``check`` (a file
+or a few rows through it all).
 """
 
-import logging
-from typing import Any
-
-import narwhals as nw
-
+from customer_segmentation.core.contract import containers, rules, values
+from customer_segmentation.core.contract.check import CheckResult, check, check_rows
 from customer_segmentation.core.contract.errors import CustomerDataError
 from customer_segmentation.core.contract.reading import (
     SOURCE_ROW,
@@ -18,7 +20,7 @@ from customer_segmentation.core.contract.reading import (
     read_file,
     typed_table,
 )
-from customer_segmentation.core.contract.rules import REASON, REASON_CODE, CheckResult, check
+from customer_segmentation.core.contract.rules import REASON, REASON_CODE
 from customer_segmentation.core.contract.source import RawCustomerFile
 from customer_segmentation.params import DataProcessingParams
 
@@ -28,23 +30,6 @@ def prepare_customers(raw: RawCustomerFile | RawTable, params: DataProcessingPar
     that arrived typed (a database table, :func:`typed_table`).
     """
     return check(raw if isinstance(raw, RawTable) else read_file(raw), params)
-
-
-def check_rows(rows: Any, source: str, params: DataProcessingParams) -> CheckResult:
-    """Check rows that did not come from a file (the app's form) as a file's rows are checked.
-
-    Args:
-        rows: a small table (pandas or Polars) of strings under canonical column names, with
-            ``source_row``.
-        source: what to call the rows in messages.
-    """
-    import polars as pl  # noqa: PLC0415 - the local engine
-
-    table = rows if isinstance(rows, pl.DataFrame) else pl.from_pandas(rows)
-    strings = nw.from_native(table).lazy().with_columns(nw.col(SOURCE_ROW).cast(nw.Int64))
-    return check(
-        RawTable(strings, {"source": source}), params, log_level=logging.DEBUG, diagnose=False
-    )
 
 
 __all__ = [
@@ -57,7 +42,10 @@ __all__ = [
     "RawTable",
     "check",
     "check_rows",
+    "containers",
     "prepare_customers",
     "read_file",
+    "rules",
     "typed_table",
+    "values",
 ]

@@ -127,7 +127,7 @@ def zip_member(archive: zipfile.ZipFile, source: str) -> tuple[str, bytes]:
     if len(members) > 1:
         shown = ", ".join(members[:10]) + (
             f" and {len(members) - 10} more" if len(members) > 10 else ""
-        )  # noqa: PLR2004, E501
+        )
         raise CustomerDataError(
             f"{source}: the zip archive holds {len(members)} files ({shown}); put only the "
             "customer table in it, or unzip it and pass that file"
@@ -163,7 +163,7 @@ def read_workbook(raw: RawCustomerFile, kind: str, check_header: Callable[..., A
     for name in workbook.sheet_names:
         try:
             header = workbook.load_sheet(name, n_rows=0).to_polars().columns
-        except Exception as error:  # an empty sheet has no header row  # noqa: BLE001
+        except Exception as error:  # an empty sheet has no header row
             problems.append(f"sheet {name!r}: {error}")
             continue
         try:

@@ -3,16 +3,29 @@
 When one rule rejects more than ``data_processing.stop_share`` of the rows in a required
 column, or no row survives, :func:`message` names the column, the rule, how many rows, a few
 example values with their rows, and the likely cause where it can be recognised (decimal
-commas, a date format, shifted columns, a wrong export).
+commas, a date format, shifted columns, a wrong export). Only a stopped file pays for the
+examples: :func:`examples` reads the file once more (the 1M-row demo file stopped by its
+dates: about one more pass of parsing, measured in the README).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import narwhals as nw
 
 from customer_segmentation import schema
+from customer_segmentation.core import engine
+from customer_segmentation.core.contract import rules
+from customer_segmentation.core.contract.errors import CustomerDataError
+from customer_segmentation.core.contract.reading import SOURCE_ROW
+
+if TYPE_CHECKING:
+    from customer_segmentation.core.contract.apply import Contract
+    from customer_segmentation.core.contract.plan import FilePlan
 
 _EUROPEAN_NUMBER = re.compile(r"^[+-]?\d{1,3}([. ]\d{3})+(,\d+)?$|^[+-]?\d+,\d+$")
 _DATE_LIKE = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -66,7 +79,7 @@ def is_broken(failure: Failure | None, rows_in: int, rows_clean: int, stop_share
     return rows_clean == 0 or (failure is not None and failure.rows > stop_share * rows_in)
 
 
-def likely_cause(failure: Failure, examples: list[str]) -> str | None:  # noqa: PLR0911
+def likely_cause(failure: Failure, examples: list[str]) -> str | None:
     """The usual reason for a rule failing most rows, recognised from the example values."""
     texts = [e.strip() for e in examples if e is not None and e.strip()]
     column, code = failure.column, failure.code
@@ -115,7 +128,7 @@ def likely_cause(failure: Failure, examples: list[str]) -> str | None:  # noqa: 
     return causes.get(code)
 
 
-def message(  # noqa: PLR0913
+def message(
     source: str,
     failure: Failure | None,
     rows_in: int,
@@ -142,3 +155,41 @@ def message(  # noqa: PLR0913
     if cause is None:
         return f"{text}."
     return f"{text}. Likely cause: {cause}" + ("" if cause.endswith("?") else ".")
+
+
+def examples(contract: Contract, plan: FilePlan, failure: Failure) -> list[tuple[int, str]]:
+    """The first rows (and their values) that ``failure``'s rules reject, from one more pass
+    over the file.
+    """
+    chosen = [
+        i
+        for i, rule in enumerate(contract.rules)
+        if (rule.column, rule.code) == (failure.column, failure.code)
+    ]
+    masked = contract.parsed(plan.frame, plan.facts.reading, plan.repeats)
+    hit = masked.with_columns(**contract.masks).filter(rules.rejects(contract.rules, chosen))
+    found = engine.rows(
+        hit.select(SOURCE_ROW, nw.col(failure.column).fill_null("")).sort(SOURCE_ROW).head(SHOWN)
+    )
+    return [(row[SOURCE_ROW], row[failure.column]) for row in found]
+
+
+def stop_if_broken(
+    contract: Contract, plan: FilePlan, counts: Mapping[str, Any], report: Mapping[str, Any]
+) -> None:
+    """Stop a file that cannot be right (:func:`is_broken`) with the diagnosis.
+
+    Raises:
+        CustomerDataError: the message of :func:`message`.
+    """
+    rows_in, share = report["rows_in"], contract.params.stop_share
+    failure = worst(
+        ((rule.column, rule.code, counts[f"rule#{i}"]) for i, rule in enumerate(contract.rules)),
+        rows_in,
+        share,
+    )
+    if is_broken(failure, rows_in, report["rows_clean"], share):
+        shown = examples(contract, plan, failure) if failure else []
+        raise CustomerDataError(
+            message(plan.source, failure, rows_in, report["rows_clean"], share, shown)
+        )

@@ -5,6 +5,7 @@ the engine reads itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class RawCustomerFile:
@@ -19,17 +20,25 @@ class RawCustomerFile:
         *,
         path: str | Path | None = None,
         engine: str = "polars",
+        spark: Any = None,
     ):
-        """Give either ``content`` or ``path``; ``engine`` (``polars`` or ``spark``) reads it."""
+        """Give either ``content`` or ``path``; ``engine`` (``polars`` or ``spark``) reads it.
+        ``spark``: the Spark session to read with (``engine="spark"`` only): the caller that
+        knows the run's engine (the Kedro dataset) hands it over; the contract never starts
+        one.
+        """
         if (content is None) == (path is None):
             raise ValueError("RawCustomerFile needs either content or path")
         if engine not in ("polars", "spark"):
             raise ValueError(f"unknown engine {engine!r}: polars or spark")
         if engine == "spark" and path is None:
             raise ValueError("the Spark engine reads a file by its path, not bytes")
+        if (engine == "spark") != (spark is not None):
+            raise ValueError("a Spark session is handed over with engine='spark', and only then")
         self.name = name
         self.path = Path(path) if path is not None else None
         self.engine = engine
+        self.spark = spark
         self._content = content
 
     @property

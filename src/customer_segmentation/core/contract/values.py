@@ -165,35 +165,72 @@ def number_text(column: str, form: str) -> nw.Expr:
     return nw.col(column).fill_null("") if form == DIGITS else text(column)
 
 
-def not_digits_count(column: str) -> nw.Expr:
-    """Aggregation: how many values of ``column`` hold a character other than a digit (where
-    none does, as in most columns of an export, the column has no marks to look at).
+def whole(value: nw.Expr) -> nw.Expr:
+    """A number as an integer where it is a whole number that a float64 holds exactly, else
+    null (nulled before the cast: a cast of ``1e308`` would fail).
     """
-    return nw.col(column).fill_null("").str.contains(r"[^0-9]").cast(nw.Int64).sum()
+    valid = ~value.is_null() & (value.floor() == value) & (value.abs() <= LARGEST_WHOLE)
+    return only(valid, value).cast(nw.Int64)
 
 
-# What :func:`separator_counts` counts per column.
+def _not_digits(column: str) -> nw.Expr:
+    """Per value of ``column``: whether it holds a character other than a digit."""
+    return nw.col(column).fill_null("").str.contains(r"[^0-9]")
+
+
+def odd(column: str) -> nw.Expr:
+    """The values of ``column`` that hold a character other than a digit; null for the others
+    (digits only, or empty). Computed once as a column of a whole-file pass, the patterns that
+    look for marks run on these values only.
+    """
+    return only(_not_digits(column), nw.col(column).fill_null(""))
+
+
+def not_digits(odd_values: nw.Expr) -> nw.Expr:
+    """Per value: whether it holds a character other than a digit (``odd_values``: the
+    column's :func:`odd`). Counted over a file (:func:`count`): where none does, as in most
+    columns of an export, the column has no marks to look at.
+    """
+    return ~odd_values.is_null()
+
+
+def count(condition: nw.Expr) -> nw.Expr:
+    """Aggregation: the values for which ``condition`` holds."""
+    return condition.cast(nw.Int64).sum()
+
+
+def number_value(column: str, decimal_mark: str, odd_values: nw.Expr) -> nw.Expr:
+    """``number(column, decimal_mark=decimal_mark).value`` for a whole file's column before its
+    form is known (the first pass): values of digits only by a cast, the patterns run only on
+    the others (``odd_values``, the column's :func:`odd`): the same values, without matching
+    every value against the patterns.
+    """
+    raw = nw.col(column).fill_null("")
+    digits = only(odd_values.is_null() & (raw != ""), raw).cast(nw.Float64)
+    others = number(column, odd_values.str.strip_chars(), decimal_mark, MARKED).value
+    return nw.coalesce(digits, others)
+
+
+# What :func:`separators` tells of each value, per column.
 SEPARATOR_COUNTS = ("comma", "point", "other", f"shows{COMMA}", f"shows{POINT}")
 
 
-def separator_counts(column: str) -> dict[str, nw.Expr]:
-    """Aggregations over ``column`` (keys ``<count>:<column>``, :data:`SEPARATOR_COUNTS`):
-    how many values hold a comma, a point, another mark (currency, a blank inside the value,
-    an apostrophe: :func:`number_form`), and how many can only be read with a decimal
-    comma / a decimal point (``shows,`` / ``shows.``: :func:`decimal_mark`; ``1.234`` and
-    ``1,234`` alone are either a decimal or a thousands mark: they do not decide).
+def separators(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
+    """Per value of ``column`` (keys ``<what>:<column>``, :data:`SEPARATOR_COUNTS`; counted over
+    a file by :func:`count`): whether it holds a comma, a point, another mark (currency, a blank
+    inside the value, an apostrophe: :func:`number_form`), and whether it can only be read with
+    a decimal comma / a decimal point (``shows,`` / ``shows.``: :func:`decimal_mark`; ``1.234``
+    and ``1,234`` alone are either a decimal or a thousands mark: they do not decide). Only the
+    values that are not digits only are looked at (``odd_values``, the column's :func:`odd`:
+    the others hold none of these marks).
     """
-    raw, trimmed = nw.col(column).fill_null(""), text(column)
-
-    def count(condition: nw.Expr) -> nw.Expr:
-        return condition.cast(nw.Int64).sum()
-
+    trimmed = odd_values.str.strip_chars()
     return {
-        f"comma:{column}": count(raw.str.contains(",", literal=True)),
-        f"point:{column}": count(raw.str.contains(".", literal=True)),
-        f"other:{column}": count(trimmed.str.contains(_OTHER_MARKS)),
+        f"comma:{column}": odd_values.str.contains(",", literal=True),
+        f"point:{column}": odd_values.str.contains(".", literal=True),
+        f"other:{column}": trimmed.str.contains(_OTHER_MARKS),
         **{
-            f"shows{mark}:{column}": count(trimmed.str.contains(_SHOWS_DECIMAL[mark]))
+            f"shows{mark}:{column}": trimmed.str.contains(_SHOWS_DECIMAL[mark])
             for mark in (COMMA, POINT)
         },
     }
@@ -201,7 +238,7 @@ def separator_counts(column: str) -> dict[str, nw.Expr]:
 
 def number_form(counts: dict[str, int], column: str, decimal_mark: str) -> str:
     """How ``column``'s values are written (the ``form`` of :func:`number`), from
-    :func:`not_digits_count` and :func:`separator_counts` over the whole file.
+    :func:`not_digits` and :func:`separators` counted over the whole file.
     """
     if not counts[f"not_digits:{column}"]:
         return DIGITS
@@ -237,7 +274,7 @@ def _part(trimmed: nw.Expr, pattern: str, group: int, matched: nw.Expr) -> nw.Ex
     return only(matched, trimmed.str.replace_all(pattern, f"${group}")).cast(nw.Int64)
 
 
-def _date_text(column: str) -> nw.Expr:
+def date_text(column: str) -> nw.Expr:
     """The date column trimmed, a time of day after the date removed."""
     return text(column).str.replace_all(_TIME_OF_DAY, "")
 
@@ -252,21 +289,17 @@ _SHAPES = {
 }
 
 
-def date_counts(column: str) -> dict[str, nw.Expr]:
-    """The counts :func:`date_order` and :func:`date_shapes` decide from, as aggregations over
-    ``column``: ``first_big`` and ``second_big`` (``d-m-y`` values whose first / second field
-    is above 12, so it is the day), and per shape the values written in it
-    (``shape:<name>``; ``shape:numeric``, the ``d-m-y`` values at all).
+def date_forms(trimmed: nw.Expr) -> dict[str, nw.Expr]:
+    """Per value of a date column's :func:`date_text` (``trimmed``), what :func:`date_order` and
+    :func:`date_shapes` decide from, once counted over the file (:func:`count`): ``first_big``
+    and ``second_big`` (a ``d-m-y`` value whose first / second field is above 12, so it is the
+    day), and per shape whether the value is written in it (``shape:<name>``;
+    ``shape:numeric``, ``d-m-y`` at all).
     """
-    trimmed = _date_text(column)
-
-    def count(pattern: str) -> nw.Expr:
-        return trimmed.str.contains(pattern).cast(nw.Int64).sum()
-
     return {
-        "first_big": count(_FIRST_BIG),
-        "second_big": count(_SECOND_BIG),
-        **{f"shape:{name}": count(pattern) for name, pattern in _SHAPES.items()},
+        "first_big": trimmed.str.contains(_FIRST_BIG),
+        "second_big": trimmed.str.contains(_SECOND_BIG),
+        **{f"shape:{name}": trimmed.str.contains(pattern) for name, pattern in _SHAPES.items()},
     }
 
 
@@ -286,7 +319,7 @@ class DateShapes:
 
 
 def date_shapes(counts: dict[str, int]) -> DateShapes:
-    """The shapes of a column from its :func:`date_counts` over the whole file."""
+    """The shapes of a column from its :func:`date_forms` counted over the whole file."""
 
     def has(name: str) -> bool:
         return bool(counts[f"shape:{name}"])
@@ -328,19 +361,37 @@ def days_from_civil(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
     """Days since 1970-01-01 of a valid date (H. Hinnant's algorithm: integer arithmetic
     only, the same on every engine).
     """
-    shifted = year - (month <= 2).cast(nw.Int64)  # noqa: PLR2004 - March-based years
+    shifted = year - (month <= 2).cast(nw.Int64)  # March-based years
     era = shifted // 400
     year_of_era = shifted - era * 400
-    month_index = nw.when(month > 2).then(month - 3).otherwise(month + 9)  # noqa: PLR2004
+    month_index = nw.when(month > 2).then(month - 3).otherwise(month + 9)
     day_of_year = (153 * month_index + 2) // 5 + day - 1
     day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
     return era * 146097 + day_of_era - 719468
 
 
+def day_numbers(frame: nw.LazyFrame, year: str, month: str, day: str, prefix: str) -> nw.LazyFrame:
+    """``frame`` with ``{prefix}days``, :func:`days_from_civil` of the columns ``year``,
+    ``month`` and ``day``, each step a named column (``{prefix}shifted``...): an engine that
+    does not share sub-expressions computes each once.
+    """
+    y, m = nw.col(year), nw.col(month)
+    shifted, era, yoe = (f"{prefix}{name}" for name in ("shifted", "era", "yoe"))
+    frame = frame.with_columns(**{shifted: y - (m <= 2).cast(nw.Int64)})
+    frame = frame.with_columns(**{era: nw.col(shifted) // 400})
+    frame = frame.with_columns(**{yoe: nw.col(shifted) - nw.col(era) * 400})
+    month_index = nw.when(m > 2).then(m - 3).otherwise(m + 9)
+    day_of_year = (153 * month_index + 2) // 5 + nw.col(day) - 1
+    years = nw.col(yoe)
+    day_of_era = years * 365 + years // 4 - years // 100 + day_of_year
+    return frame.with_columns(**{f"{prefix}days": nw.col(era) * 146097 + day_of_era - 719468})
+
+
 def civil_from_days(frame: nw.LazyFrame, days: str, prefix: str) -> nw.LazyFrame:
     """``frame`` with the year, month and day of the day numbers in column ``days``, as
     columns ``{prefix}year``, ``{prefix}month``, ``{prefix}day`` (the inverse of
-    :func:`days_from_civil`). Each step is a named column, so no engine recomputes one.
+    :func:`days_from_civil`). Each step is a named column, so no engine recomputes one; the
+    steps' columns (``{prefix}era``...) stay, for the caller to drop.
     """
     t = {name: f"{prefix}{name}" for name in ("era", "doe", "yoe", "doy", "mp")}
     shifted = nw.col(days) + 719468
@@ -354,15 +405,15 @@ def civil_from_days(frame: nw.LazyFrame, days: str, prefix: str) -> nw.LazyFrame
     frame = frame.with_columns(**{t["doy"]: doe - (365 * yoe + yoe // 4 - yoe // 100)})
     frame = frame.with_columns(**{t["mp"]: (5 * nw.col(t["doy"]) + 2) // 153})
     mp = nw.col(t["mp"])
-    month = nw.when(mp < 10).then(mp + 3).otherwise(mp - 9)  # noqa: PLR2004
+    month = nw.when(mp < 10).then(mp + 3).otherwise(mp - 9)
     frame = frame.with_columns(
         **{
             f"{prefix}day": nw.col(t["doy"]) - (153 * mp + 2) // 5 + 1,
             f"{prefix}month": month,
         }
     )
-    year = yoe + nw.col(t["era"]) * 400 + (nw.col(f"{prefix}month") <= 2).cast(nw.Int64)  # noqa: PLR2004
-    return frame.with_columns(**{f"{prefix}year": year}).drop(*t.values())
+    year = yoe + nw.col(t["era"]) * 400 + (nw.col(f"{prefix}month") <= 2).cast(nw.Int64)
+    return frame.with_columns(**{f"{prefix}year": year})
 
 
 def day_number(value: date) -> int:
@@ -377,11 +428,11 @@ def _leap(year: nw.Expr) -> nw.Expr:
 def _valid(year: nw.Expr, month: nw.Expr, day: nw.Expr) -> nw.Expr:
     """Whether year, month and day make a calendar date."""
     last = (
-        nw.when(month == 2)  # noqa: PLR2004
+        nw.when(month == 2)
         .then(28 + _leap(year).cast(nw.Int64))
         .otherwise(nw.when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31))
     )
-    return (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)  # noqa: PLR2004
+    return (month >= 1) & (month <= 12) & (day >= 1) & (day <= last)
 
 
 # The columns :func:`parse_dates` adds.
@@ -393,38 +444,42 @@ DATE_DAYS, DATE_YEAR, DATE_SERIAL, DATE_ISO = (
 )
 
 
-def parse_dates(
-    frame: nw.LazyFrame, column: str, order: str, two_digit_year_pivot: int, shapes: DateShapes
-) -> nw.LazyFrame:
-    """``frame`` with ``column`` read in every understood shape that ``shapes`` says the
-    column holds (:func:`date_shapes`), numeric ``d-m-y`` values in ``order``: ``DATE_DAYS``
-    (days since 1970-01-01), ``DATE_YEAR`` and ``DATE_ISO`` (``yyyy-mm-dd``), null where the value is not a date, and ``DATE_SERIAL`` (the value was an
-    Excel serial number). Intermediate values are named columns (dropped at the end): an
-    expression that repeats a sub-expression is recomputed, or grows without bound, on some
-    engines.
+_P = "_dp_"  # the prefix of parse_dates' intermediate columns
+
+
+def _wanted(shapes: DateShapes) -> dict[str, tuple[bool, bool, str, str, tuple]]:
+    """Per numeric shape (``n``: ``d-m-y``, ``i``: ISO): whether the column holds it, whether at a
+    fixed width, its pattern, its fixed-width pattern and the positions of its fields.
     """
-    p = "_dp_"
-    frame = frame.with_columns(**{f"{p}text": _date_text(column)})
-    trimmed = nw.col(f"{p}text")
-    wanted = {
+    return {
         "n": (shapes.numeric, shapes.numeric_fixed, _NUMERIC_DATE, _NUMERIC_FIXED, _NUMERIC_FIELDS),
         "i": (shapes.iso, shapes.iso_fixed, _ISO_DATE, _ISO_FIXED, _ISO_FIELDS),
     }
+
+
+def _matched(trimmed: nw.Expr, shapes: DateShapes) -> dict[str, nw.Expr]:
+    """Per shape the column holds, whether each value is written in it (``<shape>_ok``)."""
     matched = {
-        f"{p}{shape}_ok": trimmed.str.contains(fixed_pattern if fixed else pattern)
-        for shape, (present, fixed, pattern, fixed_pattern, _) in wanted.items()
+        f"{_P}{shape}_ok": trimmed.str.contains(fixed_pattern if fixed else pattern)
+        for shape, (present, fixed, pattern, fixed_pattern, _) in _wanted(shapes).items()
         if present
     }
     if shapes.named:
-        matched[f"{p}w_ok"] = trimmed.str.contains(_NAMED_DATE)
+        matched[f"{_P}w_ok"] = trimmed.str.contains(_NAMED_DATE)
     if shapes.serial:
-        matched[f"{p}s_ok"] = trimmed.str.contains(_SERIAL_DATE)
-    frame = frame.with_columns(**matched) if matched else frame
+        matched[f"{_P}s_ok"] = trimmed.str.contains(_SERIAL_DATE)
+    return matched
+
+
+def _fields(trimmed: nw.Expr, shapes: DateShapes, order: str, pivot: int) -> dict[str, nw.Expr]:
+    """Per shape the column holds, the year, month and day of each value written in it
+    (``<shape>_y``, ``_m``, ``_d``; null for the others), and the Excel serial number.
+    """
     fields: dict[str, nw.Expr] = {}
-    for shape, (present, fixed, pattern, _, positions) in wanted.items():
+    for shape, (present, fixed, pattern, _, positions) in _wanted(shapes).items():
         if not present:
             continue
-        ok = nw.col(f"{p}{shape}_ok")
+        ok = nw.col(f"{_P}{shape}_ok")
         read = [
             only(ok, trimmed.str.slice(offset, length)).cast(nw.Int64)
             if fixed
@@ -434,48 +489,101 @@ def parse_dates(
         if shape == "n":
             first, second, year = read
             day, month = (first, second) if order == DAY_FIRST else (second, first)
-            read = [_century(year, two_digit_year_pivot), month, day]
+            read = [_century(year, pivot), month, day]
         fields.update(
-            {f"{p}{shape}_{part}": value for part, value in zip("ymd", read, strict=True)}
+            {f"{_P}{shape}_{part}": value for part, value in zip("ymd", read, strict=True)}
         )
     if shapes.named:
-        ok = nw.col(f"{p}w_ok")
-        fields[f"{p}w_y"] = _century(_part(trimmed, _NAMED_DATE, 3, ok), two_digit_year_pivot)
-        fields[f"{p}w_m"] = only(
+        ok = nw.col(f"{_P}w_ok")
+        fields[f"{_P}w_y"] = _century(_part(trimmed, _NAMED_DATE, 3, ok), pivot)
+        fields[f"{_P}w_m"] = only(
             ok, trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase()
         ).replace_strict(_MONTHS, default=None, return_dtype=nw.Int64)
-        fields[f"{p}w_d"] = _part(trimmed, _NAMED_DATE, 1, ok)
+        fields[f"{_P}w_d"] = _part(trimmed, _NAMED_DATE, 1, ok)
     if shapes.serial:  # the serial is the value's first five digits
-        serial = only(nw.col(f"{p}s_ok"), trimmed.str.slice(0, 5)).cast(nw.Int64)
-        fields[f"{p}serial"] = only((serial >= 1) & (serial <= _LAST_EXCEL_SERIAL), serial)
-    frame = frame.with_columns(**fields) if fields else frame
-    candidates = {}
-    for shape in (shape for shape in "niw" if f"{p}{shape}_y" in fields):
-        year, month_, day_ = (nw.col(f"{p}{shape}_{part}") for part in "ymd")
-        ok = ~year.is_null() & ~month_.is_null() & ~day_.is_null()
-        candidates[f"{p}{shape}_days"] = only(
-            ok & _valid(year, month_, day_), days_from_civil(year, month_, day_)
-        )
-    frame = frame.with_columns(**candidates) if candidates else frame
-    days = [nw.col(name) for name in candidates]
+        serial = only(nw.col(f"{_P}s_ok"), trimmed.str.slice(0, 5)).cast(nw.Int64)
+        fields[f"{_P}serial"] = only((serial >= 1) & (serial <= _LAST_EXCEL_SERIAL), serial)
+    return fields
+
+
+def _valid_dates(fields: dict[str, nw.Expr]) -> dict[str, nw.Expr]:
+    """Per shape read (:func:`_fields`), whether each value is a valid date in it."""
+    valid = {}
+    for shape in (shape for shape in "niw" if f"{_P}{shape}_y" in fields):
+        year, month, day = (nw.col(f"{_P}{shape}_{part}") for part in "ymd")
+        ok = ~year.is_null() & ~month.is_null() & ~day.is_null()
+        valid[f"{_P}{shape}_valid"] = ok & _valid(year, month, day)
+    return valid
+
+
+def _days(frame: nw.LazyFrame, valid: dict[str, nw.Expr], shapes: DateShapes) -> nw.LazyFrame:
+    """``frame`` with ``DATE_DAYS`` (the day number of the value read in any shape),
+    ``DATE_SERIAL`` and, for Excel serial numbers, their year, month and day
+    (``_dp_c_year``...).
+    """
+    days = []
+    for name in valid:
+        shape = name.removesuffix("_valid")
+        frame = day_numbers(frame, f"{shape}_y", f"{shape}_m", f"{shape}_d", f"{shape}_")
+        days.append(only(nw.col(name), nw.col(f"{shape}_days")))
     if shapes.serial:
-        days.append(nw.col(f"{p}serial") - _EXCEL_1970)
-    frame = frame.with_columns(
+        frame = frame.with_columns(**{f"{_P}s_days": nw.col(f"{_P}serial") - _EXCEL_1970})
+        frame = civil_from_days(frame, f"{_P}s_days", f"{_P}c_")
+        days.append(nw.col(f"{_P}s_days"))
+    return frame.with_columns(
         **{
             DATE_DAYS: nw.coalesce(*days) if days else nw.lit(None, dtype=nw.Int64),
-            DATE_SERIAL: ~nw.col(f"{p}serial").is_null() if shapes.serial else nw.lit(False),
+            DATE_SERIAL: ~nw.col(f"{_P}serial").is_null() if shapes.serial else nw.lit(False),
         }
     )
-    frame = civil_from_days(frame, DATE_DAYS, f"{p}c_")
+
+
+def _calendar(valid: dict[str, nw.Expr], shapes: DateShapes) -> dict[str, nw.Expr]:
+    """The year, month and day of the date a value holds, in whichever shape (null where it is
+    not a date).
+    """
+    parts = {}
+    for part, serial_part in (("y", "year"), ("m", "month"), ("d", "day")):
+        read = [only(nw.col(name), nw.col(name.replace("_valid", f"_{part}"))) for name in valid]
+        if shapes.serial:
+            read.append(nw.col(f"{_P}c_{serial_part}"))
+        parts[f"{_P}{serial_part}"] = nw.coalesce(*read) if read else nw.lit(None, dtype=nw.Int64)
+    return parts
+
+
+# The prefix of the intermediate columns :func:`parse_dates` leaves (a caller that keeps the
+# frame drops them: ``engine.cut``).
+DATE_WORK = _P
+
+
+def parse_dates(
+    frame: nw.LazyFrame, column: str, order: str, two_digit_year_pivot: int, shapes: DateShapes
+) -> nw.LazyFrame:
+    """``frame`` with ``column`` read in every understood shape that ``shapes`` says the
+    column holds (:func:`date_shapes`), numeric ``d-m-y`` values in ``order``: ``DATE_DAYS``
+    (days since 1970-01-01), ``DATE_YEAR`` and ``DATE_ISO`` (``yyyy-mm-dd``), null where the
+    value is not a date, and ``DATE_SERIAL`` (the value was an Excel serial number).
+    Intermediate values are named columns, starting with :data:`DATE_WORK` (left for the caller
+    to drop: dropping is a projection of every column): an expression that repeats a
+    sub-expression is recomputed, or grows without bound, on some engines.
+    """
+    frame = frame.with_columns(**{f"{_P}text": date_text(column)})
+    trimmed = nw.col(f"{_P}text")
+    matched = _matched(trimmed, shapes)
+    frame = frame.with_columns(**matched) if matched else frame
+    fields = _fields(trimmed, shapes, order, two_digit_year_pivot)
+    frame = frame.with_columns(**fields) if fields else frame
+    valid = _valid_dates(fields)
+    frame = frame.with_columns(**valid) if valid else frame
+    frame = _days(frame, valid, shapes).with_columns(**_calendar(valid, shapes))
     iso = nw.concat_str(
         [
-            nw.col(f"{p}c_{part}").cast(nw.String).str.zfill(width)
+            nw.col(f"{_P}{part}").cast(nw.String).str.zfill(width)
             for part, width in (("year", 4), ("month", 2), ("day", 2))
         ],
         separator="-",
     )
-    frame = frame.with_columns(**{DATE_YEAR: nw.col(f"{p}c_year"), DATE_ISO: iso})
-    return frame.drop(*(c for c in frame.collect_schema().names() if c.startswith(p)))
+    return frame.with_columns(**{DATE_YEAR: nw.col(f"{_P}year"), DATE_ISO: iso})
 
 
 def _century(year: nw.Expr, pivot: int) -> nw.Expr:
@@ -495,21 +603,19 @@ def to_date(iso: nw.Expr) -> nw.Expr:
 # ------------------------------------------------------------------------- categories
 
 
-def category(
-    column: str, known: tuple[str, ...], trimmed: nw.Expr | None = None
-) -> tuple[nw.Expr, nw.Expr, nw.Expr]:
-    """A category column normalised: trimmed, inner blanks collapsed, a known spelling in its
-    canonical case (``" GRADUATION "`` -> ``Graduation``), others in title case.
-
-    Returns:
-        The value, whether it is missing, and whether normalising changed it.
+def category(known: tuple[str, ...], trimmed: nw.Expr) -> nw.Expr:
+    """A category value normalised from its trimmed text: inner blanks collapsed, a known
+    spelling in its canonical case (``" GRADUATION "`` -> ``Graduation``), others in title case.
     """
-    trimmed = text(column) if trimmed is None else trimmed
     collapsed = trimmed.str.replace_all(r"\s+", " ")
     canonical = collapsed.str.to_lowercase().replace_strict(
         {k.lower(): k for k in known}, default=None, return_dtype=nw.String
     )
-    value = nw.coalesce(canonical, collapsed.str.to_titlecase())
-    missing = is_missing(trimmed)
-    changed = ~missing & (value != nw.col(column).fill_null(""))
-    return value, missing, changed
+    return nw.coalesce(canonical, collapsed.str.to_titlecase())
+
+
+def changed(column: str, normalised: nw.Expr, missing: nw.Expr) -> nw.Expr:
+    """Whether normalising a category value (:func:`category`) changed it (missing values
+    aside).
+    """
+    return ~missing & (normalised != nw.col(column).fill_null(""))

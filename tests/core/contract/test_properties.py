@@ -74,20 +74,61 @@ TRICKY = st.sampled_from(
 )
 
 
-def check_outcome(content: bytes) -> None:
-    """The contract: a valid result with every row accounted for, or CustomerDataError."""
+REFUSED, READ = "refused", "read"
+
+
+def outcome(content: bytes) -> tuple[str, list[str]]:
+    """What the contract makes of ``content``: ``refused`` (``CustomerDataError``) or ``read``
+    (a result), and what breaks the contract in it (nothing, for the property to hold): a
+    refusal names the file; a result accounts for every row, and its clean table passes the
+    contract's own check (which raises otherwise).
+    """
     try:
         result = prepare_customers(RawCustomerFile("fuzz.csv", content), PARAMS)
     except CustomerDataError as error:
-        assert str(error).startswith("fuzz.csv"), f"message must name the file: {error}"
-        return
-    report = result.report
-    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"], report
-    assert len(result.clean) == report["rows_clean"]
-    assert len(result.rejected) == report["rows_rejected"]
+        named = str(error).startswith("fuzz.csv")
+        return REFUSED, [] if named else [f"message must name the file: {error}"]
     check_clean_table(result.clean, PARAMS)
-    assert result.rejected["reason_code"].ne("").all(), "every reject has a reason code"
-    assert sum(report["rejected_by_reason"].values()) == report["rows_rejected"]
+    report = result.report
+    holds = {
+        "rows_in == rows_clean + rows_rejected": (
+            report["rows_in"] == report["rows_clean"] + report["rows_rejected"]
+        ),
+        "one clean row per rows_clean": len(result.clean) == report["rows_clean"],
+        "one reject per rows_rejected": len(result.rejected) == report["rows_rejected"],
+        "every reject has a reason code": bool(result.rejected["reason_code"].ne("").all()),
+        "rejected_by_reason adds up": (
+            sum(report["rejected_by_reason"].values()) == report["rows_rejected"]
+        ),
+    }
+    return READ, [f"{name}: {report}" for name, held in holds.items() if not held]
+
+
+def check_outcome(content: bytes) -> None:
+    """The contract: a valid result with every row accounted for, or CustomerDataError."""
+    _, problems = outcome(content)
+    assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"", REFUSED, id="empty_file"),
+        pytest.param(b"%PDF-1.7\n\x00\x00", REFUSED, id="binary_file"),
+        pytest.param(HEADER + b"\n", REFUSED, id="header_only"),
+        pytest.param(b"\n".join([HEADER, *BODY[:10]]), READ, id="real_rows"),
+        pytest.param(
+            b"\n".join([HEADER, *BODY[:10], BODY[0].replace(b",", b",x", 1)]),
+            READ,
+            id="real_rows_and_a_broken_one",
+        ),
+    ],
+)
+def test_each_outcome_is_reached_by_an_example(content, expected):
+    """Both outcomes the properties accept are reached: a refusal, and a result."""
+    kind, problems = outcome(content)
+    assert kind == expected, f"expected {expected}, got {kind}"
+    assert not problems, problems
 
 
 @PROPERTY_SETTINGS

@@ -1,18 +1,18 @@
-"""File-level refusals: one clear message saying what is wrong and what was expected."""
+"""Reading an export (``contract/layout.py``, ``contract/reading.py``, ``contract/spark.py``):
+file-level refusals, one clear message saying what is wrong and what was expected; the engine
+reads with what the file's first lines told."""
 
 from __future__ import annotations
 
 import codecs
-import gzip
-import zipfile
-from io import BytesIO
 
-import pandas as pd
 import pytest
 from conftest import REAL_FILES, copy_project, real_file, run_project
-from contract_api import CustomerDataError, read_customer_table
+from contract_api import CustomerDataError, RawCustomerFile, read_customer_table
+from contract_rows import refusal
 
 from customer_segmentation import schema
+from customer_segmentation.core.contract import read_file
 
 MALL_CUSTOMERS = (
     b"CustomerID,Gender,Age,Annual Income (k$),Spending Score (1-100)\n"
@@ -25,32 +25,24 @@ def real_bytes() -> bytes:
     return real_file(REAL_FILES[0]).read_bytes()
 
 
-def _refusal(content: bytes, source: str = "upload.csv") -> str:
-    with pytest.raises(CustomerDataError) as caught:
-        read_customer_table(content, source)
-    message = str(caught.value)
-    assert message.startswith(source), f"the message should name the file first: {message!r}"
-    return message
-
-
 @pytest.mark.parametrize(
     "content",
     [b"", b"   \r\n\n\t ", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\r\n", "\ufeff".encode("utf-16")],
     ids=["zero_bytes", "blank_lines", "bom_only", "bom_and_newline", "utf16_bom_only"],
 )
 def test_empty_file_says_it_is_empty_and_what_was_expected(content):
-    message = _refusal(content)
+    message = refusal(content)
     assert "empty" in message or "no text" in message, message
     assert "header" in message, f"should say a header line was expected: {message}"
 
 
 def test_header_only_file_says_there_are_no_rows(real_bytes):
-    message = _refusal(real_bytes.splitlines()[0] + b"\r\n")
+    message = refusal(real_bytes.splitlines()[0] + b"\r\n")
     assert "no data rows" in message, message
 
 
 def test_mall_customers_table_is_named_and_the_expected_columns_listed():
-    message = _refusal(MALL_CUSTOMERS, "Mall_Customers.csv")
+    message = refusal(MALL_CUSTOMERS, "Mall_Customers.csv")
     assert "Mall Customers" in message, message
     assert all(column in message for column in schema.REQUIRED_COLUMNS), (
         f"every expected column should be listed: {message}"
@@ -67,58 +59,9 @@ def test_mall_customers_table_is_named_and_the_expected_columns_listed():
     ids=["prose", "pdf", "png"],
 )
 def test_not_a_table_says_what_was_expected(content, expected):
-    message = _refusal(content)
+    message = refusal(content)
     assert expected in message, message
     assert "customer table" in message, message
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def test_zip_with_several_files_names_them(real_bytes):
-    message = _refusal(_zip({"customers.csv": real_bytes, "readme.txt": b"hello"}), "x.zip")
-    assert "2 files" in message, message
-    assert "customers.csv" in message, message
-    assert "readme.txt" in message, message
-
-
-def test_empty_zip_says_it_holds_no_file():
-    assert "holds no file" in _refusal(_zip({}), "x.zip")
-
-
-def test_truncated_gzip_says_it_cannot_be_decompressed(real_bytes):
-    message = _refusal(gzip.compress(real_bytes)[:5000], "export.csv.gz")
-    assert "gzip-compressed file that cannot be decompressed" in message, message
-
-
-def test_workbook_without_the_table_names_each_sheet_and_its_problem():
-    buffer = BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
-        pd.DataFrame({"Note": ["hello"]}).to_excel(writer, sheet_name="Notes", index=False)
-        pd.DataFrame({"ID": [1], "Income": [5.0]}).to_excel(writer, sheet_name="Two", index=False)
-    message = _refusal(buffer.getvalue(), "book.xlsx")
-    assert "no sheet holding the customer table" in message, message
-    assert "sheet 'Notes'" in message, message
-    assert "sheet 'Two'" in message, message
-    assert "Year_Birth" in message, f"the missing columns should be named: {message}"
-
-
-def test_parquet_without_a_required_column_names_it(real_bytes):
-    table = pd.read_csv(BytesIO(real_bytes)).drop(columns=["Recency"])
-    buffer = BytesIO()
-    table.to_parquet(buffer, index=False)
-    message = _refusal(buffer.getvalue(), "customers.parquet")
-    assert "1 required column(s) missing: Recency" in message, message
-
-
-def test_broken_parquet_says_it_cannot_be_read():
-    message = _refusal(b"PAR1" + b"\x00" * 100, "customers.parquet")
-    assert "Parquet file that cannot be read" in message, message
 
 
 def test_every_missing_required_column_is_named_in_one_message(real_bytes):
@@ -128,7 +71,7 @@ def test_every_missing_required_column_is_named_in_one_message(real_bytes):
     keep = [i for i, name in enumerate(header) if name not in dropped]
     content = "\n".join(",".join(line.split(",")[i] for i in keep) for line in lines[:50])
 
-    message = _refusal(content.encode())
+    message = refusal(content.encode())
 
     assert f"{len(dropped)} required column(s) missing" in message, message
     for column in dropped:
@@ -139,13 +82,13 @@ def test_every_missing_required_column_is_named_in_one_message(real_bytes):
 def test_duplicated_column_is_refused(real_bytes):
     lines = real_bytes.decode().splitlines()[:5]
     content = lines[0] + ",income\n" + "\n".join(f"{line},1" for line in lines[1:])
-    message = _refusal(content.encode())
+    message = refusal(content.encode())
     assert "more than once" in message and "income" in message, message
 
 
 def test_unbalanced_quote_is_refused_with_the_row(real_bytes):
     content = real_bytes[:3000].rsplit(b"\n", 1)[0] + b'\n"5524,1957,Graduation\n'
-    message = _refusal(content)
+    message = refusal(content)
     assert "not a regular table" in message, message
 
 
@@ -166,7 +109,7 @@ def test_cli_run_on_a_different_table_stops_with_the_message(tmp_path):
     path = tmp_path / "Mall_Customers.csv"
     path.write_bytes(MALL_CUSTOMERS)
     project = copy_project(tmp_path / "project")
-    with pytest.raises(Exception) as caught:  # noqa: PT011 - Kedro wraps node errors
+    with pytest.raises(Exception) as caught:  # Kedro wraps node errors
         run_project(project, pipeline="data_processing", params={"raw_customers_path": str(path)})
     chain, error = [], caught.value
     while error is not None:
@@ -181,5 +124,46 @@ def test_cli_run_on_a_different_table_stops_with_the_message(tmp_path):
 def test_line_with_more_fields_than_the_header_is_refused(real_bytes, line):
     lines = real_bytes.splitlines()[:6]
     lines[line] += b",surplus"
-    message = _refusal(b"\n".join(lines))
+    message = refusal(b"\n".join(lines))
     assert "not a regular table" in message and "more fields than the header" in message, message
+
+
+class _Stop(Exception):
+    """Raised by the fake Spark reader once it has been called."""
+
+
+class _FakeSparkReader:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def csv(self, path: str, **options):
+        self.calls.append((path, options))
+        raise _Stop
+
+
+class _FakeSession:
+    def __init__(self) -> None:
+        self.read = _FakeSparkReader()
+
+
+def test_the_spark_engine_reads_with_the_session_it_is_handed(real_bytes, tmp_path):
+    """The contract never starts or configures an engine: Spark's reader is the handed-over
+    session's, given what the file's first lines told (delimiter, encoding, every column a
+    string).
+    """
+    path = tmp_path / "customers.csv"
+    path.write_bytes(real_bytes.replace(b",", b";"))
+    session = _FakeSession()
+
+    with pytest.raises(_Stop):
+        read_file(RawCustomerFile(path.name, path=path, engine="spark", spark=session))
+
+    ((read_path, options),) = session.read.calls
+    assert read_path == str(path)
+    assert options["sep"] == ";" and options["encoding"] == "utf-8", options
+    assert options["header"] is True and options["mode"] == "FAILFAST", options
+
+
+def test_the_spark_engine_needs_a_session():
+    with pytest.raises(ValueError, match="Spark session is handed over"):
+        RawCustomerFile("customers.csv", path="customers.csv", engine="spark")

@@ -1,0 +1,62 @@
+"""The edge to the engine (``core/engine.py``): a computation compiled once gives what the same
+computation gives on the table directly."""
+
+from __future__ import annotations
+
+import narwhals as nw
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from customer_segmentation.core import engine
+
+
+def _computation(frame: nw.LazyFrame) -> list[nw.LazyFrame]:
+    """Several frames from one input: new columns, a filter and sort, an aggregation, a join of
+    the frame with a window over itself.
+    """
+    named = frame.with_columns(
+        doubled=nw.col("x") * 2,
+        label=nw.concat_str([nw.lit("row "), nw.col("name").fill_null("?")]),
+        big=nw.when(nw.col("x") > 2).then(nw.lit("big")).otherwise(nw.lit("small")),
+    )
+    kept = named.filter(nw.col("x") > 1).sort("x", descending=True).select("name", "doubled")
+    counts = named.select(
+        rows=nw.len(), total=nw.col("x").sum(), missing=nw.col("name").null_count()
+    )
+    firsts = frame.with_columns(first=nw.col("x").min().over("name")).select("x", "first")
+    joined = named.join(firsts, on="x", how="left").sort("x").select("x", "label", "first")
+    return [named, kept, counts, joined]
+
+
+TABLES = {
+    "three_rows": pl.DataFrame({"x": [1, 2, 3], "name": ["a", None, "a"]}),
+    "one_row": pl.DataFrame({"x": [5], "name": ["b"]}),
+    "no_rows": pl.DataFrame({"x": [], "name": []}, schema={"x": pl.Int64, "name": pl.String}),
+    "other_types": pl.DataFrame({"x": [1.5, 2.5], "name": ["c", "d"]}),
+}
+
+
+@pytest.mark.parametrize("optimize", [True, False], ids=["optimized", "unoptimized"])
+def test_compiled_gives_what_the_computation_gives_directly(optimize):
+    compiled = engine.Compiled(_computation, optimize=optimize)
+
+    for table in [*TABLES.values(), TABLES["three_rows"]]:
+        direct = [f.collect().to_native() for f in _computation(nw.from_native(table.lazy()))]
+        for got, expected in zip(compiled(table), direct, strict=True):
+            assert_frame_equal(got, expected)
+
+
+def test_a_plan_is_compiled_once_per_schema():
+    built = []
+
+    def counted(frame: nw.LazyFrame) -> list[nw.LazyFrame]:
+        built.append(frame)
+        return _computation(frame)
+
+    compiled = engine.Compiled(counted)
+    for table in (TABLES["three_rows"], TABLES["one_row"], TABLES["three_rows"]):
+        compiled(table)
+    compiled(TABLES["other_types"])
+
+    assert len(built) == 2, "one plan for the Int64 tables, one for the Float64 one"
