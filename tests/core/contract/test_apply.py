@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import REAL_FILES, changed, real_file
 from contract_api import RawCustomerFile, prepare_customers
-from customer_segmentation.serving.app_logic import form_table
 
 from customer_segmentation import schema
 from customer_segmentation.core.contract import apply, check_rows, rules
 from customer_segmentation.core.contract.apply import contract_for
+from customer_segmentation.serving.form import form_table
 
 COLUMNS = tuple(schema.KAGGLE_COLUMNS)
 
