@@ -389,25 +389,37 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_scenario(
-    server: Server, name: str, sessions: int, upload: Path | None = None, uploaders: int = 0
+    server: Server,
+    name: str,
+    sessions: int,
+    upload: Path | None = None,
+    uploaders: int = 0,
+    rounds: int = 1,
 ) -> dict[str, Any]:
-    """One scenario on ``server``; the server's errors and peak memory during it."""
+    """One scenario on ``server``, ``rounds`` times in a row (its medians over every session of
+    every round); the server's errors and peak memory during it.
+    """
     before = len(server.errors())
     server.peak_mb = 0.0
-    print(f"[{name}] {sessions} session(s){f' + {uploaders} upload(s)' if uploaders else ''} …")
-    results = asyncio.run(sessions_at_once(server.url, sessions, upload, uploaders))
+    extra = f" + {uploaders} upload(s)" if uploaders else ""
+    print(f"[{name}] {sessions} session(s){extra}, {rounds} round(s) …")
+    results, cpu, phases = [], [], []
+    for _ in range(rounds):
+        found = asyncio.run(sessions_at_once(server.url, sessions, upload, uploaders))
+        results += found
+        pressed = [r["pressed_at"] for r in found if "pressed_at" in r]
+        answered = [r["answered_at"] for r in found if "answered_at" in r]
+        if answered:
+            spent = server.cpu_between(min(pressed), max(answered))
+            cpu.append(tuple(s / len(answered) for s in spent))
+            phases.append(max(answered) - min(pressed))
     found = summary(results)
-    pressed = [r["pressed_at"] for r in results if "pressed_at" in r]
-    answered = [r["answered_at"] for r in results if "answered_at" in r]
-    server_cpu, browsers_cpu = (
-        server.cpu_between(min(pressed), max(answered)) if answered else (math.nan, math.nan)
-    )
     found.update(
-        answer_phase_s=max(answered) - min(pressed) if answered else math.nan,
-        server_cpu_per_answer_s=server_cpu / max(len(answered), 1),
-        browser_cpu_per_answer_s=browsers_cpu / max(len(answered), 1),
-    )
-    found.update(
+        sessions=sessions,
+        rounds=rounds,
+        answer_phase_s=statistics.median(phases) if phases else math.nan,
+        server_cpu_per_answer_s=statistics.mean(c[0] for c in cpu) if cpu else math.nan,
+        browser_cpu_per_answer_s=statistics.mean(c[1] for c in cpu) if cpu else math.nan,
         scenario=name,
         server_errors=server.errors()[before:],
         server_peak_mb=server.peak_mb,
@@ -423,7 +435,7 @@ def _seconds(value: float | None) -> str:
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown: one line per scenario."""
     lines = [
-        "| scenario | sessions | answered | page ready median / max (s) "
+        "| scenario | sessions x rounds | answered | page ready median / max (s) "
         "| answer sent median / max (s) | answer shown median / max (s) "
         "| CPU per answer: server / browsers (s) | uploads scored, median (s) | server errors "
         "| server peak MB |",
@@ -436,7 +448,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             else ""
         )
         lines.append(
-            f"| {row['scenario']} | {row['sessions']} | {row['answered']}/{row['sessions']} | "
+            f"| {row['scenario']} | {row['sessions']} x {row.get('rounds', 1)} | "
+            f"{row['answered']}/{row['sessions'] * row.get('rounds', 1)} | "
             f"{_seconds(row['page_ready_s']['median'])} / {_seconds(row['page_ready_s']['max'])} | "
             f"{_seconds(row['answer_sent_s']['median'])} / {_seconds(row['answer_sent_s']['max'])} | "
             f"{_seconds(row['answer_s']['median'])} / {_seconds(row['answer_s']['max'])} | "
@@ -453,9 +466,9 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
     by_name = {row["scenario"]: row for row in rows}
     for row in rows:
         if row["scenario"].startswith("cold"):
-            ok = row["answered"] == row["sessions"] and not row["server_errors"]
+            ok = row["answered"] == row["sessions"] * row["rounds"] and not row["server_errors"]
             lines.append(
-                f"{row['scenario']}: {row['answered']}/{row['sessions']} answered, "
+                f"{row['scenario']}: {row['answered']}/{row['sessions'] * row['rounds']} answered, "
                 f"{len(row['server_errors'])} server errors: {'met' if ok else 'NOT met'}"
             )
     lone = by_name.get("warm, 1 session")
@@ -522,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload", type=Path, help="a file to upload while sessions predict")
     parser.add_argument("--uploaders", type=int, default=2)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="warm and calibration scenarios run this many times (medians over all rounds)",
+    )
+    parser.add_argument(
         "--calibrate",
         action="store_true",
         help="also drive benchmarks/minimal_app.py the same way (the browsers' own share)",
@@ -555,14 +574,17 @@ def main(argv: list[str] | None = None) -> int:
                 scenarios.append((f"warm, {sessions} + {args.uploaders} uploads", args.upload))
             for name, upload in scenarios:
                 uploaders = args.uploaders if upload is not None else 0
-                rows.append(run_scenario(server, name, n, upload, uploaders))
+                rounds = 1 if name.startswith("cold") else args.rounds
+                rows.append(run_scenario(server, name, n, upload, uploaders, rounds))
                 print(table(rows[-1:]), flush=True)
     if args.calibrate:
         with serving(project, args.work_dir / "server_minimal.log", MINIMAL) as server:
             for n in sorted({1, *sizes}):
                 sessions = f"{n} session{'s' if n > 1 else ''}"
                 run_scenario(server, "calibration warm-up", n)
-                rows.append(run_scenario(server, f"minimal page, {sessions}", n))
+                rows.append(
+                    run_scenario(server, f"minimal page, {sessions}", n, rounds=args.rounds)
+                )
                 print(table(rows[-1:]), flush=True)
     report = table(rows)
     judged = targets(rows)
