@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import pytest
@@ -260,12 +260,17 @@ def require_spark(module: str = "pyspark", java: str = "java") -> None:
         )
         if found is None
     ]
-    if not missing:
-        return
-    message = f"{' and '.join(missing)} absent"
+    if missing:
+        required(f"{' and '.join(missing)} absent", "Spark")
+
+
+def required(message: str, group: str) -> NoReturn:
+    """A tool a test group needs is missing (``message``): the test fails under CI, which must
+    run every group, and skips elsewhere.
+    """
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the Spark tests")
-    pytest.skip(f"{message}; Spark tests skipped outside CI")
+        pytest.fail(f"{message}; CI must run the {group} tests")
+    pytest.skip(f"{message}; {group} tests skipped outside CI")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from conftest import (
     load_catalog,
     native_catalog,
     real_file,
+    required,
     run_project,
 )
 from kedro.io import DatasetError
@@ -269,10 +270,11 @@ def require_postgres(root: Path = POSTGRES_ROOT) -> Path:
     found = sorted(root.glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if found:
         return found[-1].parent
-    message = f"PostgreSQL's server binaries are absent ({root}/*/bin/initdb)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the PostgreSQL tests (apt-get install postgresql)")
-    pytest.skip(f"{message}; PostgreSQL tests skipped outside CI")
+    required(
+        f"PostgreSQL's server binaries are absent ({root}/*/bin/initdb; apt-get install "
+        "postgresql)",
+        "PostgreSQL",
+    )
 
 
 def test_ci_cannot_skip_the_postgres_tests(monkeypatch, tmp_path):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from typing import Any
 
 import model_projects
 import pytest
-from conftest import PROJECT_ROOT, REAL_FILES, real_file
+from conftest import PROJECT_ROOT, REAL_FILES, real_file, required
 from model_projects import NEWER_K, OLDER_K, copy_run, pipeline_tables
 
 from customer_segmentation import schema
@@ -186,10 +185,7 @@ def require_chromium() -> None:
     """Chromium must be there: fail under CI, skip elsewhere."""
     if CHROMIUM.exists():
         return
-    message = f"{CHROMIUM} is absent (Debian: apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI must run the browser tests")
-    pytest.skip(f"{message}; browser test skipped outside CI")
+    required(f"{CHROMIUM} is absent (Debian: apt-get install chromium)", "browser")
 
 
 @pytest.fixture(scope="session")

@@ -98,6 +98,20 @@ def scaled_sample(
     )
 
 
+def scaled_customers(
+    features: Any,
+    segments: Any,
+    scaler: TransformerMixin,
+    columns: list[str],
+    size: int | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`scaled_sample` of the customers of ``features`` that have a segment in
+    ``segments`` (:func:`segmented_frame`).
+    """
+    return scaled_sample(segmented_frame(features, segments), scaler, columns, size, seed)
+
+
 def rows_of_sample(frame: nw.LazyFrame, size: int, seed: int) -> np.ndarray:
     """The positions, in ``frame`` (a sample of the same ``seed``, in ``ID`` order), of its
     seeded sample of ``size`` rows: the rows of the smaller sample of one seed.

@@ -80,8 +80,9 @@ def compare_with_dbscan(
     from customer_segmentation.report import figures
 
     settings = params.dbscan
-    _, labels, scaled = sampling.scaled_sample(
-        sampling.segmented_frame(customer_model_input, customer_segments),
+    _, labels, scaled = sampling.scaled_customers(
+        customer_model_input,
+        customer_segments,
         scaler,
         list(params.features),
         settings.sample_size,
@@ -112,8 +113,9 @@ def assess_segment_stability(
     from customer_segmentation.core.modeling import stability
 
     settings = params.segment_stability
-    _, labels, scaled = sampling.scaled_sample(
-        sampling.segmented_frame(customer_model_input, customer_segments),
+    _, labels, scaled = sampling.scaled_customers(
+        customer_model_input,
+        customer_segments,
         scaler,
         list(params.features),
         settings.sample_size,

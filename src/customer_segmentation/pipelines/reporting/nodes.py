@@ -21,7 +21,6 @@ from customer_segmentation.kedro_io.lazy_types import (
     Figure,
     KMeans,
     StandardScaler,
-    ndarray,
 )
 from customer_segmentation.params import MonitoringParams, ReportingParams, as_model
 
@@ -109,21 +108,6 @@ def plot_elbow(k_selection: DataFrame) -> Figure:
     return figures.elbow(k_selection)
 
 
-def _scaled_sample(
-    features: Any,
-    segments: Any,
-    scaler: StandardScaler,
-    model_card: dict[str, Any],
-    size: int,
-    seed: int,
-) -> tuple[ndarray, ndarray, ndarray]:
-    """``sampling.scaled_sample`` of the model's features: a seeded sample of ``size``."""
-    from customer_segmentation.core import sampling
-
-    segmented = sampling.segmented_frame(features, segments)
-    return sampling.scaled_sample(segmented, scaler, list(model_card["features"]), size, seed)
-
-
 def _drawn_map(found: Any, model_card: dict[str, Any], title: str) -> Figure:
     """A map's figure: its points drawn as the app draws them (``maps.map_layers``)."""
     from customer_segmentation.core import maps, segments
@@ -149,13 +133,13 @@ def plot_segment_map(
         The figure, ``segment_map_points`` (``maps.SegmentMap.points``) and the projection
         (``segment_map_projection``), with which the app places a new customer on the map.
     """
-    from customer_segmentation.core import maps
+    from customer_segmentation.core import maps, sampling
 
-    ids, labels, scaled = _scaled_sample(
+    ids, labels, scaled = sampling.scaled_customers(
         customer_model_input,
         customer_segments,
         scaler,
-        model_card,
+        list(model_card["features"]),
         params.map_sample_size,
         params.random_state,
     )
@@ -174,14 +158,14 @@ def plot_tsne_map(
     params: ReportingParams,
 ) -> Figure:
     """The t-SNE map of a seeded sample of ``tsne.sample_size`` customers."""
-    from customer_segmentation.core import maps
+    from customer_segmentation.core import maps, sampling
 
     settings = params.tsne
-    ids, labels, scaled = _scaled_sample(
+    ids, labels, scaled = sampling.scaled_customers(
         customer_model_input,
         customer_segments,
         scaler,
-        model_card,
+        list(model_card["features"]),
         settings.sample_size,
         params.random_state,
     )
