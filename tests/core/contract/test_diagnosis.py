@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 from contract_rows import good_rows, run, stopped
 
+from customer_segmentation.core.contract import diagnosis
+
 
 @pytest.fixture
 def rows() -> pd.DataFrame:
@@ -52,3 +54,74 @@ def test_a_file_whose_every_income_is_unreadable_stops_with_the_diagnosis(rows, 
     message = stopped(rows, params)
     assert f"Income fails the rule not_a_number in {len(rows)} of {len(rows)} rows" in message
     assert f"row 1: '{rows['Income'].iloc[0]}'" in message, message
+
+
+# --- ranked by impact (issue 29) -------------------------------------------------------------
+
+ROWS = 2240
+FLAGS = ("AcceptedCmp3", "AcceptedCmp4", "AcceptedCmp5", "AcceptedCmp1", "AcceptedCmp2")
+
+
+def test_the_rule_failing_the_most_rows_comes_first_with_every_column_it_fails():
+    counts = [("Income", "missing_income", 24), *((f, "bad_flag", ROWS) for f in FLAGS)]
+    counts += [("Complain", "bad_flag", ROWS), ("Response", "bad_flag", ROWS - 3)]
+    failure = diagnosis.worst(counts, ROWS, 0.5)
+
+    assert (failure.code, failure.rows) == ("bad_flag", ROWS)
+    assert failure.columns == (*FLAGS, "Complain", "Response"), "every column, the file's order"
+    assert failure.others == (), "Income's 24 rows are below stop_share: not a cause"
+    assert diagnosis.is_broken(failure, ROWS, 0, 0.5)
+    text = diagnosis.message("x.csv", failure, ROWS, 0, 0.5, [(1, "maybe")])
+    first = text.split("; e.g.")[0]
+    assert first.endswith(
+        f"the most common problem: {', '.join(FLAGS)}, Complain and Response fail the rule "
+        f"bad_flag in 2,240 of 2,240 rows (100%)"
+    ), first
+    assert "missing_income" not in text, "a rule failing 1 % is no cause of a 100 % stop"
+    assert "yes/no" in text, "the likely cause names the spellings the contract reads"
+
+
+def test_other_rules_over_the_stop_share_follow_by_rows():
+    counts = [("Income", "missing_income", 1300), ("Recency", "negative_value", 1600)]
+    counts += [("Income", "not_a_number", 100), ("Complain", "bad_flag", 1200)]
+    failure = diagnosis.worst(counts, ROWS, 0.5)
+
+    assert (failure.column, failure.code) == ("Recency", "negative_value")
+    assert failure.others == (("Income", "missing_income", 1300), ("Complain", "bad_flag", 1200))
+    assert failure.failing == ("Income", "Recency"), "required columns only, the file's order"
+    text = diagnosis.message("x.csv", failure, ROWS, 500, 0.5, [])
+    assert text.index("Recency fails") < text.index("Income fails") < text.index("Complain")
+    assert "also more than data_processing.stop_share" in text
+
+
+def test_a_tie_goes_to_the_leftmost_column():
+    counts = [("Response", "bad_flag", ROWS), ("Dt_Customer", "bad_date", ROWS)]
+    failure = diagnosis.worst(counts, ROWS, 0.5)
+    assert (failure.column, failure.code) == ("Dt_Customer", "bad_date")
+    assert failure.others == (("Response", "bad_flag", ROWS),)
+
+
+def test_an_optional_column_failing_most_rows_stops_the_run():
+    failure = diagnosis.worst([("Response", "bad_flag", 1500)], ROWS, 0.5)
+    assert diagnosis.is_broken(failure, ROWS, ROWS - 1500, 0.5)
+
+
+def test_corrupted_lines_are_ranked_as_lines():
+    failure = diagnosis.worst([(None, "control_characters", ROWS)], ROWS, 0.5)
+    assert failure.column == diagnosis.LINE
+    text = diagnosis.message("x.csv", failure, ROWS, 0, 0.5, [(1, "1\ufffd2")])
+    assert "the line fails the rule control_characters in 2,240 of 2,240 rows" in text, text
+    assert "corrupted on its way" in text, text
+
+
+def test_unreadable_flags_stop_naming_the_flag_columns(rows, params):
+    flags = [
+        c for c in rows.columns if c.startswith("AcceptedCmp") or c in ("Complain", "Response")
+    ]
+    rows[flags] = "maybe"
+    rows.loc[:1, "Income"] = ""  # a few customers without income, as in the real table
+    message = stopped(rows, params)
+    assert "the most common problem: AcceptedCmp" in message, message
+    assert f"Response fail the rule not_a_number in {len(rows)} of {len(rows)} rows" in message
+    assert "yes/no" in message, "the likely cause names the spellings the contract reads"
+    assert "missing_income" not in message, message

@@ -35,6 +35,8 @@ from customer_segmentation.core import engine
 from customer_segmentation.pipelines.clustering.nodes import fit_segmentation
 from customer_segmentation.pipelines.data_processing.nodes import check_customers
 from customer_segmentation.pipelines.feature_engineering.nodes import engineer_features
+from customer_segmentation.serving.score import scored_frame
+from customer_segmentation.serving.versions import ModelStore
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -98,6 +100,22 @@ def _workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
         for name, table in sheets.items():
             table.to_excel(writer, sheet_name=name, index=False)
     return buffer.getvalue()
+
+
+# A flag column -> how it writes 1 and 0.
+FLAG_WORDS = {
+    **dict.fromkeys(("AcceptedCmp1", "AcceptedCmp2", "AcceptedCmp3"), ("Yes", "No")),
+    "AcceptedCmp4": ("TRUE", "FALSE"),
+    "AcceptedCmp5": ("true", "false"),
+    "Complain": ("Y", "N"),
+    "Response": ("y", "n"),
+}
+
+
+def _flag_words(text: pd.DataFrame) -> pd.DataFrame:
+    return text.assign(
+        **{c: text[c].map({"1": one, "0": zero}) for c, (one, zero) in FLAG_WORDS.items()}
+    )
 
 
 def _zipped(content: bytes, name: str = "customers.csv") -> bytes:
@@ -191,6 +209,11 @@ SHAPES: dict[str, tuple[Callable[[pd.DataFrame], bytes], dict[str, Any]]] = {
         lambda t: _workbook({"Export": t.assign(Income=_european(t["Income"], " "))}),
         {"decimal_marks": {"Income": "decimal comma: 2,216 values show it (0 a decimal point)"}},
     ),
+    # 0/1 flags written as words by a CRM or a spreadsheet, decided per column (issue 29).
+    "flags_as_words": (
+        lambda t: _csv(_flag_words(t)),
+        {"flags_read_from_words": dict.fromkeys(FLAG_WORDS, 2240)},
+    ),
     # Containers: recognised by their first bytes (every file here is named .csv).
     "gzip_compressed": (lambda t: gzip.compress(_csv(t)), {"compression": "gzip"}),
     "bz2_compressed": (lambda t: bz2.compress(_csv(t, sep="\t")), {"compression": "bz2"}),
@@ -268,3 +291,40 @@ def test_full_kedro_run_on_a_shape_gives_the_canonical_segments(
     assert catalog.load("customer_features").equals(canonical["customer_features"]), (
         f"{shape}: features differ from the canonical run"
     )
+
+
+CORRUPTED = (5, 300, 301, 1200, 2239)  # rows (0-based) of customers the canonical run keeps
+
+
+def test_corrupted_lines_are_rejected_and_the_rest_read_as_before(
+    canonical_text, canonical, params, real_project
+):
+    """A few lines with NUL and other control bytes (a partly corrupted transfer) among good
+    rows: not a binary file; each is a rejected row with its own reason, every other row reads
+    as in the canonical file and gets the canonical model's segment.
+    """
+    lines = _csv(canonical_text).split(b"\n")
+    for row in CORRUPTED:  # line 0 is the header
+        fields = lines[row + 1].split(b",")
+        fields[4] = fields[4][:2] + b"\x00\x00\x1a" + fields[4][2:]  # inside Income
+        lines[row + 1] = b",".join(fields)
+    raw = RawCustomerFile("corrupted.csv", b"\n".join(lines))
+
+    customers, rejected, report, _ = _segments_of(raw, params, canonical)
+
+    ids = set(canonical_text.loc[list(CORRUPTED), "ID"].astype(int))
+    corrupt = rejected[rejected["reason_code"] == "control_characters"]
+    assert set(corrupt["ID"].astype(int)) == ids, "each corrupted line is a rejected row"
+    assert corrupt["reason"].str.contains("control characters").all()
+    assert not corrupt["Income"].str.contains("\x00").any(), "the rejects stay readable text"
+    assert report["rows_in"] == report["rows_clean"] + report["rows_rejected"] == 2240
+    assert report["rejected_by_reason"]["control_characters"] == len(CORRUPTED)
+    expected = canonical["customers"][~canonical["customers"]["ID"].isin(ids)]
+    pd.testing.assert_frame_equal(
+        customers.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+    scored = engine.to_pandas(
+        scored_frame(engine.lazy(customers), ModelStore(real_project).load())
+    ).merge(canonical["customer_segments"], on="ID", suffixes=("", "_canonical"))
+    assert len(scored) == 2212 - len(CORRUPTED)
+    assert (scored["segment"] == scored["segment_canonical"]).all(), "the canonical segments"

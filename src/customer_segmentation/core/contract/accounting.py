@@ -102,6 +102,8 @@ def quality_report(
     }
     if facts.decimal_marks:
         reading["decimal_marks"] = dict(facts.decimal_marks)
+    if facts.flag_words:
+        reading["flags_read_from_words"] = dict(facts.flag_words)
     if found["excel_serial_dates"]:
         reading["excel_serial_dates"] = found["excel_serial_dates"]
     known = codes(rules)

@@ -31,6 +31,7 @@ from customer_segmentation.core.contract.facts import FIRST_ROW, Facts, Reading
 from customer_segmentation.core.contract.reading import SOURCE_ROW
 from customer_segmentation.core.contract.rules import (
     BAD,
+    CORRUPT,
     HEADER,
     REASON,
     REASON_CODE,
@@ -56,6 +57,18 @@ def _is_header() -> nw.Expr:
     return nw.all_horizontal(
         *(nw.col(text_column(c)).str.to_lowercase() == c.lower() for c in names), ignore_nulls=True
     )
+
+
+def _is_corrupt(present: Sequence[str]) -> nw.Expr:
+    """A line with a control character in any field (``values.CONTROL``)."""
+    return nw.any_horizontal(*(values.has_control(c) for c in present), ignore_nulls=True)
+
+
+def _original(column: str) -> nw.Expr:
+    """A rejected row's field as it was written, its control characters (a corrupted line's)
+    shown as the replacement character: the rejects stay a readable text table.
+    """
+    return nw.col(column).fill_null("").str.replace_all(values.CONTROL, "\ufffd")
 
 
 def category_column(column: str) -> str:
@@ -117,7 +130,7 @@ class Contract:
                 for c in self.present
             }
         )
-        parsed = {HEADER: _is_header()}
+        parsed = {HEADER: _is_header(), CORRUPT: _is_corrupt(self.present)}
         for column, form in forms.items():
             read = values.number(column, nw.col(text_column(column)), reading.mark(column), form)
             parsed[value_column(column)] = read.value
@@ -310,7 +323,7 @@ def contract_for(present: tuple[str, ...], params: DataProcessingParams) -> Cont
         typed=tuple(_typed(c, present, params) for c in schema.KAGGLE_COLUMNS),
         rejected_columns=(
             nw.col(SOURCE_ROW),
-            *(nw.col(c).fill_null("") for c in originals),
+            *(_original(c) for c in originals),
             rules.code(built).alias(REASON_CODE),
             rules.reason(built).alias(REASON),
         ),

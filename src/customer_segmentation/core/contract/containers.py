@@ -68,7 +68,7 @@ def decompress(raw: RawCustomerFile, kind: str) -> bytes:
     """The whole content of a gzip, bz2 or xz file."""
     try:
         return DECOMPRESS[kind](raw.content)
-    except (OSError, EOFError, lzma.LZMAError) as error:
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as error:  # bz2: ValueError
         raise CustomerDataError(
             f"{raw.name}: a {kind}-compressed file that cannot be decompressed ({error}); "
             "is it complete?"

@@ -1,9 +1,11 @@
 """A file that cannot be right stops the run with a diagnosis, not with every row rejected.
 
-When one rule rejects more than ``data_processing.stop_share`` of the rows in a required
-column, or no row survives, :func:`message` names the column, the rule, how many rows, a few
-example values with their rows, and the likely cause where it can be recognised (decimal
-commas, a date format, shifted columns, a wrong export). Only a stopped file pays for the
+When one rule rejects more than ``data_processing.stop_share`` of the rows in a column (any
+column of the file, or whole lines), or no row survives, :func:`message` names the rule that
+fails the most rows with every column it fails in, the other rules failing more than
+``stop_share``, a few example values of the first with their rows, and the likely cause where
+it can be recognised (decimal commas, a date format, shifted columns, unreadable flags, a
+corrupted transfer, a wrong export). Only a stopped file pays for the
 examples: :func:`examples` reads the file once more (the 1M-row demo file stopped by its
 dates: about one more pass of parsing, measured in the README).
 """
@@ -11,7 +13,7 @@ dates: about one more pass of parsing, measured in the README).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ import narwhals as nw
 
 from customer_segmentation import schema
 from customer_segmentation.core import engine
-from customer_segmentation.core.contract import rules
+from customer_segmentation.core.contract import rules, values
 from customer_segmentation.core.contract.errors import CustomerDataError
 from customer_segmentation.core.contract.reading import SOURCE_ROW
 
@@ -39,39 +41,55 @@ SHOWN = 3  # example values in a message
 
 
 SHIFTED_COLUMNS = 3  # required columns failing most rows at once: the columns are shifted
+LINE = "the line"  # where a line rule (rules.LINE_RULES) fails: no one column
 
 
 @dataclass(frozen=True)
 class Failure:
-    """How many rows one rule rejects in one column, and every required column that fails
-    most rows (``failing``, in the table's order).
+    """The rule that fails the most rows, where: ``columns`` (every column it fails in more
+    than ``stop_share`` of the rows, or its worst one; the worst first), ``rows`` (in its worst
+    column); ``others``: every other (column, rule, rows) failing more than ``stop_share``, most
+    rows first; ``failing``: every required column failing most rows (the shift test).
     """
 
-    column: str
     code: str
     rows: int
+    columns: tuple[str, ...]
+    others: tuple[tuple[str, str, int], ...] = ()
     failing: tuple[str, ...] = ()
+
+    @property
+    def column(self) -> str:
+        """The column the rule fails the most rows in (:data:`LINE` for a line rule)."""
+        return self.columns[0]
 
 
 def worst(
     counts: Iterable[tuple[str | None, str, int]], rows_in: int, stop_share: float
 ) -> Failure | None:
-    """The rule that rejects the most rows in one required column (rules of the same code and
-    column counted together; on a tie the leftmost column, where a shift starts), from
-    ``(column, code, rows)`` per rule.
+    """The rule that rejects the most rows, in any column (rules of the same code and column
+    counted together; a line rule's column is :data:`LINE`; on a tie the leftmost column,
+    where a shift starts), from ``(column, code, rows)`` per rule, with the others that fail
+    more than ``stop_share`` of the rows.
     """
     totals: dict[tuple[str, str], int] = {}
     for column, code, rows in counts:
-        if column in schema.REQUIRED_COLUMNS and rows:
-            totals[column, code] = totals.get((column, code), 0) + rows
+        if rows:
+            key = (LINE if column is None else column, code)
+            totals[key] = totals.get(key, 0) + rows
     if not totals:
         return None
-    order = {c: i for i, c in enumerate(schema.KAGGLE_COLUMNS)}
-    (column, code), rows = min(totals.items(), key=lambda item: (-item[1], order[item[0][0]]))
+    order = {c: i for i, c in enumerate((LINE, *schema.KAGGLE_COLUMNS))}
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], order[item[0][0]]))
+    (column, code), rows = ranked[0]
+    most = stop_share * rows_in
+    columns = [c for (c, k), n in ranked if k == code and (n > most or c == column)]
+    others = tuple((c, k, n) for (c, k), n in ranked if n > most and k != code)
     failing = sorted(
-        {c for (c, _), n in totals.items() if n > stop_share * rows_in}, key=order.__getitem__
+        {c for (c, _), n in totals.items() if n > most and c in schema.REQUIRED_COLUMNS},
+        key=order.__getitem__,
     )
-    return Failure(column, code, rows, tuple(failing))
+    return Failure(code, rows, tuple(columns), others, tuple(failing))
 
 
 def is_broken(failure: Failure | None, rows_in: int, rows_clean: int, stop_share: float) -> bool:
@@ -88,6 +106,13 @@ def likely_cause(failure: Failure, examples: list[str]) -> str | None:
             f"{len(failure.failing)} columns fail in most rows ({', '.join(failure.failing)}): "
             "the columns look shifted; a field is missing, or a delimiter stands inside a "
             "value, from the first of them on"
+        )
+    flags = set(failure.columns) <= set(schema.FLAG_COLUMNS)
+    if flags and code in ("not_a_number", "not_whole_number", "negative_value", "bad_flag"):
+        return (
+            f"{_listed(failure.columns)} are 0/1 flags, and the contract reads 0 or 1, yes/no, "
+            "true/false and y/n in any case: these flags are written another way (or this is "
+            "not the right export)"
         )
     shifted = any(t.lower() in _CATEGORIES for t in texts) or (
         column == schema.DATE_COLUMN and texts and all(_NUMBER_LIKE.match(t) for t in texts)
@@ -123,9 +148,19 @@ def likely_cause(failure: Failure, examples: list[str]) -> str | None:
         "birth_year_out_of_range": "most birth years are impossible: is the column an age, or "
         "the columns shifted?",
         "negative_value": f"{column} is negative in most rows: is it the right column?",
-        "bad_flag": f"{column} should be 0 or 1",
+        "control_characters": "the file was corrupted on its way (a transfer or a disk): "
+        "export it again",
     }
     return causes.get(code)
+
+
+def _listed(columns: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return columns[0] if len(columns) == 1 else f"{', '.join(columns[:-1])} and {columns[-1]}"
+
+
+def _what(column_words: str, code: str, rows: int, rows_in: int) -> str:
+    return f"{column_words} the rule {code} in {rows:,} of {rows_in:,} rows ({rows / rows_in:.0%})"
 
 
 def message(
@@ -136,19 +171,24 @@ def message(
     stop_share: float,
     examples: list[tuple[int, str]],
 ) -> str:
-    """The one message that stops the run: what failed, where, examples, the likely cause."""
+    """The one message that stops the run: the rule that fails the most rows with every column
+    it fails in, the other rules failing more than ``stop_share``, examples of the first, its
+    likely cause.
+    """
     opening = f"{source}: stopped before anything is modelled or saved"
     if failure is None:
         return f"{opening}: no row passed the data contract ({rows_in:,} rows read)"
-    share = failure.rows / rows_in
-    what = (
-        f"{failure.column} fails the rule {failure.code} in {failure.rows:,} of {rows_in:,} "
-        f"rows ({share:.0%})"
-    )
+    verb = "fails" if len(failure.columns) == 1 else "fail"
+    what = _what(f"{_listed(failure.columns)} {verb}", failure.code, failure.rows, rows_in)
     if rows_clean == 0:
         head = f"{opening}: no row passed the data contract; the most common problem: {what}"
     else:
         head = f"{opening}: {what}, more than data_processing.stop_share ({stop_share:.0%})"
+    if failure.others:
+        also = ", ".join(
+            _what(f"{column} fails", code, rows, rows_in) for column, code, rows in failure.others
+        )
+        head += f"; also more than data_processing.stop_share: {also}"
     shown = ", ".join(f"row {row}: {value!r}" for row, value in examples[:SHOWN])
     text = f"{head}; e.g. {shown}" if shown else head
     cause = likely_cause(failure, [value for _, value in examples])
@@ -158,20 +198,21 @@ def message(
 
 
 def examples(contract: Contract, plan: FilePlan, failure: Failure) -> list[tuple[int, str]]:
-    """The first rows (and their values) that ``failure``'s rules reject, from one more pass
-    over the file.
+    """The first rows (and their values) that ``failure``'s rules reject in its worst column
+    (a line rule's: the row's ID field), from one more pass over the file.
     """
+    column = failure.column
     chosen = [
         i
         for i, rule in enumerate(contract.rules)
-        if (rule.column, rule.code) == (failure.column, failure.code)
+        if rule.code == failure.code and (rule.column or LINE) == column
     ]
+    shown = schema.ID if column == LINE else column
     masked = contract.parsed(plan.frame, plan.facts.reading, plan.repeats)
     hit = masked.with_columns(**contract.masks).filter(rules.rejects(contract.rules, chosen))
-    found = engine.rows(
-        hit.select(SOURCE_ROW, nw.col(failure.column).fill_null("")).sort(SOURCE_ROW).head(SHOWN)
-    )
-    return [(row[SOURCE_ROW], row[failure.column]) for row in found]
+    value = nw.col(shown).fill_null("").str.replace_all(values.CONTROL, "\ufffd")
+    found = engine.rows(hit.select(SOURCE_ROW, value.alias(shown)).sort(SOURCE_ROW).head(SHOWN))
+    return [(row[SOURCE_ROW], row[shown]) for row in found]
 
 
 def stop_if_broken(

@@ -2,7 +2,8 @@
 
 One aggregation over the export decides how its values are read (:class:`Reading`): the order
 of day and month in ``Dt_Customer`` and the shapes its dates are written in, each number
-column's decimal mark and form (digits only, plain, with currency or thousands marks); it also
+column's decimal mark and form (digits only, plain, with currency or thousands marks, a flag
+column's yes/no words); it also
 counts the rows and, for ``missing_income: impute_median``, gives the median income. Beside
 it, the rows whose ID an earlier row of the file already has (:func:`repeated_ids`). Both are
 expressions over the table of strings: a file runs them over one scan of the export
@@ -68,6 +69,7 @@ class Facts:
     date_order_decided_by: str
     decimal_marks: Mapping[str, str]  # per column whose values show a mark: what decided it
     median_income: float | None
+    flag_words: Mapping[str, int]  # per flag column written with words: how many values
 
 
 _DATE_TEXT = "_facts_date_text"
@@ -85,13 +87,22 @@ def _flag_column(key: str) -> str:
     return "_flag_" + key.replace(",", "comma").replace(".", "point").replace(":", "_")
 
 
+def flag_columns(numbers: Iterable[str]) -> tuple[str, ...]:
+    """The 0/1 flag columns among the number columns (they may be written as words)."""
+    return tuple(c for c in numbers if c in schema.FLAG_COLUMNS)
+
+
 def _flags(numbers: Iterable[str], separated: Iterable[str]) -> dict[str, nw.Expr]:
     """Per value, the flags the whole file's counts add up (keys as counted): date forms, the
-    values of ``numbers`` that are not digits only, the separators of ``separated``.
+    values of ``numbers`` that are not digits only, the flag words of the flag columns, the
+    separators of ``separated``.
     """
+    numbers = tuple(numbers)
     flags = values.date_forms(nw.col(_DATE_TEXT))
     for column in numbers:
         flags[f"not_digits:{column}"] = values.not_digits(nw.col(odd_column(column)))
+    for column in flag_columns(numbers):
+        flags[f"words:{column}"] = values.flag_words(nw.col(odd_column(column)))
     for column in separated:
         flags.update(values.separators(column, nw.col(odd_column(column))))
     return flags
@@ -140,7 +151,11 @@ def aggregations(present: Iterable[str], params: DataProcessingParams) -> dict[s
     (``median_income:<mark>``).
     """
     numbers = number_columns(present)
-    counted = [*values.date_forms(nw.col(_DATE_TEXT)), *(f"not_digits:{c}" for c in numbers)]
+    counted = [
+        *values.date_forms(nw.col(_DATE_TEXT)),
+        *(f"not_digits:{c}" for c in numbers),
+        *(f"words:{c}" for c in flag_columns(numbers)),
+    ]
     found = {"rows": nw.len(), **{key: values.count(nw.col(_flag_column(key))) for key in counted}}
     if params.missing_income == "impute_median":
         for mark in MARKS:
@@ -196,6 +211,9 @@ def decide(
         date_order_decided_by=order["date_order_decided_by"],
         decimal_marks=decided,
         median_income=found.get(f"median_income:{marks['Income']}"),
+        flag_words={
+            c: int(found[f"words:{c}"]) for c in flag_columns(numbers) if found[f"words:{c}"]
+        },
     )
 
 

@@ -12,11 +12,13 @@ marks (``$58,138``); category values trimmed and case-normalised (``" GRADUATION
 campaign flags absent from the file taken as 0 (the report says so).
 
 Rejections (``reason_code``; a row breaking several rules gets the first code, in the order
-below, and every message in ``reason``): ``repeated_header`` (a header line inside the table,
-from exports pasted together; no other rule is applied to it), ``missing_id``,
+below, and every message in ``reason``): ``control_characters`` (a line holding NUL or another
+control character: corrupted on its way; no other rule is applied to it), ``repeated_header``
+(a header line inside the table, from exports pasted together; no other rule is applied to
+it), ``missing_id``,
 ``not_whole_number`` (also a number too large to be exact), ``duplicate_id`` (the first row
 with an ID is kept, later ones name it), ``missing_value``, ``not_a_number``,
-``negative_value``, ``bad_flag`` (not 0/1), ``bad_date`` (unreadable or impossible, e.g.
+``negative_value``, ``bad_flag`` (not 0/1, nor yes/no, true/false, y/n), ``bad_date`` (unreadable or impossible, e.g.
 31-02-2013), ``date_out_of_range``, ``missing_income``, ``birth_year_out_of_range`` (before
 ``min_birth_year`` or after the first purchase), ``income_outlier``.
 """
@@ -36,8 +38,21 @@ from customer_segmentation.params import DataProcessingParams
 REASON_CODE, REASON = "reason_code", "reason"
 REPEATED_HEADER = "repeated_header"
 HEADER_MESSAGE = "a header line repeated inside the table (exports pasted together)"
+CONTROL_CHARACTERS = "control_characters"
+CORRUPT_MESSAGE = (
+    "the line holds control characters (NUL or others): it was corrupted on its way, its "
+    "values cannot be trusted"
+)
 # Helper columns of the parsed table (besides values.DATE_*): the rules read these.
 HEADER = "_header"
+CORRUPT = "_corrupt"  # a field of the line holds a control character (values.CONTROL)
+# Rules about a whole line, each with its helper column and message: a line one of them rejects
+# is rejected by it alone, with its message (its fields are not values to check); the first
+# applies when both would.
+LINE_RULES: dict[str, tuple[str, str]] = {
+    CONTROL_CHARACTERS: (CORRUPT, CORRUPT_MESSAGE),
+    REPEATED_HEADER: (HEADER, HEADER_MESSAGE),
+}
 WHOLE_ID = "_id"
 BAD = "_bad"  # whether any rule rejects the row
 
@@ -115,13 +130,16 @@ def _number_rules(column: str, *, whole: bool, required: bool) -> list[Rule]:
 
 
 def _id_rules() -> list[Rule]:
-    """The header line repeated, and the rules of the ID (missing, not whole, repeated)."""
+    """The line rules (:data:`LINE_RULES`: corrupted, a header repeated), and the rules of the
+    ID (missing, not whole, repeated).
+    """
     value = nw.col(value_column(schema.ID))
     first_seen = nw.concat_str(
         [nw.lit("duplicate ID, first seen at row "), nw.col(FIRST_ROW).cast(nw.String)]
     )
     return [
-        Rule(REPEATED_HEADER, nw.col(HEADER), nw.lit(HEADER_MESSAGE)),
+        Rule(CONTROL_CHARACTERS, nw.col(CORRUPT), nw.lit(CORRUPT_MESSAGE)),
+        Rule(REPEATED_HEADER, nw.col(HEADER) & ~nw.col(CORRUPT), nw.lit(HEADER_MESSAGE)),
         Rule(
             "missing_id", value.is_null(), _said(schema.ID, "is missing or not a number"), schema.ID
         ),
@@ -221,14 +239,15 @@ def _any(conditions: Sequence[nw.Expr]) -> nw.Expr:
 
 
 def rejects(rules: Sequence[Rule], chosen: Iterable[int]) -> nw.Expr:
-    """Per row: whether any of the ``chosen`` rules (indices) rejects it; a repeated header line
-    is rejected by its own rule only.
+    """Per row: whether any of the ``chosen`` rules (indices) rejects it; a line a line rule
+    rejects (:data:`LINE_RULES`) is rejected by that rule only.
     """
     chosen = list(chosen)
-    header = nw.col(HEADER)
-    others = [nw.col(mask_column(i)) for i in chosen if rules[i].code != REPEATED_HEADER]
-    hit = _any(others) & ~header if others else nw.lit(False)
-    return header | hit if len(others) < len(chosen) else hit
+    line = _any([nw.col(column) for column, _ in LINE_RULES.values()])
+    own = [nw.col(mask_column(i)) for i in chosen if rules[i].code in LINE_RULES]
+    others = [nw.col(mask_column(i)) for i in chosen if rules[i].code not in LINE_RULES]
+    hit = [_any(others) & ~line] if others else []
+    return _any([*own, *hit]) if own or hit else nw.lit(False)
 
 
 def bad(rules: Sequence[Rule]) -> nw.Expr:
@@ -252,16 +271,18 @@ def code(rules: Sequence[Rule]) -> nw.Expr:
 
 def reason(rules: Sequence[Rule]) -> nw.Expr:
     """Per rejected row: every message of the rules that reject it, joined (built for rejected
-    rows only: the clean rows, nearly all of a file, never pay for the text); a repeated header
-    line gets its own message only.
+    rows only: the clean rows, nearly all of a file, never pay for the text); a line a line rule
+    rejects gets that rule's message only.
     """
     messages = [
         values.only(nw.col(mask_column(i)), rule.message)
         for i, rule in enumerate(rules)
-        if rule.code != REPEATED_HEADER
+        if rule.code not in LINE_RULES
     ]
-    joined = nw.concat_str(messages, separator="; ", ignore_nulls=True)
-    return nw.when(nw.col(HEADER)).then(nw.lit(HEADER_MESSAGE)).otherwise(joined)
+    found = nw.concat_str(messages, separator="; ", ignore_nulls=True)
+    for column, message in reversed(LINE_RULES.values()):
+        found = nw.when(nw.col(column)).then(nw.lit(message)).otherwise(found)
+    return found
 
 
 def said_columns(present: Sequence[str]) -> dict[str, nw.Expr]:

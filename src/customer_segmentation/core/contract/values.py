@@ -128,6 +128,20 @@ class Number:
 
 
 DIGITS, PLAIN, MARKED = "digits", "plain", "marked"
+# A flag column whose values hold words (Yes/No, TRUE/FALSE, Y/N in any case), as CRMs and
+# spreadsheets write 0/1 flags: those words read as 1 and 0, numbers as numbers.
+WORDS = "words"
+FLAG_WORDS: dict[str, float] = {
+    "yes": 1.0,
+    "no": 0.0,
+    "true": 1.0,
+    "false": 0.0,
+    "y": 1.0,
+    "n": 0.0,
+}
+# Control characters (NUL and the other C0 codes but tab, line feed and carriage return, and
+# DEL): no export writes them; a line holding one was corrupted on its way (a transfer, a disk).
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 
 
 def number(
@@ -137,9 +151,14 @@ def number(
     column's, :func:`decimal_mark`); ``trimmed``: its :func:`text`, when already computed as a
     column. ``form``: how the column's values are written over the whole file
     (:func:`number_form`): ``DIGITS`` (digits only, or empty: nothing to match), ``PLAIN`` (no
-    value holds a currency or thousands mark: no repair), ``MARKED`` (any).
+    value holds a currency or thousands mark: no repair), ``MARKED`` (any), ``WORDS`` (a flag
+    column holding yes/no words: :func:`flag_word`, else a plain number).
     """
     trimmed = number_text(column, form) if trimmed is None else trimmed
+    if form == WORDS:
+        read = number(column, trimmed, decimal_mark, PLAIN)
+        word = flag_word(trimmed)
+        return Number(nw.coalesce(word, read.value), read.missing, nw.lit(False))
     if form == DIGITS:
         return Number(
             value=only(trimmed != "", trimmed).cast(nw.Float64),
@@ -236,10 +255,30 @@ def separators(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
     }
 
 
+def flag_word(trimmed: nw.Expr) -> nw.Expr:
+    """A flag written as a word (:data:`FLAG_WORDS`, any case) as 1.0 or 0.0; null otherwise."""
+    return trimmed.str.to_lowercase().replace_strict(
+        FLAG_WORDS, default=None, return_dtype=nw.Float64
+    )
+
+
+def flag_words(odd_values: nw.Expr) -> nw.Expr:
+    """Per value (a flag column's :func:`odd`): whether it is a flag word (:data:`FLAG_WORDS`)."""
+    return odd_values.str.strip_chars().str.to_lowercase().is_in(list(FLAG_WORDS))
+
+
+def has_control(column: str) -> nw.Expr:
+    """Whether a raw value holds a control character (:data:`CONTROL`)."""
+    return nw.col(column).str.contains(CONTROL)
+
+
 def number_form(counts: dict[str, int], column: str, decimal_mark: str) -> str:
     """How ``column``'s values are written (the ``form`` of :func:`number`), from
-    :func:`not_digits` and :func:`separators` counted over the whole file.
+    :func:`not_digits`, :func:`separators` and, for a flag column, :func:`flag_words` counted
+    over the whole file.
     """
+    if counts.get(f"words:{column}"):
+        return WORDS
     if not counts[f"not_digits:{column}"]:
         return DIGITS
     thousands = "point" if decimal_mark == COMMA else "comma"
