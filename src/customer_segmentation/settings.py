@@ -3,9 +3,12 @@
 from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
 from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
 from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
+from customer_segmentation.kedro_io.runs import RunLockHook
 from customer_segmentation.kedro_io.versioning import ModelVersionHook
 from customer_segmentation.pipeline_registry import model_datasets
 
+# RunLockHook: one run at a time per data folder (taken before the others start, let go after
+# they end): runs that share a folder cannot mix their tables.
 # ModelVersionHook: every dataset of a model version is read and written under one stamp.
 # NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
@@ -15,6 +18,7 @@ from customer_segmentation.pipeline_registry import model_datasets
 # last, so that its after_pipeline_run (hooks run last-registered first) writes every figure
 # before the others see the run as finished.
 HOOKS = (
+    RunLockHook(),
     ModelVersionHook(model_datasets),
     NodeTimingHook(),
     ReleaseMemoryHook(),
