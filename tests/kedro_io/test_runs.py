@@ -35,21 +35,30 @@ def _kedro(project: Path, *args: str) -> subprocess.Popen:
     )
 
 
+def _holding(project: Path, run: subprocess.Popen) -> None:
+    """Wait until ``run`` holds the project's data folder (its lock file names it)."""
+    lock = project / "data" / LOCK_FILE
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline and run.poll() is None:
+        text = lock.read_text() if lock.exists() else ""
+        if text and json.loads(text)["pid"] == run.pid:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the first run never took the lock: {run.communicate()[0][-2000:]}")
+
+
 def _together(project: Path, first: list[str], second: list[str]) -> list[tuple[int, str]]:
-    """Two runs started one second apart in the same project folder: exit codes and outputs."""
+    """Two runs in the same project folder, the second started while the first holds the
+    folder: exit codes and outputs. The first runs; the second stops at once naming it."""
     runs = [_kedro(project, *first)]
-    time.sleep(1)
+    _holding(project, runs[0])
     runs.append(_kedro(project, *second))
-    return [(run.wait(RUN_SECONDS), run.stdout.read()) for run in runs]
-
-
-def _one_ran(outcomes: list[tuple[int, str]]) -> int:
-    """Which of two runs ran; the other stopped at once naming it."""
-    ran = [i for i, (code, _) in enumerate(outcomes) if code == 0]
-    assert len(ran) == 1, [(code, out[-2000:]) for code, out in outcomes]
-    stopped = " ".join(outcomes[1 - ran[0]][1].split())
+    outcomes = [(run.wait(RUN_SECONDS), run.stdout.read()) for run in runs]
+    assert [code for code, _ in outcomes] == [0, 1], [out[-2000:] for _, out in outcomes]
+    stopped = " ".join(outcomes[1][1].split())
     assert "is in use by run" in stopped and "Runs that share a data folder" in stopped, stopped
-    return ran[0]
+    assert f"by process {runs[0].pid}" in stopped, stopped
+    return outcomes
 
 
 @pytest.mark.slow
@@ -57,12 +66,11 @@ def test_two_trainings_at_once_never_mix_their_customers(tmp_path: Path):
     project = copy_project(tmp_path / "project")
     real = str(real_file(REAL_FILES[0]))
 
-    outcomes = _together(project, ["--params", f"raw_customers_path={real}"], [])
+    _together(project, ["--params", f"raw_customers_path={real}"], [])
 
-    ran = _one_ran(outcomes)
     catalog = load_catalog(project)
     report = catalog.load("data_quality_report")
-    assert report["source"].endswith(REAL_FILES[0] if ran == 0 else "demo_customers.csv")
+    assert report["source"].endswith(REAL_FILES[0])
     clean = set(catalog.load("customers")["ID"])
     assert set(catalog.load("customer_segments")["ID"]) == clean, "its own input's customers"
     assert len(clean) == report["rows_clean"] == catalog.load("model_card")["training_rows"]
@@ -74,30 +82,19 @@ def test_training_and_scoring_at_once_never_mix(real_project: Path, tmp_path: Pa
     trained = set(load_catalog(project).load("customer_segments")["ID"])
     real = str(real_file(REAL_FILES[1]))
 
-    outcomes = _together(
-        project, [], ["--pipeline", "scoring", "--params", f"new_customers_path={real}"]
-    )
+    _together(project, [], ["--pipeline", "scoring", "--params", f"new_customers_path={real}"])
 
     catalog = load_catalog(project)
-    if _one_ran(outcomes) == 0:  # the training ran: its version holds the demo table's customers
-        segments = set(catalog.load("customer_segments")["ID"])
-        assert segments == set(catalog.load("customers")["ID"]) != trained
-        assert not catalog.exists("scored_customers"), "the stopped scoring wrote nothing"
-    else:  # the scoring ran: with the real model, on the real customers
-        scored = catalog.load("scored_customers")
-        assert set(scored["ID"]) == trained
-        assert set(catalog.load("customer_segments")["ID"]) == trained, "no new version"
+    segments = set(catalog.load("customer_segments")["ID"])
+    assert segments == set(catalog.load("customers")["ID"]) != trained, "the demo table's version"
+    assert not catalog.exists("scored_customers"), "the stopped scoring wrote nothing"
 
 
 @pytest.mark.slow
 def test_a_killed_run_holds_nothing(tmp_path: Path):
     project = copy_project(tmp_path / "project")
-    lock = project / "data" / LOCK_FILE
     run = _kedro(project)
-    deadline = time.monotonic() + RUN_SECONDS
-    while not (lock.exists() and lock.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert json.loads(lock.read_text())["pid"] == run.pid, "the run wrote what it is"
+    _holding(project, run)
     run.send_signal(signal.SIGKILL)
     run.wait(60)
 
