@@ -61,6 +61,22 @@ def two_versions_project(real_project: Path, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
+def unrelated_versions_project(
+    real_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The real run plus a later model trained on the demo table: its IDs overlap the real
+    table's, but they name other people (other Year_Birth and Dt_Customer).
+    """
+
+    def build() -> Path:
+        project = copy_run(real_project, tmp_path_factory.mktemp("unrelated") / "project")
+        run_project(project)  # the demo table
+        return project
+
+    return built_once("unrelated_versions", real_project, build)
+
+
+@pytest.fixture(scope="session")
 def half_run_project(real_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real run plus a newer stamp holding only a scaler (a run that failed halfway)."""
 

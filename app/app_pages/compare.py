@@ -41,14 +41,20 @@ if first == second:
     st.warning("Pick two different model versions.", icon=":material/warning:")
     st.stop()
 
-match_distance = as_model("monitoring", store.params["monitoring"]).migration.match_distance
+settings = as_model("monitoring", store.params["monitoring"]).migration
 with st.spinner("Comparing the versions…"):
     comparison = monitoring.compare_versions(
-        app_state.other_version(first), app_state.other_version(second), match_distance
+        app_state.other_version(first), app_state.other_version(second), settings
     )
 result = comparison.migration
 st.subheader(f"From `{comparison.older}` to `{comparison.newer}`")
-st.markdown(result["sentence"])
+# What the reader must know before any figure: the customers' checks that failed.
+for warning in migration.warnings(result):
+    st.warning(warning, icon=":material/warning:")
+st.markdown(migration.migration_sentence(result))
+if result.get("matching") is not None:
+    passed = [c["text"] for c in result["matching"]["checks"] if c["status"] == migration.PASSED]
+    st.caption(" ".join([*passed, migration.inputs_sentence(result)]))
 st.caption(
     f"Read from the `segment_migration` saved with `{comparison.newer}`."
     if comparison.saved

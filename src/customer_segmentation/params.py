@@ -443,9 +443,13 @@ class DriftParams(_Block):
 
 
 class MigrationParams(_Block):
-    """``monitoring.migration``: when a matched pair of segments is still the same segment."""
+    """``monitoring.migration``: when a matched pair of segments is still the same segment,
+    and when two versions' customers are enough alike to be compared.
+    """
 
     match_distance: Annotated[float, Field(gt=0)]
+    same_customers_share: Annotated[float, Field(gt=0, le=1)]
+    matched_share: Annotated[float, Field(ge=0, le=1)]
 
 
 class MonitoringParams(PipelineParams):

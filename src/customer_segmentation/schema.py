@@ -9,6 +9,10 @@ ID = "ID"
 # The segment a customer belongs to, in every table that holds one.
 SEGMENT = "segment"
 DATE_COLUMN = "Dt_Customer"
+# Who a customer is beyond ID: from Year_Birth and Dt_Customer, which never change for one
+# customer (core.features.customer_key). In customer_features, the model input and
+# customer_segments, so that two versions' customers under one ID can be checked to be the same.
+CUSTOMER_KEY = "customer_key"
 
 SPEND_COLUMNS: tuple[str, ...] = (
     "MntWines",

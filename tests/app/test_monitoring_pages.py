@@ -23,6 +23,7 @@ TIMEOUT = 120  # seconds for one script run (the first opens a Kedro session)
 
 # Shared project fixtures (session-scoped, built once for all modules).
 two_versions_project = model_projects.two_versions_project
+unrelated_versions_project = model_projects.unrelated_versions_project
 pre_evidence_project = evidence_projects.pre_evidence_project
 
 
@@ -80,6 +81,22 @@ def test_compare_page_shows_the_migration_of_two_versions(two_versions_project, 
     assert app.selectbox(key=f"compare_first:{older}").value == older
     assert app.selectbox(key=f"compare_second:{older}").value == newer, "the other version"
     assert saved["sentence"] in texts(app.markdown), "the same comparison from either side"
+
+
+def test_compare_page_leads_with_a_warning_when_the_ids_name_other_people(
+    unrelated_versions_project, monkeypatch
+):
+    newer, _ = model_stamps(unrelated_versions_project)
+    saved = ModelVersion(ModelStore(unrelated_versions_project), newer).dataset("segment_migration")
+    app = open_app(unrelated_versions_project, monkeypatch, "compare")
+
+    shown = [e for e in app.main if e.type in ("warning", "markdown", "metric")]
+    assert shown[0].type == "warning" and str(shown[0].value).startswith("Not the same customers")
+    assert [w.value for w in app.warning] == saved["warnings"]
+    first_figure = next(i for i, e in enumerate(shown) if e.type == "metric")
+    sentence = next(i for i, e in enumerate(shown) if e.type == "markdown")
+    assert len(saved["warnings"]) <= sentence < first_figure, "warnings, account, then figures"
+    assert "trained on" in texts(app.caption), "each version's input"
 
 
 def test_compare_page_with_one_version_says_there_is_nothing_to_compare(real_project, monkeypatch):

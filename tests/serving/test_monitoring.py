@@ -97,14 +97,14 @@ def versions(two_versions_project: Path) -> tuple[ModelStore, ModelVersion, Mode
 
 def test_compare_versions_reads_the_saved_migration_and_computes_the_same(versions, monkeypatch):
     store, newer, older = versions
-    distance = store.params["monitoring"].migration.match_distance
-    saved = monitoring.compare_versions(older, newer, distance)
+    settings = store.params["monitoring"].migration
+    saved = monitoring.compare_versions(older, newer, settings)
     assert saved.saved, "the newer version's segment_migration was made against the older"
     assert (saved.older, saved.newer) == (older.version, newer.version)
     assert saved.migration["previous_version"] == older.version
 
     monkeypatch.setattr(newer, "optional", lambda name: None)  # as if it had none saved
-    computed = monitoring.compare_versions(newer, older, distance)
+    computed = monitoring.compare_versions(newer, older, settings)
     assert not computed.saved
     assert (computed.older, computed.newer) == (older.version, newer.version), "either order"
     for key in ("sentence", "adjusted_rand_index", "contingency", "n_kept", "n_new"):
@@ -114,12 +114,14 @@ def test_compare_versions_reads_the_saved_migration_and_computes_the_same(versio
 def test_the_same_version_twice_is_refused(versions):
     store, newer, _ = versions
     with pytest.raises(ValueError, match="two different model versions"):
-        monitoring.compare_versions(newer, newer, 0.25)
+        monitoring.compare_versions(newer, newer, store.params["monitoring"].migration)
 
 
 def test_the_contingency_table_as_matrix_heat_map_and_flows(versions):
     store, newer, older = versions
-    result = monitoring.compare_versions(older, newer, 0.25).migration
+    result = monitoring.compare_versions(
+        older, newer, store.params["monitoring"].migration
+    ).migration
     compared = result["customers_compared"]
 
     counts = migration.contingency_matrix(result)

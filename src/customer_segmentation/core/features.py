@@ -39,6 +39,15 @@ def day_numbers(column: str) -> nw.Expr:
     return first_of_year + when.dt.ordinal_day().cast(nw.Int64) - 1
 
 
+def customer_key(days: nw.Expr) -> nw.Expr:
+    """Who a customer is beyond ``ID`` (``customer_key``): ``Year_Birth`` x 1,000,000 +
+    ``days``, ``Dt_Customer`` in days since 1970-01-01 (:func:`day_numbers`). Neither changes
+    for one customer, so two tables whose rows share an ``ID`` but not this key hold different
+    people under that ``ID``.
+    """
+    return (nw.col("Year_Birth").cast(nw.Int64) * 1_000_000 + days).alias(schema.CUSTOMER_KEY)
+
+
 def reference_date(clean: Any, configured: date | None) -> date:
     """The date that "age" and "tenure" are measured at.
 
@@ -114,8 +123,8 @@ def feature_frame(
         partner_statuses: marital statuses that mean two adults at home.
 
     Returns:
-        One row per customer, in the order of ``clean``: ``ID`` and every column of
-        ``schema.FEATURE_COLUMNS``.
+        One row per customer, in the order of ``clean``: ``ID``, ``customer_key``
+        (:func:`customer_key`) and every column of ``schema.FEATURE_COLUMNS``.
     """
     ref = _as_date(ref_date)
     present = clean.collect_schema().names()
@@ -129,13 +138,15 @@ def feature_frame(
         _adults=nw.when(nw.col("Marital_Status").is_in(list(partner_statuses)))
         .then(nw.lit(2, dtype=nw.Int64))
         .otherwise(nw.lit(1, dtype=nw.Int64)),
-        _tenure=values.day_number(ref) - day_numbers(schema.DATE_COLUMN),
+        _days=day_numbers(schema.DATE_COLUMN),
     )
     education_rank = {level: i for i, level in enumerate(schema.EDUCATION_LEVELS)}
     spend, purchases = nw.col("_spend"), nw.col("_purchases")
-    children, adults, tenure = nw.col("_children"), nw.col("_adults"), nw.col("_tenure")
+    children, adults = nw.col("_children"), nw.col("_adults")
+    tenure = values.day_number(ref) - nw.col("_days")
     return step.select(
         nw.col(schema.ID).cast(nw.Int64),
+        customer_key(nw.col("_days")),
         nw.col("Income").cast(nw.Float64),
         *(nw.col(c) for c in schema.RAW_FEATURE_COLUMNS if c != "Income"),
         Age=age(ref),

@@ -24,15 +24,24 @@ if TYPE_CHECKING:
     from customer_segmentation.params import NamingParams, Words
 
 
+SAME_CUSTOMER = "same_customer"
+
+
 def matched_segments(
     before: pd.DataFrame,
     after: pd.DataFrame,
     columns: tuple[str, str],
     what: tuple[str, str] = ("previous segments", "new segments"),
 ) -> pd.DataFrame:
-    """The customers in both tables, matched by ``ID``: ``ID`` and the two segment
-    ``columns`` (``before``'s, ``after``'s), in ``ID`` order. The one home of "who is the same
-    customer in two segmentations" (scoring's moves, the migration between model versions).
+    """The customers in both tables, matched by ``ID``: ``ID``, the two segment ``columns``
+    (``before``'s, ``after``'s) and :data:`SAME_CUSTOMER`, in ``ID`` order. The one home of
+    "who is the same customer in two segmentations" (scoring's moves, the migration between
+    model versions).
+
+    :data:`SAME_CUSTOMER` is whether the row's ``customer_key`` (``Year_Birth`` and
+    ``Dt_Customer``, which do not change) agrees in both tables, when both have one: False is
+    a different person under the same ``ID``. Missing (``pd.NA``) when either table has no key:
+    not checked.
 
     Raises:
         ValueError: an ID appears more than once in a table (named by ``what``).
@@ -40,7 +49,15 @@ def matched_segments(
     first, second = columns
     for table, name in zip((before, after), what, strict=True):
         check_one_row_per_id(table[[schema.ID]], name)
-    both = before[[schema.ID, first]].merge(after[[schema.ID, second]], on=schema.ID)
+    key = schema.CUSTOMER_KEY
+    keyed = key in before.columns and key in after.columns
+    keys = [key] if keyed else []
+    both = before[[schema.ID, first, *keys]].merge(
+        after[[schema.ID, second, *keys]], on=schema.ID, suffixes=("", ":after")
+    )
+    same = both[key] == both[f"{key}:after"] if keyed else pd.NA
+    both = both[[schema.ID, first, second]].assign(**{SAME_CUSTOMER: same})
+    both[SAME_CUSTOMER] = both[SAME_CUSTOMER].astype("boolean")
     return both.sort_values(schema.ID).reset_index(drop=True)
 
 

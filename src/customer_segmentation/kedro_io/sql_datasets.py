@@ -12,6 +12,7 @@ module: the other environments' catalogs (and ``kedro viz build``) never import 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any, ClassVar
@@ -173,7 +174,9 @@ class SQLCustomerTableDataset(AbstractDataset[None, RawTable]):
             database.dispose()
         logger.info("Read %d rows of %s", frame.height, self.source)
         kind = "database table" if self._table_name else "database query"
-        return typed_table(frame, {"source": self.source, "format": kind})
+        return typed_table(
+            frame, {"source": self.source, "format": kind, "input": _identity(frame)}
+        )
 
     def _query(self, connection: sa.Connection) -> Any:
         """``SELECT`` of the table, its column types reflected (so SQLite's dates arrive as
@@ -245,3 +248,11 @@ class SQLTableDataset(PandasSQLTableDataset):
         logger.info(
             "Wrote %d rows to table %s in %s", len(table), self._save_args["name"], safe_url(url)
         )
+
+
+def _identity(frame: Any) -> dict[str, Any]:
+    """What tells this table from another: the SHA-256 of its rows as CSV, sorted (a database
+    returns rows in no set order), and their size.
+    """
+    text = frame.sort(frame.columns, nulls_last=True).write_csv().encode("utf-8")
+    return {"bytes": len(text), "sha256": hashlib.sha256(text).hexdigest()}

@@ -263,7 +263,8 @@ def _evidence_sections(
     outcome_rows = tables["segment_outcomes"]
     z = float(parameters["reporting"]["outcomes"]["z"])
     rfm = parameters["reporting"]["rfm"]
-    migration = tables["segment_migration"]
+    change = tables["segment_migration"]
+    first = change.get("previous_version") is None
     return {
         "stability_sentence": stability.how_to_read(
             tables["segment_profiles"], parameters["clustering"]["segment_stability"]["thresholds"]
@@ -281,8 +282,9 @@ def _evidence_sections(
         ),
         "rfm_otherwise": rfm["otherwise"],
         "rfm_levels": rfm["levels"],
-        "migration_sentence": migration["sentence"],
-        "migration_table": migration_table(migration),
+        "migration_warnings": [] if first else migration.warnings(change),
+        "migration_sentence": change["sentence"] if first else migration.migration_sentence(change),
+        "migration_table": migration_table(change),
     }
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from customer_segmentation import schema
 from customer_segmentation.core import engine
 from customer_segmentation.core.monitoring import drift, migration
+from customer_segmentation.params import MigrationParams
 from customer_segmentation.serving.evidence import BACKFILL_NODES
 from customer_segmentation.serving.score import returning, with_previous_segment
 from customer_segmentation.serving.versions import ModelVersion
@@ -113,19 +114,28 @@ def _version_segments(version: ModelVersion) -> migration.VersionSegments:
     )
 
 
+def _made_with(saved: dict[str, Any] | None, older: str, settings: MigrationParams) -> bool:
+    """Whether a saved ``segment_migration`` is the comparison asked for: against ``older``,
+    with the customer checks, under ``settings``.
+    """
+    if saved is None or saved.get("previous_version") != older or "matching" not in saved:
+        return False
+    return all(saved.get(name) == value for name, value in settings.model_dump().items())
+
+
 def compare_versions(
-    first: ModelVersion, second: ModelVersion, match_distance: float
+    first: ModelVersion, second: ModelVersion, settings: MigrationParams
 ) -> VersionComparison:
     """How the segments moved from the older of two model versions to the newer.
 
     The newer version's saved ``segment_migration`` when it was made against the older one
-    (its ``previous_version``); otherwise the same comparison computed now
-    (``migration.segment_migration`` of both versions' ``customer_segments``, card, scaler and
-    model), kept with the newer version for later calls.
+    (its ``previous_version``) with today's checks and settings; otherwise the same comparison
+    computed now (``migration.segment_migration`` of both versions' ``customer_segments``,
+    card, scaler and model), kept with the newer version for later calls.
 
     Args:
         first, second: two different model versions, in either order.
-        match_distance: ``monitoring.migration.match_distance``.
+        settings: ``monitoring.migration``.
 
     Raises:
         ValueError: both are the same version.
@@ -134,11 +144,11 @@ def compare_versions(
         raise ValueError(f"pick two different model versions, not {first.version} twice")
     older, newer = sorted((first, second), key=lambda v: v.version)
     saved = newer.optional("segment_migration")
-    if saved is not None and saved.get("previous_version") == older.version:
+    if _made_with(saved, older.version, settings):
         return VersionComparison(older.version, newer.version, dict(saved), saved=True)
 
     def compute() -> dict[str, Any]:
-        return migration.compare(_version_segments(older), _version_segments(newer), match_distance)
+        return migration.compare(_version_segments(older), _version_segments(newer), settings)
 
-    key = f"migration_from:{older.version}:{match_distance}"
+    key = f"migration_from:{older.version}:{settings.model_dump_json()}"
     return VersionComparison(older.version, newer.version, newer.derived(key, compute), False)

@@ -18,21 +18,31 @@ from sklearn.preprocessing import StandardScaler
 from customer_segmentation.core.monitoring.migration import (
     CONTINGENCY_COLUMNS,
     DISSOLVED,
+    FAILED,
     KEPT,
     NEW,
     NEW_SEGMENT_COLUMNS,
+    NOT_CHECKED,
     NOT_MATCHED,
     OLD_SEGMENT_COLUMNS,
+    PASSED,
     SHIFT_COLUMNS,
     VersionSegments,
     centroid_distances,
+    compare,
     hungarian_pairs,
+    inputs_sentence,
     migration_sentence,
     segment_migration,
+    warnings,
 )
+from customer_segmentation.params import MigrationParams
 
-# The threshold proposed for conf (monitoring.migration.match_distance).
+# The thresholds proposed for conf (monitoring.migration).
 MATCH_DISTANCE = 0.25
+SETTINGS = MigrationParams(
+    match_distance=MATCH_DISTANCE, same_customers_share=0.95, matched_share=0.5
+)
 SEED = 16
 
 FEATURES = ["Income", "Total_Spending", "NumWebVisitsMonth", "Recency"]
@@ -70,6 +80,13 @@ def planted() -> tuple[pd.DataFrame, np.ndarray]:
     frame = pd.DataFrame(values, columns=FEATURES)
     frame.insert(0, "ID", np.arange(1000, 1000 + len(groups)))
     return frame, groups
+
+
+def settings(match_distance: float) -> MigrationParams:
+    """:data:`SETTINGS` with another ``match_distance``."""
+    return MigrationParams.model_validate(
+        {**SETTINGS.model_dump(), "match_distance": match_distance}
+    )
 
 
 def version(
@@ -115,7 +132,7 @@ def test_identical_versions_keep_every_segment_on_the_diagonal():
     _, groups = planted()
     old, new = version("A", groups), version("B", groups)
 
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     counts = table(result)
     assert result["adjusted_rand_index"] == pytest.approx(1.0)
@@ -140,7 +157,7 @@ def test_the_result_is_json_with_the_documented_columns():
     merged = np.where(groups == 5, 4, groups)
     names = {s: NAMES[s] for s in range(5)}
 
-    result = segment_migration(version("A", groups), version("B", merged, names), MATCH_DISTANCE)
+    result = segment_migration(version("A", groups), version("B", merged, names), SETTINGS)
 
     text = json.dumps(result, allow_nan=False)
     assert json.loads(text) == result, "plain JSON types only"
@@ -157,7 +174,7 @@ def test_a_relabelling_is_recovered_by_the_matching():
     relabelled = {int(perm[o]): name for o, name in NAMES.items()}
 
     result = segment_migration(
-        version("A", groups), version("B", perm[groups], relabelled), MATCH_DISTANCE
+        version("A", groups), version("B", perm[groups], relabelled), SETTINGS
     )
 
     counts = table(result)
@@ -175,7 +192,7 @@ def test_a_small_segment_merged_into_its_neighbour_is_the_one_dissolved():
     merged = np.where(groups == 5, 4, groups)
     names = {s: NAMES[s] for s in range(5)}
 
-    result = segment_migration(version("A", groups), version("B", merged, names), MATCH_DISTANCE)
+    result = segment_migration(version("A", groups), version("B", merged, names), SETTINGS)
 
     olds = {row["segment"]: row for row in result["old_segments"]}
     assert statuses(result, "old_segments") == {**dict.fromkeys(range(5), KEPT), 5: DISSOLVED}
@@ -197,7 +214,7 @@ def test_two_equal_segments_merged_are_both_dissolved_and_the_merger_is_new():
     merged = np.array([0, 1, 2, 2, 3, 4])[groups]
     names = {0: NAMES[0], 1: NAMES[1], 2: "Mainstream Mixed", 3: NAMES[4], 4: NAMES[5]}
 
-    result = segment_migration(version("A", groups), version("B", merged, names), MATCH_DISTANCE)
+    result = segment_migration(version("A", groups), version("B", merged, names), SETTINGS)
 
     news = {row["segment"]: row for row in result["new_segments"]}
     assert statuses(result, "old_segments") == {
@@ -235,7 +252,7 @@ def test_fitted_models_with_six_and_five_segments():
         return VersionSegments.from_model(label, segments, card, scaler, model)
 
     old, new = fitted("A", 6), fitted("B", 5)
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     dissolved = [r for r in result["old_segments"] if r["status"] == DISSOLVED]
     assert (result["n_kept"], result["n_dissolved"], result["n_new"]) == (5, 1, 0)
@@ -302,7 +319,7 @@ def test_the_hungarian_matching_is_the_best_of_all_assignments(k_old, k_new, see
     old, new = random_version("A", k_old, rng), random_version("B", k_new, rng)
 
     distances = centroid_distances(old, new, FEATURES)
-    result = segment_migration(old, new, match_distance=1e9)  # every pair kept
+    result = segment_migration(old, new, settings(1e9))  # every pair kept
 
     sd = old.scale.to_numpy()
     by_hand = np.array(
@@ -332,8 +349,8 @@ def test_the_distance_is_in_the_old_versions_standard_deviations_and_the_thresho
     shifted.loc[0, "Income"] += 0.3 * old.scale["Income"]
     new = VersionSegments("B", old.segments, old.names, shifted, old.scale * 10)
 
-    near = segment_migration(old, new, match_distance=0.2)
-    far = segment_migration(old, new, match_distance=0.1)
+    near = segment_migration(old, new, settings(0.2))
+    far = segment_migration(old, new, settings(0.1))
 
     assert near["new_segments"][0]["distance"] == pytest.approx(0.15), "the new scale is unused"
     assert near["new_segments"][0]["status"] == KEPT
@@ -354,7 +371,7 @@ def test_different_features_are_noted_and_only_the_common_ones_matched():
     old = version("A", groups, data=data)
     new = version("B", groups, features=new_features, data=data)
 
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     assert result["features_compared"] == ["Income", "Total_Spending", "NumWebVisitsMonth"]
     assert result["note"] == (
@@ -375,7 +392,7 @@ def test_without_a_common_feature_only_the_customers_segments_are_compared():
     old = version("A", groups, features=["Income", "Recency"], data=data)
     new = version("B", groups, features=["Age", "Total_Spending"], data=data)
 
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     assert result["centroid_matching"] is False
     assert result["features_compared"] == []
@@ -397,7 +414,7 @@ def test_customers_in_one_version_only_are_counted_and_left_out_of_the_table():
     old = version("A", groups, rows=slice(0, n - 30))  # the last 30 customers are not in A
     new = version("B", groups, rows=slice(10, n))  # the first 10 are not in B
 
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     assert result["customers_compared"] == n - 40
     assert (result["customers_only_old"], result["customers_only_new"]) == (10, 30)
@@ -415,7 +432,7 @@ def test_no_customer_in_both_versions():
     n = sum(SIZES)
     old, new = version("A", groups, rows=slice(0, 400)), version("B", groups, rows=slice(400, n))
 
-    result = segment_migration(old, new, MATCH_DISTANCE)
+    result = segment_migration(old, new, SETTINGS)
 
     assert result["customers_compared"] == 0
     assert result["adjusted_rand_index"] is None
@@ -436,8 +453,8 @@ def test_tables_of_different_models_and_a_bad_threshold_are_refused():
         VersionSegments("A", good.segments, unnamed, good.centroids, good.scale)
     with pytest.raises(ValueError, match="not a positive number"):
         VersionSegments("A", good.segments, good.names, good.centroids, good.scale * 0)
-    with pytest.raises(ValueError, match="match_distance must be a positive number"):
-        segment_migration(good, good, 0)
+    with pytest.raises(ValueError, match="match_distance"):
+        settings(0)
 
 
 def test_from_model_refuses_a_card_of_other_features():
@@ -448,3 +465,118 @@ def test_from_model_refuses_a_card_of_other_features():
 
     with pytest.raises(ValueError, match="the card lists"):
         VersionSegments.from_model("A", data[["ID"]].assign(segment=0), card, scaler, model)
+
+
+# ------------------------------------------------------------ the customers checked first
+
+INPUT_A = {"source": "exports/2014-05.csv", "rows_in": 830, "sha256": "a" * 64}
+INPUT_B = {"source": "exports/2014-06.csv", "rows_in": 830, "sha256": "b" * 64}
+
+
+def keyed(base: VersionSegments, keys: np.ndarray, source: dict | None) -> VersionSegments:
+    """``base`` whose segments keep each customer's ``customer_key``, trained on ``source``."""
+    segments = base.segments.assign(customer_key=keys[: len(base.segments)])
+    return VersionSegments(base.label, segments, base.names, base.centroids, base.scale, source)
+
+
+def checks(result: dict) -> dict[str, str]:
+    """Check -> status."""
+    return {c["check"]: c["status"] for c in result["matching"]["checks"]}
+
+
+def test_the_same_customers_in_both_versions_pass_both_checks():
+    _, groups = planted()
+    keys = np.arange(len(groups)) * 7
+    old, new = (
+        keyed(version("A", groups), keys, INPUT_A),
+        keyed(version("B", groups), keys, INPUT_B),
+    )
+
+    result = compare(old, new, SETTINGS)
+
+    assert checks(result) == {"same_customers": PASSED, "matched_share": PASSED}
+    assert result["warnings"] == [] and warnings(result) == []
+    assert result["sentence"].startswith("Model B keeps all 6"), "no warning before it"
+    matching = result["matching"]
+    assert (matching["ids_in_both"], matching["same_customers"]) == (sum(SIZES), sum(SIZES))
+    assert matching["share_of_old"] == matching["share_of_new"] == 1.0
+    assert matching["same_input"] is False, "two monthly exports: different tables, not a warning"
+    assert "exports/2014-05.csv (830 rows, SHA-256 aaaaaaaaaaaa…)" in inputs_sentence(result)
+    json.dumps(result, allow_nan=False)
+
+
+def test_ids_of_different_people_are_not_compared_and_the_warning_comes_first():
+    """Another table sharing the IDs: 90 % of the IDs in both name other people (their
+    Year_Birth or Dt_Customer differ). Only the agreeing tenth is compared, and the sentence
+    says so before any figure.
+    """
+    _, groups = planted()
+    keys = np.arange(len(groups)) * 7
+    other = np.where(np.arange(len(groups)) % 10 == 0, keys, keys + 1)
+    old = keyed(version("A", groups), keys, INPUT_A)
+    new = keyed(version("B", groups), other, INPUT_B)
+
+    result = compare(old, new, SETTINGS)
+
+    same = int(np.sum(np.arange(len(groups)) % 10 == 0))
+    assert checks(result) == {"same_customers": FAILED, "matched_share": FAILED}
+    matching = result["matching"]
+    assert (matching["ids_in_both"], matching["same_customers"]) == (sum(SIZES), same)
+    assert matching["different_customers"] == sum(SIZES) - same
+    assert result["customers_compared"] == int(table(result).to_numpy().sum()) == same
+    first, second = result["warnings"]
+    assert first.startswith(f"Not the same customers: {sum(SIZES) - same:,} of the {sum(SIZES):,}")
+    assert "exports/2014-05.csv" in first and "exports/2014-06.csv" in first
+    assert second.startswith(f"Few customers in common: the {same} customers compared are 10%")
+    assert result["sentence"].startswith(first), "the warnings lead the sentence"
+    assert result["sentence"].index("Adjusted Rand index") > result["sentence"].index(second)
+
+
+def test_a_small_overlap_of_the_same_customers_is_said_first():
+    _, groups = planted()
+    keys = np.arange(len(groups)) * 7
+    old = keyed(version("A", groups), keys, INPUT_A)
+    new = keyed(version("B", groups, rows=slice(0, 300)), keys, INPUT_A)  # 300 of 830 kept
+
+    result = compare(old, new, SETTINGS)
+
+    assert checks(result) == {"same_customers": PASSED, "matched_share": FAILED}
+    assert result["matching"]["share_of_old"] == pytest.approx(300 / sum(SIZES))
+    assert result["matching"]["share_of_new"] == 1.0
+    assert result["matching"]["same_input"] is True
+    assert result["warnings"] == [
+        "Few customers in common: the 300 customers compared are 36% of model A's 830 and 100% "
+        "of model B's 300; every figure below describes those customers only, not the models' "
+        "segments as a whole."
+    ]
+    assert inputs_sentence(result).startswith("Both versions were trained on the same table")
+
+
+def test_a_version_without_keys_is_not_checked_and_says_so():
+    _, groups = planted()
+    keys = np.arange(len(groups)) * 7
+    old = version("A", groups)  # made before segments kept the key, and cards their input
+    new = keyed(version("B", groups), keys, INPUT_B)
+
+    result = compare(old, new, SETTINGS)
+
+    assert checks(result) == {"same_customers": NOT_CHECKED, "matched_share": PASSED}
+    assert result["matching"]["same_customers"] is None
+    assert result["customers_compared"] == sum(SIZES), "every ID in both, as before"
+    (warning,) = result["warnings"]
+    assert warning.startswith("Not checked whether the IDs in both versions are the same")
+    assert "model A do not keep" in warning
+    assert result["matching"]["same_input"] is None
+    assert "a table it did not record" in inputs_sentence(result)
+
+
+def test_a_comparison_saved_before_the_checks_says_it_was_not_checked():
+    _, groups = planted()
+    saved = compare(version("A", groups), version("B", groups), SETTINGS)
+    saved.pop("matching")
+
+    assert warnings(saved) == [
+        "Not checked whether the IDs in both versions are the same customers, nor how many are "
+        "shared: this comparison was saved before the checks existed."
+    ]
+    assert inputs_sentence(saved) == ""

@@ -44,6 +44,13 @@ INFO = {
     "partner_statuses": ["Married", "Together"],
     "typical_customer": {"Income": 50_000},
 }
+REPORT = {
+    "source": "data/01_raw/demo_customers.csv",
+    "format": "text",
+    "input": {"bytes": 123, "sha256": "ab" * 32},
+    "rows_in": 2240,
+    "rows_clean": 2200,
+}
 SWEEP = pd.DataFrame(
     {"k": [5, 6, 7], "is_knee": [True, False, False], "preferred_by": ["elbow", "", ""]}
 )
@@ -169,7 +176,7 @@ def test_sweep_centres_of_other_features_are_an_error(demo_features, sampled_swe
 
 def test_model_card_describes_the_model(demo_features, k_selection, kmeanspp):
     scaler, model, segments = fit(demo_features, k_selection, kmeanspp)
-    card = build_model_card(demo_features, segments, scaler, model, INFO, kmeanspp)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, REPORT, kmeanspp)
 
     assert card["k"] == 6 and card["training_rows"] == len(demo_features)
     assert card["features"] == list(kmeanspp.features)
@@ -180,6 +187,14 @@ def test_model_card_describes_the_model(demo_features, k_selection, kmeanspp):
     assert card["feature_ranges"]["Age"]["min"] == demo_features["Age"].min()
     assert card["partner_statuses"] == ["Married", "Together"], "as feature engineering used"
     assert card["typical_customer"] == INFO["typical_customer"]
+    assert card["input"] == {
+        "source": "data/01_raw/demo_customers.csv",
+        "format": "text",
+        "bytes": 123,
+        "sha256": "ab" * 32,
+        "rows_in": 2240,
+        "rows_clean": 2200,
+    }, "what it was trained on"
 
 
 def test_pipeline_decides_k_once_and_every_output_follows_it(demo_features, sampled_sweep, params):
@@ -194,6 +209,7 @@ def test_pipeline_decides_k_once_and_every_output_follows_it(demo_features, samp
             "k_sweep": MemoryDataset(sweep),
             "sweep_centres": MemoryDataset(centres),
             "feature_info": MemoryDataset(INFO),
+            "data_quality_report": MemoryDataset(REPORT),
             "params:clustering": MemoryDataset(changed(params["clustering"], n_clusters=5)),
             "params:monitoring": MemoryDataset(params["monitoring"]),
             **{
@@ -221,17 +237,19 @@ def test_fitted_segments_are_what_scoring_the_customers_gives(demo_features, k_s
 
     rescored = score_customers(demo_features.sort_values("ID"), scaler, model)
 
-    pd.testing.assert_frame_equal(segments, rescored, check_exact=True)
+    keys = demo_features.sort_values("ID")["customer_key"].to_numpy()
+    assert (segments["customer_key"].to_numpy() == keys).all(), "each customer's key kept"
+    pd.testing.assert_frame_equal(segments.drop(columns="customer_key"), rescored, check_exact=True)
 
 
 def test_model_card_silhouette_is_seeded_on_a_sample(demo_features, k_selection, kmeanspp):
     settings = changed(kmeanspp, silhouette_sample_size=500)
     scaler, model, segments = fit(demo_features, k_selection, settings)
 
-    card = build_model_card(demo_features, segments, scaler, model, INFO, settings)
-    again = build_model_card(demo_features, segments, scaler, model, INFO, settings)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, REPORT, settings)
+    again = build_model_card(demo_features, segments, scaler, model, INFO, REPORT, settings)
     other = build_model_card(
-        demo_features, segments, scaler, model, INFO, changed(settings, random_state=7)
+        demo_features, segments, scaler, model, INFO, REPORT, changed(settings, random_state=7)
     )
 
     assert card == again, "same seed, same model card"
@@ -250,11 +268,11 @@ def test_model_card_does_not_depend_on_feature_row_order(demo_features, k_select
     extra = demo_features.head(1).assign(ID=-1, Income=1e9)  # a customer without a segment
     shuffled = pd.concat([demo_features.sample(frac=1.0, random_state=3), extra])
 
-    card = build_model_card(demo_features, segments, scaler, model, INFO, kmeanspp)
+    card = build_model_card(demo_features, segments, scaler, model, INFO, REPORT, kmeanspp)
 
-    assert build_model_card(shuffled, segments, scaler, model, INFO, kmeanspp) == card
+    assert build_model_card(shuffled, segments, scaler, model, INFO, REPORT, kmeanspp) == card
     with pytest.raises(ValueError, match="1 customer.s. of customer_segments have no row"):
-        build_model_card(demo_features.iloc[1:], segments, scaler, model, INFO, kmeanspp)
+        build_model_card(demo_features.iloc[1:], segments, scaler, model, INFO, REPORT, kmeanspp)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 from conftest import changed
@@ -93,7 +95,9 @@ def test_features_are_computed_as_documented(customers, params):
     assert first["Education_Level"] == 3
     assert first["Deal_Share"] == pytest.approx(2 / 8), "deals among web+catalogue+store"
     assert set(ENGINEERED_FEATURES) <= set(features.columns)
-    assert list(features.columns) == ["ID", *FEATURE_COLUMNS], "schema.FEATURE_COLUMNS, in order"
+    assert list(features.columns) == ["ID", "customer_key", *FEATURE_COLUMNS], "in order"
+    days = (date(2013, 6, 29) - date(1970, 1, 1)).days
+    assert first["customer_key"] == 1960 * 1_000_000 + days, "Year_Birth and Dt_Customer"
 
 
 def test_the_typical_customer_is_the_median_customer(customers, params):
@@ -151,7 +155,7 @@ def test_model_input_has_the_model_and_naming_columns_in_id_order(customers, par
 
     assert features["ID"].tolist() == [2, 1], "customer_features keeps the input's row order"
     assert model_input["ID"].tolist() == [1, 2], "customer_model_input is in ID order"
-    expected = dict.fromkeys(["ID", *params["feature_engineering"].model_features])
+    expected = dict.fromkeys(["ID", "customer_key", *params["feature_engineering"].model_features])
     expected |= dict.fromkeys(NAMING_COLUMNS)
     assert list(model_input.columns) == list(expected)
     by_id = features.set_index("ID")

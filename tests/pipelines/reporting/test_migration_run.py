@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import shutil
 
+import model_projects
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +17,8 @@ from customer_segmentation.core.monitoring.migration import VersionSegments, cen
 from customer_segmentation.kedro_io.versioning import stamps
 
 pytestmark = pytest.mark.slow
+
+unrelated_versions_project = model_projects.unrelated_versions_project
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +64,29 @@ def test_a_retrain_with_five_segments_records_the_migration(project):
     }
     assert matched == dict(enumerate(best)), (matched, best)
     assert np.isfinite(distances).all()
+
+
+def test_a_model_of_another_table_is_compared_only_on_the_same_customers(
+    unrelated_versions_project,
+):
+    """Trained on the demo table after the real one: the IDs in both name other people, and
+    segment_migration says so before any figure, comparing only the customers who agree.
+    """
+    catalog = load_catalog(unrelated_versions_project)
+    migration = catalog.load("segment_migration")
+    matching = migration["matching"]
+    demo, real = (
+        catalog.load("model_card", version=s)["input"]
+        for s in stamps(native_catalog(unrelated_versions_project), "model_card")[:2]
+    )
+
+    assert real["source"].endswith(REAL_FILES[0]) and demo["source"].endswith("demo_customers.csv")
+    assert real["sha256"] != demo["sha256"] and matching["same_input"] is False
+    assert matching["ids_in_both"] > 100, "the demo table reuses some of the real IDs"
+    assert matching["different_customers"] > 0.9 * matching["ids_in_both"], matching
+    statuses = {c["check"]: c["status"] for c in matching["checks"]}
+    assert statuses["same_customers"] == "failed"
+    assert migration["warnings"][0].startswith("Not the same customers")
+    assert migration["sentence"].startswith(migration["warnings"][0])
+    assert migration["customers_compared"] == matching["same_customers"]
+    assert pd.DataFrame(migration["contingency"])["customers"].sum() == matching["same_customers"]

@@ -19,6 +19,7 @@ from customer_segmentation.core.contract.reading import (
     RawTable,
     read_file,
     typed_table,
+    with_info,
 )
 from customer_segmentation.core.contract.rules import REASON, REASON_CODE
 from customer_segmentation.core.contract.source import RawCustomerFile
@@ -27,9 +28,13 @@ from customer_segmentation.params import DataProcessingParams
 
 def prepare_customers(raw: RawCustomerFile | RawTable, params: DataProcessingParams) -> CheckResult:
     """Check every row of an export: a file (read by its engine, :func:`read_file`) or a table
-    that arrived typed (a database table, :func:`typed_table`).
+    that arrived typed (a database table, :func:`typed_table`). The quality report's ``input``
+    tells the export from another (a file's :meth:`RawCustomerFile.identity`; a table's is
+    given by whoever read it).
     """
-    return check(raw if isinstance(raw, RawTable) else read_file(raw), params)
+    if isinstance(raw, RawTable):
+        return check(raw, params)
+    return check(with_info(read_file(raw), input=raw.identity()), params)
 
 
 __all__ = [

@@ -4,6 +4,7 @@ the engine reads itself.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,15 @@ class RawCustomerFile:
         with self.path.open("rb") as handle:  # type: ignore[union-attr]
             head = handle.read(size + 1)
         return head[:size], len(head) <= size
+
+    def identity(self) -> dict[str, Any]:
+        """What tells this export from another: its size and the SHA-256 of its bytes (a
+        file is streamed from disk, never held).
+        """
+        if self._content is not None:
+            size, digest = len(self._content), hashlib.sha256(self._content)
+        else:
+            with self.path.open("rb") as handle:  # type: ignore[union-attr]
+                digest = hashlib.file_digest(handle, "sha256")
+            size = self.path.stat().st_size  # type: ignore[union-attr]
+        return {"bytes": size, "sha256": digest.hexdigest()}

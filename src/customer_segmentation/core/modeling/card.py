@@ -25,6 +25,7 @@ def model_card(
     scaler: StandardScaler,
     model: KMeans,
     feature_info: dict[str, Any],
+    quality_report: dict[str, Any],
     params: ClusteringParams,
 ) -> dict[str, Any]:
     """Describe the model of this run: aggregates in the engine over every segmented
@@ -36,13 +37,14 @@ def model_card(
         scaler, model: the fitted scaler and K-Means.
         feature_info: what ``feature_engineering`` recorded (reference date, partner statuses,
             the typical customer).
+        quality_report: the training table's ``data_quality_report`` (its :func:`input_of`).
         params: the ``clustering`` parameters.
 
     Raises:
         ValueError: a segmented customer has no features, or a table repeats an ID.
 
     Returns:
-        ``k``, ``algorithm``, ``features``, ``reference_date``, ``partner_statuses``,
+        ``k``, ``algorithm``, ``input`` (:func:`input_of`), ``features``, ``reference_date``, ``partner_statuses``,
         ``training_rows``, ``inertia``, ``initialisation``, ``silhouette`` (on
         ``silhouette_rows`` sampled rows), ``random_state``, ``segment_numbering``,
         ``feature_ranges`` (training min/max per feature), ``typical_customer`` (the form's
@@ -61,6 +63,7 @@ def model_card(
     return {
         "k": int(model.n_clusters),
         "algorithm": type(model).__name__,
+        "input": input_of(quality_report),
         "features": columns,
         "reference_date": feature_info["reference_date"],
         "partner_statuses": list(feature_info["partner_statuses"]),
@@ -76,6 +79,21 @@ def model_card(
         "segments": named[list(CARD_SEGMENT_COLUMNS)]
         .astype({"segment": int, "size": int, "share": float})
         .to_dict(orient="records"),
+    }
+
+
+def input_of(quality_report: dict[str, Any]) -> dict[str, Any]:
+    """The training table's identity: ``source`` (its path, or table and database),
+    ``format``, ``bytes`` and ``sha256`` (of the file's bytes; of a database table's sorted rows
+    as CSV) and its rows (``rows_in``, ``rows_clean``). Two cards with one ``sha256`` were trained
+    on the same table.
+    """
+    return {
+        "source": quality_report["source"],
+        "format": quality_report.get("format", "text"),
+        **quality_report["input"],
+        "rows_in": quality_report["rows_in"],
+        "rows_clean": quality_report["rows_clean"],
     }
 
 

@@ -190,7 +190,8 @@ def fit_segmentation(
 
     Args:
         features: a native frame with ``ID``, ``Total_Spending``, ``Income`` and
-            ``settings.features``.
+            ``settings.features``; its ``customer_key``, when it has one, is kept in the
+            segments.
         k: the number of segments (decided once, in ``k_selection``).
         settings: the ``clustering`` parameters.
         sweep_centres: the sweep's centres per k, in the features' units.
@@ -199,15 +200,16 @@ def fit_segmentation(
         ValueError: fewer customers than segments; the sweep used other features.
     """
     columns = list(settings.features)
-    needed = list(dict.fromkeys([schema.ID, *columns, "Total_Spending", "Income"]))
-    frame = engine.lazy(features).select(*needed)
+    frame = engine.lazy(features)
+    keys = [c for c in (schema.ID, schema.CUSTOMER_KEY) if c in frame.collect_schema().names()]
+    frame = frame.select(*dict.fromkeys([*keys, *columns, "Total_Spending", "Income"]))
     scaler = scoring.fit_scaler(frame, columns)
     rows = int(scaler.n_samples_seen_)
     if rows < k:
         raise ValueError(f"{rows} customers cannot make {k} segments")
     scaled = engine.cache(
         scoring.scale(frame, scaler, columns).select(
-            schema.ID, "Total_Spending", "Income", *(scoring.scaled_name(c) for c in columns)
+            *keys, "Total_Spending", "Income", *(scoring.scaled_name(c) for c in columns)
         )
     )
     centres, how = _start(frame, scaler, k, settings, sweep_centres)
@@ -221,7 +223,7 @@ def fit_segmentation(
     model.inertia_ = float(
         engine.first_row(scored.select(inertia=(nw.col("distance") ** 2).sum()))["inertia"]
     )
-    segments = engine.native(scored.select(schema.ID, *scoring.SCORE_COLUMNS).sort(schema.ID))
+    segments = engine.native(scored.select(*keys, *scoring.SCORE_COLUMNS).sort(schema.ID))
     logger.info(
         "Fitted K-Means with k=%d on %d customers in %d Lloyd rounds, starting from %s",
         k,

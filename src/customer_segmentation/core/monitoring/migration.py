@@ -27,6 +27,16 @@ seven features are compared, and reads in the units of the naming thresholds
 "high"). Every pair's difference is also reported per feature in the features' own units and
 in standard deviations (``centroid_shift``).
 
+Before anything is compared, the customers are checked (:func:`customer_checks`). Customers
+are matched by ``ID``, and an ``ID`` names the same person in both versions only when the
+``customer_key`` both versions keep (``Year_Birth`` and ``Dt_Customer``, which do not change)
+agrees: rows of one ``ID`` whose keys differ are different people and are not compared. When
+fewer than ``same_customers_share`` of the IDs in both agree (the versions were trained on
+unrelated tables), or the customers compared are fewer than ``matched_share`` of either
+version's, the comparison says so first, in words, before any figure; a version made before
+segments kept the key is "not checked". Each version's input (the model card's ``input``: path,
+rows, SHA-256) is reported beside.
+
 When the versions use different features, a note says so and the centroids are compared on the
 features both use; with none in common nothing is matched by centroids (status ``not matched``):
 only the contingency table and the adjusted Rand index compare the versions. Either way the
@@ -49,10 +59,12 @@ from customer_segmentation import schema
 from customer_segmentation.core import scoring
 from customer_segmentation.core.sampling import check_one_row_per_id
 from customer_segmentation.core.segments import (
+    SAME_CUSTOMER,
     matched_segments,
     segment_names,
     segment_pair_counts,
 )
+from customer_segmentation.params import MigrationParams
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +73,8 @@ FIRST_MODEL = "No earlier complete model version to compare with: this is the fi
 NEW = "new"
 DISSOLVED = "dissolved"
 NOT_MATCHED = "not matched"
+# What a customer check (customer_checks) found: passed, failed, or could not be made.
+PASSED, FAILED, NOT_CHECKED = "passed", "failed", "not checked"
 DISTANCE_UNIT = (
     "root mean square, over the compared features, of the centroids' difference in the old "
     "version's standard deviations (its scaler's scale_)"
@@ -127,6 +141,8 @@ class VersionSegments:
             per feature of the model (the model card's ``features``), in the features' own units.
         scale: feature -> the version's standard deviation of it (``scaler.scale_``), for the
             columns of ``centroids``; only the old version's is used.
+        source: what the version was trained on (its model card's ``input``: ``source``,
+            ``rows_in``, ``sha256``...); None for a version made before cards kept it.
 
     Raises:
         ValueError: the tables do not describe one model (columns missing, an ``ID`` twice, a
@@ -139,6 +155,7 @@ class VersionSegments:
     names: Mapping[int, str]
     centroids: pd.DataFrame
     scale: pd.Series
+    source: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         """Refuse tables that do not belong to one model."""
@@ -186,8 +203,8 @@ class VersionSegments:
 
         Args:
             label: how sentences name the version.
-            segments: its ``customer_segments`` (``ID``, ``segment``).
-            card: its model card (``features``, ``segments`` with their names).
+            segments: its ``customer_segments`` (``ID``, ``segment``, ``customer_key``).
+            card: its model card (``features``, ``segments`` with their names, ``input``).
             scaler: its fitted ``StandardScaler``.
             model: its fitted K-Means.
 
@@ -209,17 +226,155 @@ class VersionSegments:
             scoring.unscaled(centres, scaler), columns=features, index=range(len(centres))
         )
         scale = pd.Series(np.asarray(scaler.scale_, dtype="float64"), index=features)
-        return cls(label, segments, segment_names(card), centroids, scale)
+        return cls(label, segments, segment_names(card), centroids, scale, card.get("input"))
 
 
 def common_customers(old: VersionSegments, new: VersionSegments) -> pd.DataFrame:
-    """The customers in both versions: ``ID``, ``old_segment``, ``new_segment`` (``ID`` order)."""
+    """The IDs in both versions: ``ID``, ``old_segment``, ``new_segment`` and ``same_customer``
+    (``segments.matched_segments``: whether the ``customer_key`` agrees; missing when a version
+    has none), in ``ID`` order.
+    """
     return matched_segments(
         old.segments.rename(columns={schema.SEGMENT: _OLD}),
         new.segments.rename(columns={schema.SEGMENT: _NEW}),
         (_OLD, _NEW),
         ("the older version's segments", "the newer version's segments"),
     ).astype({_OLD: "int64", _NEW: "int64"})
+
+
+def customer_checks(
+    matched: pd.DataFrame, old: VersionSegments, new: VersionSegments, settings: MigrationParams
+) -> dict[str, Any]:
+    """Whether the customers two versions share may be compared, checked before any figure.
+
+    Args:
+        matched: :func:`common_customers` of the two versions.
+        settings: ``monitoring.migration`` (``same_customers_share``, ``matched_share``).
+
+    Returns:
+        ``ids_in_both``; ``same_customers`` and ``different_customers`` (of those IDs, whose
+        ``customer_key`` agrees or not; None when not checked); ``compared`` (the customers the
+        comparison uses: the same customers, or every ID in both when not checked);
+        ``share_of_old`` and ``share_of_new`` (``compared`` over each version's customers);
+        ``same_input`` (both cards name a table with the same SHA-256; None when a card has
+        none), ``input_old``, ``input_new``; and ``checks``: records of ``check``
+        (``same_customers``, ``matched_share``), ``status`` (:data:`PASSED`, :data:`FAILED`,
+        :data:`NOT_CHECKED`) and ``text``, a sentence for the reader.
+    """
+    ids = len(matched)
+    keyed = all(schema.CUSTOMER_KEY in v.segments.columns for v in (old, new))
+    same = int(matched[SAME_CUSTOMER].sum()) if keyed else None
+    compared = same if same is not None else ids
+    sizes = len(old.segments), len(new.segments)
+    shares = [compared / n if n else None for n in sizes]
+    hashes = [(v.source or {}).get("sha256") for v in (old, new)]
+    return {
+        "ids_in_both": ids,
+        "same_customers": same,
+        "different_customers": None if same is None else ids - same,
+        "compared": compared,
+        "share_of_old": shares[0],
+        "share_of_new": shares[1],
+        "same_input": None if None in hashes else hashes[0] == hashes[1],
+        "input_old": None if old.source is None else dict(old.source),
+        "input_new": None if new.source is None else dict(new.source),
+        "checks": [
+            _same_customers_check(old, new, ids, same, settings.same_customers_share),
+            _share_check(old, new, compared, sizes, shares, settings.matched_share),
+        ],
+    }
+
+
+def _inputs(labels: Sequence[str], sources: Sequence[Mapping[str, Any] | None]) -> str:
+    """Where each version's customers came from, in words."""
+    parts = []
+    for label, source in zip(labels, sources, strict=True):
+        what = (
+            "a table it did not record (made before model cards kept their input)"
+            if source is None
+            else f"{source['source']} ({source['rows_in']:,} rows, SHA-256 "
+            f"{str(source['sha256'])[:12]}…)"
+        )
+        parts.append(f"model {label} was trained on {what}")
+    return f"{parts[0][0].upper()}{parts[0][1:]}; {parts[1]}."
+
+
+def inputs_sentence(result: Mapping[str, Any]) -> str:
+    """What each version of a comparison was trained on (its card's ``input``), in words;
+    empty for a comparison saved before the checks existed.
+    """
+    matching = result.get("matching")
+    if matching is None:
+        return ""
+    labels = (result["old_version"], result["new_version"])
+    if matching["same_input"]:
+        source = matching["input_new"]
+        return (
+            f"Both versions were trained on the same table: {source['source']} "
+            f"({source['rows_in']:,} rows, SHA-256 {str(source['sha256'])[:12]}…)."
+        )
+    return _inputs(labels, (matching["input_old"], matching["input_new"]))
+
+
+def _same_customers_check(
+    old: VersionSegments, new: VersionSegments, ids: int, same: int | None, least: float
+) -> dict[str, Any]:
+    """Whether the IDs in both versions are the same people (their keys agree)."""
+    check = {"check": "same_customers"}
+    if same is None:
+        unkept = [v.label for v in (old, new) if schema.CUSTOMER_KEY not in v.segments.columns]
+        return {
+            **check,
+            "status": NOT_CHECKED,
+            "text": f"Not checked whether the IDs in both versions are the same customers: the "
+            f"segments of model {' and '.join(unkept)} do not keep the customers' Year_Birth and "
+            "Dt_Customer (made before segments kept them). Retrain to check.",
+        }
+    if not ids or same / ids >= least:
+        return {
+            **check,
+            "status": PASSED,
+            "text": f"The same customers: {same:,} of the {ids:,} IDs in both versions have the "
+            "same Year_Birth and Dt_Customer in both.",
+        }
+    return {
+        **check,
+        "status": FAILED,
+        "text": f"Not the same customers: {ids - same:,} of the {ids:,} IDs in both versions "
+        f"({(ids - same) / ids:.0%}) have another Year_Birth or Dt_Customer in each, so they "
+        f"name different people; the versions were trained on different customer tables. "
+        f"{_inputs((old.label, new.label), (old.source, new.source))} Only the {same:,} customers whose ID, Year_Birth and Dt_Customer "
+        "agree are compared below.",
+    }
+
+
+def _share_check(
+    old: VersionSegments,
+    new: VersionSegments,
+    compared: int,
+    sizes: tuple[int, int],
+    shares: list[float | None],
+    least: float,
+) -> dict[str, Any]:
+    """Whether the customers compared are a large enough part of both versions."""
+    parts = (
+        f"{share:.0%} of model {v.label}'s {n:,}"
+        for v, n, share in zip((old, new), sizes, shares, strict=True)
+    )
+    described = " and ".join(parts)
+    low = [share for share in shares if share is not None and share < least]
+    if not low:
+        return {
+            "check": "matched_share",
+            "status": PASSED,
+            "text": f"The {compared:,} customers compared are {described}.",
+        }
+    return {
+        "check": "matched_share",
+        "status": FAILED,
+        "text": f"Few customers in common: the {compared:,} customers compared are {described}; "
+        "every figure below describes those customers only, not the models' segments as a whole.",
+    }
 
 
 def contingency_table(
@@ -319,22 +474,27 @@ def _feature_note(old: VersionSegments, new: VersionSegments, compared: list[str
     return f"The models use different features: {'; '.join(sides)}; {reach}."
 
 
-def segment_migration(old: VersionSegments, new: VersionSegments, match_distance: float) -> dict:
+def segment_migration(
+    old: VersionSegments, new: VersionSegments, settings: MigrationParams
+) -> dict:
     """Compare two model versions on the customers both segmented (JSON-serialisable).
 
     Args:
         old: the previous complete version.
         new: the version of this run.
-        match_distance: the largest centroid distance (:data:`DISTANCE_UNIT`) at which a
-            Hungarian pair is the same segment (``monitoring.migration.match_distance``).
+        settings: ``monitoring.migration``: ``match_distance``, the largest centroid distance
+            (:data:`DISTANCE_UNIT`) at which a Hungarian pair is the same segment, and the
+            shares :func:`customer_checks` holds the customers to.
 
     Returns:
-        ``old_version``, ``new_version`` (labels); ``customers_compared`` (in both),
-        ``customers_only_old``, ``customers_only_new``; ``adjusted_rand_index`` (on the
+        ``old_version``, ``new_version`` (labels); ``matching`` (:func:`customer_checks`);
+        ``customers_compared`` (in both, the same people), ``customers_only_old``,
+        ``customers_only_new`` (IDs in one version only); ``adjusted_rand_index`` (on the
         common customers; None without any); ``features_old``, ``features_new``,
         ``features_compared`` (both use them; the centroids are compared on these), ``note``
         (None when the features are the same); ``centroid_matching`` (False without a common
-        feature), ``match_distance``, ``distance_unit``; ``n_kept``, ``n_dissolved``,
+        feature), ``match_distance``, ``same_customers_share``, ``matched_share`` (the
+        settings), ``distance_unit``; ``n_kept``, ``n_dissolved``,
         ``n_new``; and lists of records: ``contingency`` (:data:`CONTINGENCY_COLUMNS`),
         ``old_segments`` (:data:`OLD_SEGMENT_COLUMNS`: status ``kept``/``dissolved``, or
         ``not matched``; the new segment that took most of its customers),
@@ -345,12 +505,11 @@ def segment_migration(old: VersionSegments, new: VersionSegments, match_distance
         ``centroid_shift`` (:data:`SHIFT_COLUMNS`: per Hungarian pair and compared feature,
         both centres in the feature's unit, the shift in it and in old standard deviations).
 
-    Raises:
-        ValueError: ``match_distance`` is not a positive number.
     """
-    if not (np.isfinite(match_distance) and match_distance > 0):
-        raise ValueError(f"match_distance must be a positive number, got {match_distance!r}")
-    common = common_customers(old, new)
+    match_distance = settings.match_distance
+    matched = common_customers(old, new)
+    matching = customer_checks(matched, old, new, settings)
+    common = matched[matched[SAME_CUSTOMER].fillna(True)]
     table = contingency_table(common, old.names, new.names)
     compared = [f for f in old.features if f in new.features]
     old_rows, new_rows = _segment_rows(old, compared), _segment_rows(new, compared, side=NEW)
@@ -360,6 +519,7 @@ def segment_migration(old: VersionSegments, new: VersionSegments, match_distance
     result = {
         "old_version": old.label,
         "new_version": new.label,
+        "matching": matching,
         **_customers(common, old, new),
         "features_old": old.features,
         "features_new": new.features,
@@ -367,6 +527,8 @@ def segment_migration(old: VersionSegments, new: VersionSegments, match_distance
         "note": _feature_note(old, new, compared),
         "centroid_matching": bool(compared),
         "match_distance": float(match_distance),
+        "same_customers_share": float(settings.same_customers_share),
+        "matched_share": float(settings.matched_share),
         "distance_unit": DISTANCE_UNIT,
         "n_kept": sum(r["status"] == KEPT for r in new_rows.values()),
         "n_dissolved": statuses.count(DISSOLVED),
@@ -532,13 +694,15 @@ def migration_sentence(result: Mapping[str, Any]) -> str:
     'X' is new (64% of its customers came from 'Y'). Adjusted Rand index 0.83 on 2,212
     customers in both." Customers in one version only and a note on different features follow
     when there are any.
+    What the customer checks found is not in it: :func:`warnings` says it, first.
     """
     old, new = result["old_version"], result["new_version"]
     olds, news = result["old_segments"], result["new_segments"]
+    text = ""
     if result["centroid_matching"]:
-        text = "; ".join(_matching_clauses(result)) + "."
+        text += "; ".join(_matching_clauses(result)) + "."
     else:
-        text = (
+        text += (
             f"Model {new} ({len(news)} segments) and model {old} ({len(olds)} segments) share no "
             "feature, so their segments are not matched by centroids."
         )
@@ -602,12 +766,35 @@ def _matching_clauses(result: Mapping[str, Any]) -> list[str]:
     return clauses
 
 
-def compare(old: VersionSegments, new: VersionSegments, match_distance: float) -> dict[str, Any]:
-    """The saved form of a comparison (``segment_migration``): :func:`segment_migration` with
-    the older version's label as ``previous_version`` and :func:`migration_sentence`.
+def warnings(result: Mapping[str, Any]) -> list[str]:
+    """What a reader must know before any figure of a comparison: the texts of its customer
+    checks that failed (:func:`customer_checks`), or that could not be made; none when both
+    passed. A comparison saved before the checks existed: one text saying so.
     """
-    result = segment_migration(old, new, match_distance)
-    return {"previous_version": old.label, "sentence": migration_sentence(result), **result}
+    matching = result.get("matching")
+    if matching is None:
+        return [
+            "Not checked whether the IDs in both versions are the same customers, nor how many "
+            "are shared: this comparison was saved before the checks existed."
+        ]
+    return [c["text"] for c in matching["checks"] if c["status"] != PASSED]
+
+
+def compare(
+    old: VersionSegments, new: VersionSegments, settings: MigrationParams
+) -> dict[str, Any]:
+    """The saved form of a comparison (``segment_migration``): :func:`segment_migration` with
+    the older version's label as ``previous_version``, its :func:`warnings` and ``sentence``:
+    the warnings, then :func:`migration_sentence`.
+    """
+    result = segment_migration(old, new, settings)
+    told = warnings(result)
+    return {
+        "previous_version": old.label,
+        "warnings": told,
+        "sentence": " ".join([*told, migration_sentence(result)]),
+        **result,
+    }
 
 
 def contingency_cells(result: Mapping[str, Any]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ def fit_segmentation(
     (``modeling.kmeans.fit_segmentation``).
 
     Returns:
-        ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``segment``,
+        ``scaler``, ``kmeans_model`` and ``customer_segments`` (``ID``, ``customer_key``, ``segment``,
         ``distance``, ``runner_up``, ``runner_up_distance``, ``margin``).
     """
     from customer_segmentation.core.modeling import kmeans, selection
@@ -51,6 +51,7 @@ def model_card(
     scaler: StandardScaler,
     kmeans_model: KMeans,
     feature_info: dict[str, Any],
+    data_quality_report: dict[str, Any],
     params: ClusteringParams,
 ) -> dict[str, Any]:
     """``modeling.card.model_card``: aggregates of every customer in the engine, the
@@ -59,7 +60,13 @@ def model_card(
     from customer_segmentation.core.modeling import card
 
     return card.model_card(
-        customer_model_input, customer_segments, scaler, kmeans_model, feature_info, params
+        customer_model_input,
+        customer_segments,
+        scaler,
+        kmeans_model,
+        feature_info,
+        data_quality_report,
+        params,
     )
 
 

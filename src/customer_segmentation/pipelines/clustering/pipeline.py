@@ -50,7 +50,14 @@ def _describing_nodes() -> list[Node]:
     return [
         Node(
             model_card,
-            inputs=[*MODEL_INPUT, "scaler", "kmeans_model", "feature_info", "params:clustering"],
+            inputs=[
+                *MODEL_INPUT,
+                "scaler",
+                "kmeans_model",
+                "feature_info",
+                "data_quality_report",
+                "params:clustering",
+            ],
             outputs="model_card",
             name="build_model_card",
         ),

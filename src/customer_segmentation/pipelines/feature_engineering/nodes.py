@@ -18,13 +18,16 @@ logger = logging.getLogger(__name__)
 
 
 def model_input(features: nw.LazyFrame, model_features: list[str]) -> nw.LazyFrame:
-    """``ID``, the model's features and the columns the segment names read, in ``ID`` order.
+    """``ID``, ``customer_key``, the model's features and the columns the segment names read,
+    in ``ID`` order.
 
     The clustering and map nodes need these few columns of every customer; reading them from
     a narrow table instead of all of ``customer_features`` saves most of their loading time
     and memory.
     """
-    columns = list(dict.fromkeys([schema.ID, *model_features, *schema.NAMING_COLUMNS]))
+    columns = list(
+        dict.fromkeys([schema.ID, schema.CUSTOMER_KEY, *model_features, *schema.NAMING_COLUMNS])
+    )
     return features.select(*columns).sort(schema.ID)
 
 

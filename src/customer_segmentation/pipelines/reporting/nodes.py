@@ -373,4 +373,4 @@ def compare_with_previous_model(
         previous_model["scaler"],
         previous_model["kmeans_model"],
     )
-    return migration.compare(old, new, params.migration.match_distance)
+    return migration.compare(old, new, params.migration)
