@@ -7,6 +7,7 @@ tests never touch the working tree's ``data/`` and can run in any order.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from kedro.framework.startup import bootstrap_project
 
 from customer_segmentation.core import engine
 from customer_segmentation.core.features import feature_frame, reference_date
+from customer_segmentation.kedro_io import summary as run_summary
 from customer_segmentation.params import PipelineParams, validate
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -70,6 +72,20 @@ def nested(params: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+# Each project's last run: the lines of its closing summary, or its failure line
+# (``customer_segmentation.kedro_io.summary``), as the run logged them.
+RUN_SUMMARIES: dict[Path, list[str]] = {}
+
+
+class _Summary(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def run_project(
     project: Path,
     pipeline: str | list[str] | None = None,
@@ -82,6 +98,8 @@ def run_project(
     bootstrap_project(project)
     cwd = Path.cwd()
     os.chdir(project)  # relative paths in the catalog resolve against the project
+    summary = _Summary()
+    run_summary.logger.addHandler(summary)
     try:
         with KedroSession.create(
             project_path=project, runtime_params=params or {}, env=env
@@ -89,6 +107,8 @@ def run_project(
             names = [pipeline] if isinstance(pipeline, str) else pipeline
             return session.run(pipeline_names=names)
     finally:
+        run_summary.logger.removeHandler(summary)
+        RUN_SUMMARIES[project] = summary.messages
         os.chdir(cwd)
 
 

@@ -4,11 +4,15 @@ from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
 from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
 from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.kedro_io.runs import RunLockHook
+from customer_segmentation.kedro_io.summary import RunSummaryHook
 from customer_segmentation.kedro_io.versioning import ModelVersionHook
 from customer_segmentation.pipeline_registry import model_datasets
 
 # RunLockHook: one run at a time per data folder (taken before the others start, let go after
 # they end): runs that share a folder cannot mix their tables.
+# RunSummaryHook: says at the end what the run made (model, rows, segments, paths, next
+# commands), or which node failed and why; after every hook but the lock's (trylast, registered
+# second: pluggy calls the first-registered last).
 # ModelVersionHook: every dataset of a model version is read and written under one stamp.
 # NodeTimingHook: times every node (logged; JSON when CUSTOMER_SEGMENTATION_TIMINGS or
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
@@ -19,6 +23,7 @@ from customer_segmentation.pipeline_registry import model_datasets
 # before the others see the run as finished.
 HOOKS = (
     RunLockHook(),
+    RunSummaryHook(),
     ModelVersionHook(model_datasets),
     NodeTimingHook(),
     ReleaseMemoryHook(),

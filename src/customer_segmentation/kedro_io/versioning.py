@@ -99,7 +99,7 @@ def _pin(dataset: AbstractVersionedDataset, stamp: str) -> None:
     dataset._clear_version_cache()
 
 
-def _path_at(dataset: AbstractVersionedDataset, stamp: str) -> str | None:
+def path_at(dataset: AbstractVersionedDataset, stamp: str) -> str | None:
     """Where ``dataset`` is stored under ``stamp``, if it is."""
     found = [p for p in dataset.list_versions(full_path=True) if PurePath(p).parent.name == stamp]
     return found[0] if found else None
@@ -196,7 +196,7 @@ class ModelVersionHook:
         """Move the outputs this run will write again out of the way (kept until it succeeds)."""
         for name in sorted(outputs):
             dataset = versioned(catalog, name)
-            path = _path_at(dataset, stamp)
+            path = path_at(dataset, stamp)
             if path is None:
                 continue
             filesystem = dataset._fs

@@ -5,13 +5,21 @@ changed copy).
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, load_catalog, native_catalog, real_file, run_project
+from conftest import (
+    REAL_FILES,
+    RUN_SUMMARIES,
+    load_catalog,
+    native_catalog,
+    real_file,
+    run_project,
+)
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
@@ -116,3 +124,21 @@ def test_richer_and_older_customers_flag_income_and_age_only(project, tmp_path):
     assert features["Income"]["psi"] > 0.25 and features["Age"]["psi"] > 0.25
     assert {r["verdict"] for f, r in features.items() if f not in major} == {"stable"}
     assert "Income" in report["sentence"] and "Age" in report["sentence"], report["sentence"]
+
+
+@pytest.mark.slow
+def test_a_scoring_run_ends_saying_what_it_scored(project):
+    model = stamps(native_catalog(project), "kmeans_model")[0]
+    report, scored = _score(project, real_file(REAL_FILES[1]))
+
+    (text,) = RUN_SUMMARIES[project]
+    assert f"with model version {model}" in text and "model     " not in text, "no new model"
+    new = load_catalog(project).load("new_data_quality_report")
+    rows = new["rows_in"], new["rows_clean"], new["rows_rejected"]
+    assert "rows      {:,} in, {:,} clean, {:,} rejected".format(*rows) in text, text
+    names = {s["segment"]: s["name"] for s in load_catalog(project).load("model_card")["segments"]}
+    for segment, size in scored["segment"].value_counts().items():
+        assert f"{segment} {names[segment]}: {size:,} (" in text, (segment, size)
+    assert f"drift     {report['sentence']}" in text
+    paths = re.findall(r"data/09_scoring/\S+", text)
+    assert len(paths) == 3 and all((project / p).is_file() for p in paths), paths
