@@ -8,7 +8,15 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, REAL_FILES, copy_project, load_catalog, real_file, run_project
+from conftest import (
+    PROJECT_ROOT,
+    REAL_FILES,
+    RUN_SUMMARIES,
+    copy_project,
+    load_catalog,
+    real_file,
+    run_project,
+)
 from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation.demo_data import generate_customers
@@ -163,6 +171,9 @@ def test_a_file_that_cannot_be_right_stops_the_run_and_saves_nothing(tmp_path):
     with pytest.raises(Exception, match="stopped before anything is modelled") as caught:
         run_project(project, params={"raw_customers_path": str(broken)})
     assert "Dt_Customer fails the rule bad_date in 2,240 of 2,240 rows" in str(caught.value)
+    (said,) = RUN_SUMMARIES[project]
+    assert said.startswith("The run failed at node check_customers: "), said
+    assert "\n" not in said and "broken.csv: stopped before anything is modelled" in said, said
     kept = {".gitkeep", LOCK_FILE}  # the layers' placeholders, the run lock (no data)
     written = [p for p in (project / "data").rglob("*") if p.is_file() and p.name not in kept]
     shipped = {project / "data" / "01_raw" / "demo_customers.csv"}
