@@ -6,7 +6,9 @@ tests never touch the working tree's ``data/`` and can run in any order.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -23,7 +25,7 @@ from kedro.framework.startup import bootstrap_project
 
 from customer_segmentation.core import engine
 from customer_segmentation.core.features import feature_frame, reference_date
-from customer_segmentation.kedro_io import summary as run_summary
+from customer_segmentation.kedro_io import summary as summary_hook
 from customer_segmentation.params import PipelineParams, validate
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
@@ -59,6 +61,31 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+def shared_root(factory: pytest.TempPathFactory) -> Path:
+    """The test session's temporary folder that every pytest-xdist worker sees (each worker's
+    own ``basetemp`` is a folder in it).
+    """
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(factory: pytest.TempPathFactory, kind: str, build: Callable[[Path], Any]) -> Path:
+    """A project ``build(path)`` makes at ``path``, built once per test session for every
+    worker: the first to ask builds it under a lock, the others wait and use it. Tests read it
+    and never write into it (they copy it to change it).
+    """
+    root = shared_root(factory) / kind
+    root.mkdir(parents=True, exist_ok=True)
+    project = root / "project"
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # let go when the file closes
+        if not (root / ".built").exists():
+            shutil.rmtree(project, ignore_errors=True)  # a build that failed in another worker
+            build(project)
+            (root / ".built").touch()
+    return project
+
+
 def nested(params: dict[str, Any] | None) -> dict[str, Any]:
     """``{"clustering.n_clusters": 5}`` -> ``{"clustering": {"n_clusters": 5}}``, as the CLI
     turns ``--params clustering.n_clusters=5`` into runtime parameters."""
@@ -72,9 +99,16 @@ def nested(params: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-# Each project's last run: the lines of its closing summary, or its failure line
-# (``customer_segmentation.kedro_io.summary``), as the run logged them.
-RUN_SUMMARIES: dict[Path, list[str]] = {}
+def run_summary(project: Path) -> list[str]:
+    """What the project's last :func:`run_project` logged at its end
+    (``customer_segmentation.kedro_io.summary``): its summary, or the line naming the node that
+    failed. Kept beside the project, so a test reads it in any worker of the session.
+    """
+    return json.loads(_summary_file(project).read_text())
+
+
+def _summary_file(project: Path) -> Path:
+    return project.with_name(f"{project.name}.run-summary.json")
 
 
 class _Summary(logging.Handler):
@@ -99,7 +133,7 @@ def run_project(
     cwd = Path.cwd()
     os.chdir(project)  # relative paths in the catalog resolve against the project
     summary = _Summary()
-    run_summary.logger.addHandler(summary)
+    summary_hook.logger.addHandler(summary)
     try:
         with KedroSession.create(
             project_path=project, runtime_params=params or {}, env=env
@@ -107,8 +141,8 @@ def run_project(
             names = [pipeline] if isinstance(pipeline, str) else pipeline
             return session.run(pipeline_names=names)
     finally:
-        run_summary.logger.removeHandler(summary)
-        RUN_SUMMARIES[project] = summary.messages
+        summary_hook.logger.removeHandler(summary)
+        _summary_file(project).write_text(json.dumps(summary.messages))
         os.chdir(cwd)
 
 
@@ -194,17 +228,16 @@ def demo_features(params: dict[str, Any]) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy after one full ``kedro run`` on the shipped demo data."""
-    project = copy_project(tmp_path_factory.mktemp("demo_project"))
-    run_project(project)
-    return project
+    return built_once(tmp_path_factory, "demo_project", lambda p: run_project(copy_project(p)))
 
 
 @pytest.fixture(scope="session")
 def real_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy after one full run on ``../shared/data/customer_segmentation.csv``."""
-    project = copy_project(tmp_path_factory.mktemp("real_project"))
-    run_project(project, params={"raw_customers_path": str(real_file(REAL_FILES[0]))})
-    return project
+    real = {"raw_customers_path": str(real_file(REAL_FILES[0]))}
+    return built_once(
+        tmp_path_factory, "real_project", lambda p: run_project(copy_project(p), params=real)
+    )
 
 
 CANONICAL_TABLES = (
@@ -312,3 +345,21 @@ def spark_session(spark: None) -> Any:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     settings = yaml.safe_load((PROJECT_ROOT / "conf" / "spark" / "spark.yml").read_text())
     return start_spark(settings)
+
+
+# pytest-xdist (``-n auto --dist loadgroup`` in pyproject.toml): the tests that start a server
+# or a JVM run in one worker each, so it starts once; every other test goes to the next free one.
+GROUPS = {
+    "spark": ({"spark", "spark_session"}, "spark"),
+    "postgres": ({"postgres_url"}, "postgres"),
+    "browser": ({"chromium"}, "browser"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of each server or JVM (their marker or fixture) with its xdist group."""
+    for item in items:
+        for group, (fixtures, marker) in GROUPS.items():
+            if item.get_closest_marker(marker) or fixtures & set(item.fixturenames):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import load_catalog
-from model_projects import built_once, copy_run, model_stamps
+from conftest import built_once, load_catalog
+from model_projects import copy_run, model_stamps
 
 from customer_segmentation.core import outcomes
 from customer_segmentation.serving.evidence import STABILITY_COLUMNS
@@ -31,8 +31,8 @@ def pre_evidence_project(real_project: Path, tmp_path_factory: pytest.TempPathFa
     stamp, and ``segment_profiles`` without the stability columns.
     """
 
-    def build() -> Path:
-        project = copy_run(real_project, tmp_path_factory.mktemp("pre_evidence") / "project")
+    def build(project: Path) -> None:
+        copy_run(real_project, project)
         (stamp,) = model_stamps(project)
         for name in EVIDENCE_DATASETS:
             folder = stored_file(project, name).parent
@@ -41,9 +41,8 @@ def pre_evidence_project(real_project: Path, tmp_path_factory: pytest.TempPathFa
         profiles_path = stored_file(project, "segment_profiles")
         profiles = load_catalog(project).load("segment_profiles", version=stamp)
         profiles.drop(columns=list(STABILITY_COLUMNS)).to_csv(profiles_path, index=False)
-        return project
 
-    return built_once("pre_evidence", real_project, build)
+    return built_once(tmp_path_factory, "pre_evidence", build)
 
 
 @pytest.fixture(scope="session")
@@ -52,9 +51,8 @@ def no_campaigns_project(real_project: Path, tmp_path_factory: pytest.TempPathFa
     rows (``outcomes.segment_outcomes`` measures nothing when every flag is absent).
     """
 
-    def build() -> Path:
-        project = copy_run(real_project, tmp_path_factory.mktemp("no_campaigns") / "project")
+    def build(project: Path) -> None:
+        copy_run(real_project, project)
         outcomes.empty_outcomes().to_csv(stored_file(project, "segment_outcomes"), index=False)
-        return project
 
-    return built_once("no_campaigns", real_project, build)
+    return built_once(tmp_path_factory, "no_campaigns", build)

@@ -12,23 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import load_catalog, run_project
+from conftest import built_once, load_catalog, run_project
 from kedro.io import Version
 
 OLDER_K, NEWER_K = 6, 5
 # A stamp later than any run of the test session: a run that saved a scaler and then failed.
 HALF_RUN_STAMP = "2999-01-01T00.00.00.000Z"
-
-
-_BUILT: dict[tuple[str, str], Path] = {}
-
-
-def built_once(kind: str, source: Path, build) -> Path:
-    """Build a derived project once per session even when several modules use the fixture."""
-    key = (kind, str(source))
-    if key not in _BUILT:
-        _BUILT[key] = build()
-    return _BUILT[key]
 
 
 def copy_run(source: Path, target: Path) -> Path:
@@ -48,16 +37,15 @@ def two_versions_project(real_project: Path, tmp_path_factory: pytest.TempPathFa
     second ``kedro run`` would change on the same data).
     """
 
-    def build() -> Path:
-        project = copy_run(real_project, tmp_path_factory.mktemp("two_versions") / "project")
+    def build(project: Path) -> None:
+        copy_run(real_project, project)
         run_project(
             project,
             pipeline=["clustering", "reporting"],
             params={"clustering.n_clusters": NEWER_K},
         )
-        return project
 
-    return built_once("two_versions", real_project, build)
+    return built_once(tmp_path_factory, "two_versions", build)
 
 
 @pytest.fixture(scope="session")
@@ -68,26 +56,22 @@ def unrelated_versions_project(
     table's, but they name other people (other Year_Birth and Dt_Customer).
     """
 
-    def build() -> Path:
-        project = copy_run(real_project, tmp_path_factory.mktemp("unrelated") / "project")
-        run_project(project)  # the demo table
-        return project
+    def build(project: Path) -> None:
+        run_project(copy_run(real_project, project))  # the demo table
 
-    return built_once("unrelated_versions", real_project, build)
+    return built_once(tmp_path_factory, "unrelated_versions", build)
 
 
 @pytest.fixture(scope="session")
 def half_run_project(real_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real run plus a newer stamp holding only a scaler (a run that failed halfway)."""
 
-    def build() -> Path:
-        project = copy_run(real_project, tmp_path_factory.mktemp("half_run") / "project")
-        catalog = load_catalog(project)
+    def build(project: Path) -> None:
+        catalog = load_catalog(copy_run(real_project, project))
         scaler = catalog.load("scaler")
         catalog.get("scaler", version=Version(None, HALF_RUN_STAMP)).save(scaler)
-        return project
 
-    return built_once("half_run", real_project, build)
+    return built_once(tmp_path_factory, "half_run", build)
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import pytest
 from conftest import (
     PROJECT_ROOT,
     REAL_FILES,
-    RUN_SUMMARIES,
     copy_project,
     load_catalog,
     real_file,
     run_project,
+    run_summary,
 )
 from sklearn.metrics import adjusted_rand_score
 
@@ -171,7 +171,7 @@ def test_a_file_that_cannot_be_right_stops_the_run_and_saves_nothing(tmp_path):
     with pytest.raises(Exception, match="stopped before anything is modelled") as caught:
         run_project(project, params={"raw_customers_path": str(broken)})
     assert "Dt_Customer fails the rule bad_date in 2,240 of 2,240 rows" in str(caught.value)
-    (said,) = RUN_SUMMARIES[project]
+    (said,) = run_summary(project)
     assert said.startswith("The run failed at node check_customers: "), said
     assert "\n" not in said and "broken.csv: stopped before anything is modelled" in said, said
     kept = {".gitkeep", LOCK_FILE}  # the layers' placeholders, the run lock (no data)

@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import RUN_SUMMARIES, load_catalog
+from conftest import load_catalog, run_summary
 from model_projects import model_stamps
 
 
 def _summary(project: Path) -> tuple[str, list[str]]:
     """The run's closing summary: its text, and its paths (relative to the project)."""
-    messages = RUN_SUMMARIES[project]
+    messages = run_summary(project)
     assert len(messages) == 1 and messages[0].startswith("The run made:"), messages
     text = messages[0]
     paths = re.findall(r"^  (?:rejects|report|scored|  +)\s+(data/\S+)", text, flags=re.M)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from conftest import (
     REAL_FILES,
-    RUN_SUMMARIES,
     load_catalog,
     native_catalog,
     real_file,
     run_project,
+    run_summary,
 )
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
@@ -131,7 +131,7 @@ def test_a_scoring_run_ends_saying_what_it_scored(project):
     model = stamps(native_catalog(project), "kmeans_model")[0]
     report, scored = _score(project, real_file(REAL_FILES[1]))
 
-    (text,) = RUN_SUMMARIES[project]
+    (text,) = run_summary(project)
     assert f"with model version {model}" in text and "model     " not in text, "no new model"
     new = load_catalog(project).load("new_data_quality_report")
     rows = new["rows_in"], new["rows_clean"], new["rows_rejected"]
