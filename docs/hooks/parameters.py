@@ -219,23 +219,26 @@ def anchor(name: str) -> str:
 
 
 def value_text(value: Any) -> str:
-    """A parameter's value as inline code (cut beyond :data:`WIDE` characters)."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    text = yaml.safe_dump(
-        value, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False
-    ).strip()
-    text = text.removesuffix("\n...").removesuffix("...").strip()
+    """A parameter's value as inline code, as YAML writes it (a string as it is; cut beyond
+    :data:`WIDE` characters).
+    """
+    if isinstance(value, str):
+        text = value
+    else:
+        text = yaml.safe_dump(
+            value, default_flow_style=True, allow_unicode=True, width=10_000, sort_keys=False
+        ).strip()
+        text = text.removesuffix("\n...").removesuffix("...").strip()
     if len(text) > WIDE:
         text = text[: WIDE - 1] + "…"
     return f"`{text}`".replace("|", "\\|")
 
 
 def cell(value: Any) -> str:
-    """A field of one entry of a collection, as a table cell (a range ``(4, 5)`` as ``4-5``)."""
+    """A field of one entry of a collection, as a table cell (a range ``[4, 5]`` as ``4-5``)."""
     if value is None:
         return ""
-    if isinstance(value, tuple):
+    if isinstance(value, list | tuple):
         return "–".join(str(v) for v in value)
     return markdown_text(str(value))
 
@@ -259,7 +262,7 @@ def render_pipeline(model: Any) -> str:
     """The section of one pipeline's model: its file, its table, its blocks."""
     key = model.KEY
     raw = load_values(key)
-    checked = model.model_validate(raw)  # the build stops, as a run would, on a wrong value
+    model.model_validate(raw)  # the build stops, as a run would, on a wrong value
     notes = comments(key)
     globals_at = global_names(key)
     lines = [
@@ -271,26 +274,28 @@ def render_pipeline(model: Any) -> str:
     if notes.get(key):
         lines += [markdown_text(notes[key]), ""]
     blocks: list[str] = []
-    lines += table(model, checked, key, notes, globals_at, blocks)
+    lines += table(model, raw, key, notes, globals_at, blocks)
     return "\n".join(lines + blocks)
 
 
 def table(
     model: type[BaseModel],
-    checked: BaseModel,
+    values: dict[str, Any],
     path: str,
     notes: dict[str, str],
     globals_at: dict[str, str],
     blocks: list[str],
 ) -> list[str]:
-    """The table of ``model``'s fields at ``path``; nested blocks go to ``blocks``."""
+    """The table of ``model``'s fields at ``path`` with their ``values`` as configured; nested
+    blocks go to ``blocks``. A row names its field; the section's heading gives the path.
+    """
     lines = [
         "| parameter | type | value in `conf/base` | description |",
         "| --- | --- | --- | --- |",
     ]
     for name, field in model.model_fields.items():
         dotted = f"{path}.{name}"
-        value = getattr(checked, name)
+        value = values.get(name, field.default)
         description = markdown_text(field.description or notes.get(dotted, ""))
         nested = nested_model(field.annotation)
         if not description and nested is not None:
@@ -308,7 +313,7 @@ def table(
         type_shown = type_text(field.annotation, field.metadata)
         if not field.is_required():
             type_shown += f", may be absent (then `{field.default}`)"
-        lines.append(f"| `{dotted}` | {type_shown} | {shown} | {description} |")
+        lines.append(f"| `{name}` | {type_shown} | {shown} | {description} |")
     rules = cross_field_rules(model)
     if rules:
         lines += ["", "Also checked: " + " ".join(rules)]
@@ -317,7 +322,7 @@ def table(
 
 def block(
     model: type[BaseModel],
-    value: BaseModel,
+    value: dict[str, Any],
     path: str,
     notes: dict[str, str],
     globals_at: dict[str, str],
@@ -360,6 +365,6 @@ def collection(model: type[BaseModel], value: Any, path: str, notes: dict[str, s
     first = "key" if isinstance(value, dict) else "#"
     lines += [f"| {first} | " + " | ".join(fields) + " |", "| --- " * (len(fields) + 1) + "|"]
     for key, entry in entries:
-        cells = [cell(getattr(entry, name)) for name in fields]
+        cells = [cell(entry.get(name)) for name in fields]
         lines.append(f"| `{key}` | " + " | ".join(cells) + " |")
     return [*lines, ""]
