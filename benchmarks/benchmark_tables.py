@@ -219,7 +219,7 @@ def summary_table(
     pairs: list[dict[str, Any]], commit: str, command: str, mode: str, where: dict[str, Any]
 ) -> str:
     """Markdown: one row per input with the quiet and loaded wall times and ratios and the
-    loaded ratio over the quiet one (the README's performance table), under the commit, the
+    loaded ratio over the quiet one (the performance page's table), under the commit, the
     machine and the exact command. ``pairs`` holds per input its ``quiet`` and ``loaded``
     result (either may be ``None``); with ``--load on`` the quiet figures are those of the
     saved quiet run (``run.compare_with_quiet``), when there was one.

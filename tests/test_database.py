@@ -79,7 +79,7 @@ def sqlite_types(table: pd.DataFrame) -> dict[str, Any]:
 
 
 def write_credentials(project: Path, url: str) -> None:
-    """``conf/local/credentials.yml`` of a project copy, as the README tells a user to write."""
+    """``conf/local/credentials.yml`` of a project copy, as docs/databases.md tells a user to write."""
     (project / "conf" / "local" / "credentials.yml").write_text(
         f'customers_db:\n  con: "{url}"\n', encoding="utf-8"
     )

@@ -136,6 +136,7 @@ class DataProcessingParams(PipelineParams):
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> DataProcessingParams:
+        """``min_customer_date`` comes before ``max_customer_date``."""
         if self.min_customer_date >= self.max_customer_date:
             raise ValueError(
                 f"min_customer_date {self.min_customer_date} must come before "
@@ -180,6 +181,7 @@ class ModelSelectionParams(PipelineParams):
 
     @model_validator(mode="after")
     def _range(self) -> ModelSelectionParams:
+        """``k_max`` is not below ``k_min``."""
         if self.k_max < self.k_min:
             raise ValueError(f"k_max {self.k_max} is below k_min {self.k_min}")
         return self
@@ -222,6 +224,11 @@ class NamingParams(_Block):
 
     @model_validator(mode="after")
     def _covers_the_rules(self) -> NamingParams:
+        """``behaviours`` has words for every behaviour the naming rules give
+        (``schema.BEHAVIOURS``) and no other; ``prefixes`` and ``qualifiers`` name only columns
+        the rules read (``schema.NAMING_COLUMNS``), and ``qualifiers`` has a high and a low word
+        for each of them.
+        """
         missing = [b for b in schema.BEHAVIOURS if b not in self.behaviours]
         if missing:
             raise ValueError(f"behaviours lacks {', '.join(missing)} (every rule needs words)")
@@ -276,6 +283,9 @@ class SegmentStabilityParams(_Block):
 
     @model_validator(mode="after")
     def _labels_cover_zero_to_one(self) -> SegmentStabilityParams:
+        """``thresholds`` gives every mean Jaccard in [0, 1] one label: bounds in [0, 1], distinct,
+        one of them 0.
+        """
         _check_thresholds(self.thresholds)
         return self
 
@@ -371,6 +381,9 @@ class RfmParams(_Block):
 
     @model_validator(mode="after")
     def _usable(self) -> RfmParams:
+        """2 to 9 ``levels`` (one digit each in ``rfm_score``); each group's ranges ``[low, high]``
+        with ``1 <= low <= high <= levels``; group names unique and distinct from ``otherwise``.
+        """
         _check_rules(self.levels, self.groups, self.otherwise)
         return self
 
@@ -415,6 +428,7 @@ class PsiBands(_Block):
 
     @model_validator(mode="after")
     def _ordered(self) -> PsiBands:
+        """``moderate`` is below ``major``."""
         if self.moderate >= self.major:
             raise ValueError(f"moderate {self.moderate} must be below major {self.major}")
         return self
@@ -428,6 +442,7 @@ class CramersVBands(_Block):
 
     @model_validator(mode="after")
     def _ordered(self) -> CramersVBands:
+        """``moderate`` is below ``large``."""
         if self.moderate >= self.large:
             raise ValueError(f"moderate {self.moderate} must be below large {self.large}")
         return self

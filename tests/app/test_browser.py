@@ -6,7 +6,8 @@ shows in the page or an error line in the server's log. Charts are checked as dr
 has the chart elements it should (a vanished chart fails) and each holds marks (Vega's mark
 items in its SVG, coloured pixels on its canvas; plotly's traces). A full-height screenshot of
 each page goes to ``test-artifacts/`` (``predict.png``, ``score.png``, ``explore.png``,
-``compare.png``).
+``compare.png``); with ``DOCS_SCREENSHOTS=1`` a smaller copy of each also replaces the
+documentation's in ``docs/assets/app/``.
 
 One server per project (module-scoped fixtures), one browser per test. Under CI (``CI=true``)
 a missing Chromium fails the run: CI must prove the app works in a browser. Elsewhere the tests
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -56,6 +58,11 @@ VIEWPORT = {"width": 1400, "height": 1000}
 ANSWER_MS = 120_000  # the first prediction opens the Kedro session and loads the model
 DRAW_S = 30  # a page's charts and images, once their elements are there, to draw
 SHOT_MAX_PX = 16_000  # the tallest screenshot Chromium takes in one piece
+# DOCS_SCREENSHOTS=1: each screenshot also goes, smaller, to the documentation's pages.
+DOCS_SHOTS = PROJECT_ROOT / "docs" / "assets" / "app"
+DOCS_SHOT_WIDTH = 1000  # px: a documentation page's width, and a few hundred KB per shot
+DOCS_SHOT_COLOURS = 256  # a palette PNG: Streamlit's flat colours survive, a third the bytes
+DOCS_SHOT_MAX_PX = 4000  # the copy shows a long page's top (the Explore page's first figures)
 CUSTOMER_ROW = 42
 CONCURRENT_SESSIONS = 4
 FIELDS = {  # form label -> column of the clean customer table
@@ -332,7 +339,25 @@ def save_screenshot(page: Any, name: str, charts: Counter[str]) -> Path:
     charts_drawn(page, charts)
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
+    if os.environ.get("DOCS_SCREENSHOTS") == "1":
+        docs_copy(path, DOCS_SHOTS / name)
     return path
+
+
+def docs_copy(shot: Path, target: Path) -> Path:
+    """``shot`` scaled to :data:`DOCS_SHOT_WIDTH` wide and cut at :data:`DOCS_SHOT_MAX_PX`
+    high, as an optimised palette PNG in ``target`` (the documentation's copy).
+    """
+    from PIL import Image  # noqa: PLC0415
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(shot) as image:
+        rgb = image.convert("RGB")
+        height = round(rgb.height * DOCS_SHOT_WIDTH / rgb.width)
+        small = rgb.resize((DOCS_SHOT_WIDTH, height), Image.Resampling.LANCZOS)
+        small = small.crop((0, 0, DOCS_SHOT_WIDTH, min(height, DOCS_SHOT_MAX_PX)))
+        small.quantize(DOCS_SHOT_COLOURS).save(target, optimize=True)
+    return target
 
 
 def hover_diamond(page: Any, map_chart: Any) -> tuple[dict[str, Any], str]:

@@ -61,7 +61,7 @@ def _database_url(credentials: dict[str, Any] | None) -> URL:
     if not con:
         raise DatasetError(
             f"the database credentials have no `con`: write the database's SQLAlchemy URL under "
-            f"it in {CREDENTIALS_FILE} (see the README, 'Reading from a database')"
+            f"it in {CREDENTIALS_FILE} (see docs/databases.md)"
         )
     try:
         return make_url(str(con))

@@ -134,7 +134,8 @@ def compare_versions(
     card, scaler and model), kept with the newer version for later calls.
 
     Args:
-        first, second: two different model versions, in either order.
+        first: one of two different model versions, in either order.
+        second: the other.
         settings: ``monitoring.migration``.
 
     Raises:

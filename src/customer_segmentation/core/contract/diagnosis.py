@@ -7,7 +7,7 @@ fails the most rows with every column it fails in, the other rules failing more 
 it can be recognised (decimal commas, a date format, shifted columns, unreadable flags, a
 corrupted transfer, a wrong export). Only a stopped file pays for the
 examples: :func:`examples` reads the file once more (the 1M-row demo file stopped by its
-dates: about one more pass of parsing, measured in the README).
+dates: about one more pass of parsing, measured in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations

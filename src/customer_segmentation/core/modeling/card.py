@@ -34,7 +34,8 @@ def model_card(
     Args:
         features: ``ID``, the model's features and ``schema.NAMING_COLUMNS`` (a native frame).
         segments: ``customer_segments`` (``ID``, ``segment``; a native frame).
-        scaler, model: the fitted scaler and K-Means.
+        scaler: the fitted scaler.
+        model: the fitted K-Means.
         feature_info: what ``feature_engineering`` recorded (reference date, partner statuses,
             the typical customer).
         quality_report: the training table's ``data_quality_report`` (its :func:`input_of`).

@@ -24,8 +24,8 @@ def silhouettes(
 
     Computed in blocks of ``block_rows`` rows: each block's exact distances (``cdist``) are
     computed once and summed per cluster for every labelling (a product with the labelling's
-    one-hot matrix), so the sweep's nine k pay for one distance matrix (timed in the README's
-    performance section); equal to scikit-learn's ``silhouette_score`` to rounding
+    one-hot matrix), so the sweep's nine k pay for one distance matrix (timed in
+    ``benchmarks/README.md``); equal to scikit-learn's ``silhouette_score`` to rounding
     (``tests/test_modeling.py``). The products run on the BLAS threads the points' size calls
     for (``threads.sized_threads``).
 

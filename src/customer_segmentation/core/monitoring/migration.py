@@ -384,7 +384,8 @@ def contingency_table(
 
     Args:
         common: :func:`common_customers` (``old_segment``, ``new_segment``).
-        old_names, new_names: every segment of each version, by number.
+        old_names: every segment of the old version, by number.
+        new_names: every segment of the new version, by number.
 
     Returns:
         One row per pair of segments (every pair, 0 customers included; old then new number):
