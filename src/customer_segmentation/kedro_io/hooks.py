@@ -193,7 +193,7 @@ class ReleaseMemoryHook:
     for reuse (pyarrow's mimalloc pool, glibc's heap), so the process would hold the largest
     node's tables for the rest of the run. With 10 million customers that is gigabytes that the
     next nodes cannot use. Below ``above_mb`` the pages are kept: the next node would only
-    fault them in again (measured in the README's performance section).
+    fault them in again (measured in benchmarks/README.md).
     """
 
     def __init__(self, above_mb: float = 2048, resident: Callable[[], int] | None = None) -> None:
