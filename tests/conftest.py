@@ -348,18 +348,25 @@ def spark_session(spark: None) -> Any:
 
 
 # pytest-xdist (``-n auto --dist loadgroup`` in pyproject.toml): the tests that start a server
-# or a JVM run in one worker each, so it starts once; every other test goes to the next free one.
-GROUPS = {
-    "spark": ({"spark", "spark_session"}, "spark"),
-    "postgres": ({"postgres_url"}, "postgres"),
-    "browser": ({"chromium"}, "browser"),
+# or a JVM, or share a costly module fixture (the benchmark's run), run in one worker each, so
+# it starts once; every other test goes to the next free worker.
+GROUPS: dict[str, tuple[set[str], str | None, str | None]] = {
+    # group: (fixtures, marker, module file)
+    "spark": ({"spark", "spark_session"}, "spark", None),
+    "postgres": ({"postgres_url"}, "postgres", None),
+    "browser": ({"chromium"}, "browser", None),
+    "benchmark": (set(), None, "test_benchmark.py"),
 }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of each server or JVM (their marker or fixture) with its xdist group."""
+    """Mark each test of a server, a JVM or a shared module fixture with its xdist group."""
     for item in items:
-        for group, (fixtures, marker) in GROUPS.items():
-            if item.get_closest_marker(marker) or fixtures & set(item.fixturenames):
+        for group, (fixtures, marker, module) in GROUPS.items():
+            if (
+                (marker and item.get_closest_marker(marker))
+                or fixtures & set(item.fixturenames)
+                or item.path.name == module
+            ):
                 item.add_marker(pytest.mark.xdist_group(group))
                 break

@@ -24,15 +24,25 @@ RUN_SECONDS = 600
 
 
 def _kedro(project: Path, *args: str) -> subprocess.Popen:
-    """``kedro run ARGS`` in ``project``, its output kept."""
-    return subprocess.Popen(
+    """``kedro run ARGS`` in ``project``, its output kept in a file beside the project (a pipe
+    would fill while the test waits for the run, and stop it)."""
+    log = project.with_name(f"{project.name}.{time.monotonic_ns()}.log").open("w+")
+    run = subprocess.Popen(
         [sys.executable, "-m", "kedro", "run", *args],
         cwd=project,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
     )
+    run.log = log  # type: ignore[attr-defined]
+    return run
+
+
+def _output(run: subprocess.Popen) -> str:
+    """What the run wrote so far."""
+    run.log.seek(0)  # type: ignore[attr-defined]
+    return run.log.read()  # type: ignore[attr-defined]
 
 
 def _holding(project: Path, run: subprocess.Popen) -> None:
@@ -44,7 +54,7 @@ def _holding(project: Path, run: subprocess.Popen) -> None:
         if text and json.loads(text)["pid"] == run.pid:
             return
         time.sleep(0.2)
-    raise AssertionError(f"the first run never took the lock: {run.communicate()[0][-2000:]}")
+    raise AssertionError(f"the first run never took the lock: {_output(run)[-2000:]}")
 
 
 def _together(project: Path, first: list[str], second: list[str]) -> list[tuple[int, str]]:
@@ -53,7 +63,7 @@ def _together(project: Path, first: list[str], second: list[str]) -> list[tuple[
     runs = [_kedro(project, *first)]
     _holding(project, runs[0])
     runs.append(_kedro(project, *second))
-    outcomes = [(run.wait(RUN_SECONDS), run.stdout.read()) for run in runs]
+    outcomes = [(run.wait(RUN_SECONDS), _output(run)) for run in runs]
     assert [code for code, _ in outcomes] == [0, 1], [out[-2000:] for _, out in outcomes]
     stopped = " ".join(outcomes[1][1].split())
     assert "is in use by run" in stopped and "Runs that share a data folder" in stopped, stopped
