@@ -48,6 +48,8 @@ ADDED = {
     "customer_segments": ("customer_key",),
     "data_quality_report": ("input",),  # issue 29: the input's identity (size, SHA-256)
     "model_card": ("input",),
+    # issue 33 adds method_comparison, its figure and segment_membership (tests/core/modeling);
+    # the report's "Other methods" section and its parameters are left out of the numbers.
 }
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?%?")
@@ -75,10 +77,12 @@ def report_numbers(text: str) -> list[str]:
     text = re.sub(r"<img[^>]*>", " ", text)
     text = re.sub(r"<style.*?</style>", " ", text, flags=re.DOTALL)
     text = re.sub(r"<script.*?</script>", " ", text, flags=re.DOTALL)
+    text = re.sub(r'<section id="methods">.*?</section>', " ", text, flags=re.DOTALL)  # ADDED
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     text = _STAMP.sub(" ", text)
     text = re.sub(r'"source": "[^"]*"', " ", text)
     text = re.sub(r'"input": \{[^}]*\}', " ", text)  # ADDED
+    text = re.sub(r'"methods": \{[^}]*\}', " ", text)  # ADDED: issue 33's parameters
     text = re.sub(r"Source \S+:", " ", text)
     return _NUMBER.findall(text)
 

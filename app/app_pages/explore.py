@@ -31,6 +31,7 @@ FIGURES = {
 # Figures shown in the evidence sections, not again among the figures.
 OUTCOMES_FIGURE = "segment_outcomes_plot"
 RFM_FIGURE = "rfm_crosstab_plot"
+METHODS_FIGURE = "method_comparison_plot"
 TABLES = {
     "k_selection": "Choosing k: criteria for every k of the sweep",
     "clustering_comparison": "K-Means against DBSCAN",
@@ -114,12 +115,31 @@ else:
 
 st.subheader("Figures")
 held = [n for n in store.figure_names() if model.holds(n)]
-for name in evidence.figure_order(held, list(FIGURES), {OUTCOMES_FIGURE, RFM_FIGURE}):
+shown_elsewhere = {OUTCOMES_FIGURE, RFM_FIGURE, METHODS_FIGURE}
+for name in evidence.figure_order(held, list(FIGURES), shown_elsewhere):
     st.image(model.dataset(name), caption=FIGURES.get(name, name.replace("_", " ").capitalize()))
 
 for name, title in TABLES.items():
     st.subheader(title)
     st.dataframe(model.dataset(name), hide_index=True, key=f"{name}_table")
+
+st.subheader("Other methods: is K-Means the right tool?")
+methods = model.optional("method_comparison")
+if methods is None:
+    st.info(evidence.not_available("The methods comparison", model.version), icon=":material/info:")
+else:
+    st.markdown(str(methods["verdict"].iloc[0]))
+    st.dataframe(
+        methods.drop(columns=["verdict"]),
+        hide_index=True,
+        column_config={"noise_share": SHARE, "smallest_share": SHARE},
+        key="method_comparison_table",
+    )
+    if model.holds(METHODS_FIGURE):
+        st.image(
+            model.dataset(METHODS_FIGURE),
+            caption="The criteria side by side, and each method's segments on the same customers",
+        )
 
 with st.expander("The full model card"):
     st.json(card)

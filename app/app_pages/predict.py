@@ -159,7 +159,7 @@ if not prediction.out_of_range.empty:
     )
 
 st.subheader("How clearly does the customer belong?")
-m1, m2, m3 = st.columns(3)
+m1, m2, m3, m4 = st.columns(4)
 m1.metric("Distance to own centroid", f"{prediction.distance:.2f}")
 m2.metric(
     f"Runner-up: segment {prediction.runner_up}",
@@ -167,11 +167,22 @@ m2.metric(
     help=prediction.runner_up_name,
 )
 m3.metric("Runner-up is farther by", f"{prediction.margin:.0%}")
+m4.metric(
+    "Probability of belonging",
+    "not available" if prediction.membership is None else f"{prediction.membership:.0%}",
+    help="A Gaussian mixture with one component per segment (its share, mean and covariance).",
+)
 st.caption(
     f"Distances in standardised feature units. The runner-up is {prediction.runner_up_name}. "
     "A margin near 0% means the customer sits on the border between the two. More clear-cut "
     f"than {prediction.margin_percentile:.0%} of the training customers."
 )
+if prediction.membership is None:
+    st.caption(
+        evidence.not_available(
+            "The probability of belonging", model.version, evidence.MEMBERSHIP_NODES
+        )
+    )
 
 st.subheader("What pulled the customer into this segment")
 st.vega_lite_chart(spec=charts.pull_spec(prediction.explanation), width="stretch")

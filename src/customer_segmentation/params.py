@@ -269,6 +269,15 @@ def _check_thresholds(thresholds: Mapping[str, float]) -> None:
         )
 
 
+class MethodsParams(_Block):
+    """``clustering.methods``: the density methods' settings of the methods comparison
+    (``modeling.methods``).
+    """
+
+    hdbscan_min_cluster_share: Share
+    hdbscan_min_samples: PositiveInt
+
+
 class SegmentStabilityParams(_Block):
     """``clustering.segment_stability``: Hennig's cluster-wise bootstrap of each segment
     (``modeling.stability``).
@@ -307,6 +316,7 @@ class ClusteringParams(PipelineParams):
     tol: Annotated[float, Field(ge=0)]
     silhouette_sample_size: PositiveInt
     dbscan: DbscanParams
+    methods: MethodsParams
     naming: NamingParams
     segment_stability: SegmentStabilityParams
 

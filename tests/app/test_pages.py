@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import evidence_projects
@@ -313,6 +314,8 @@ def test_predict_page_says_how_stable_the_segment_is_and_how_it_responds(real_pr
         version.dataset("segment_outcomes"), segment, store.params["reporting"].outcomes.z
     )
     assert evidence is not None and evidence in shown, shown
+    (belongs,) = [m for m in app.metric if m.label == "Probability of belonging"]
+    assert re.fullmatch(r"\d{1,3}%", belongs.value), belongs.value
 
 
 def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
@@ -324,7 +327,9 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     headings = texts(app.subheader).splitlines()
     assert [h for h in headings if h in EVIDENCE_SECTIONS] == list(EVIDENCE_SECTIONS), headings
     notes = texts(app.info)
-    assert notes.count(segment_evidence.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS), notes
+    methods = "The methods comparison is " + segment_evidence.NOT_AVAILABLE
+    assert methods in notes, "the seven methods too"
+    assert notes.count(segment_evidence.NOT_AVAILABLE) == len(EVIDENCE_SECTIONS) + 1, notes
     store = ModelStore(pre_evidence_project)
     urls = image_urls(app)
     held = set(store.figure_names()) - set(EVIDENCE_DATASETS)
@@ -335,6 +340,10 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     assert not app.exception, [e.message for e in app.exception]
     assert predicted_segment(app) in ModelStore(pre_evidence_project).load().segment_names()
     assert texts(app.markdown).count(segment_evidence.NOT_AVAILABLE) == 2, texts(app.markdown)
+    (belongs,) = [m for m in app.metric if m.label == "Probability of belonging"]
+    assert belongs.value == "not available"
+    command = "kedro run --from-nodes fit_segment_membership --params model_version="
+    assert command in texts(app.caption), "the command that adds it"
 
 
 def test_without_campaign_columns_the_explore_page_says_why(no_campaigns_project, monkeypatch):

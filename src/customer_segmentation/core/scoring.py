@@ -11,6 +11,7 @@ and the squared distance of each feature to each centre it was computed from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from customer_segmentation import schema
 from customer_segmentation.core import engine
 
 SCORE_COLUMNS = ("segment", "distance", "runner_up", "runner_up_distance", "margin")
+# The probability of belonging to the customer's own segment (a version's segment_membership).
+MEMBERSHIP = "membership"
 # The smallest own distance a margin divides by (a customer exactly on a centre).
 _EPSILON = 1e-12
 
@@ -182,6 +185,46 @@ def nearest(frame: nw.LazyFrame, n_centres: int) -> nw.LazyFrame:
     return frame.with_columns(margin=nw.col("runner_up_distance") / floor - 1.0)
 
 
+def _log_density(names: Sequence[str], gaussians: Mapping[str, Any], c: int) -> nw.Expr:
+    """The log of weight x density of component ``c`` at the ``_scaled_`` columns."""
+    mean = np.asarray(gaussians["means"][c])
+    factor = np.asarray(gaussians["precisions_cholesky"][c])
+    d = len(names)
+    centred = [nw.col(scaled_name(n)) - float(mean[i]) for i, n in enumerate(names)]
+    projected = [
+        nw.sum_horizontal(*(centred[i] * float(factor[i, j]) for i in range(d))) for j in range(d)
+    ]
+    constant = (
+        math.log(gaussians["weights"][c])
+        + float(np.log(np.diag(factor)).sum())
+        - 0.5 * d * math.log(2 * math.pi)
+    )
+    return constant - 0.5 * nw.sum_horizontal(*(p * p for p in projected))
+
+
+def membership(frame: nw.LazyFrame, gaussians: Mapping[str, Any], segment: str) -> nw.LazyFrame:
+    """``frame`` (with the ``_scaled_`` columns of the mixture's features and ``segment``)
+    with :data:`MEMBERSHIP`: the posterior probability of the customer's own segment under one
+    Gaussian per segment (``modeling.membership.fit_gaussians``: the log density of component
+    ``c`` is ``log w_c + sum(log diag L_c) - d/2 log(2 pi) - |(x - m_c) L_c|^2 / 2``), in the
+    engine.
+    """
+    names = gaussians["features"]
+    components = range(len(gaussians["segments"]))
+    logs = {f"_lp{c}": _log_density(names, gaussians, c) for c in components}
+    frame = frame.with_columns(**logs).with_columns(
+        _lpmax=nw.max_horizontal(*(nw.col(f"_lp{c}") for c in components))
+    )
+    shifted = {f"_e{c}": (nw.col(f"_lp{c}") - nw.col("_lpmax")).exp() for c in components}
+    frame = frame.with_columns(**shifted)
+    total = nw.sum_horizontal(*(nw.col(f"_e{c}") for c in components))
+    own = nw.lit(None, dtype=nw.Float64)
+    for c, label in zip(components, gaussians["segments"], strict=True):
+        own = nw.when(nw.col(segment) == label).then(nw.col(f"_e{c}")).otherwise(own)
+    temporary = [*logs, "_lpmax", *shifted]
+    return frame.with_columns(**{MEMBERSHIP: own / total}).drop(temporary)
+
+
 def score_frame(
     features: nw.LazyFrame,
     scaler: TransformerMixin,
@@ -189,8 +232,11 @@ def score_frame(
     keep: Sequence[str] = (),
     *,
     detail: bool = False,
+    gaussians: Mapping[str, Any] | None = None,
 ) -> nw.LazyFrame:
-    """Segment of every customer, with how clearly it belongs (see :func:`nearest`).
+    """Segment of every customer, with how clearly it belongs (see :func:`nearest`) and, given
+    the version's ``gaussians`` (``segment_membership``), its probability of belonging
+    (:func:`membership`).
 
     Args:
         features: needs ``ID`` and the model's features (see :func:`model_features`).
@@ -200,7 +246,8 @@ def score_frame(
 
     Returns:
         ``ID``, ``keep``, ``segment``, ``distance``, ``runner_up``, ``runner_up_distance``,
-        ``margin`` (and the detail); rows in the order of ``features``.
+        ``margin`` (``membership`` with ``gaussians``; and the detail); rows in the order of
+        ``features``.
 
     Raises:
         KeyError: a feature the model was fitted on is not in ``features``.
@@ -215,6 +262,9 @@ def score_frame(
         frame = frame.with_columns(**squared_terms(names, centers))
     frame = nearest(frame.with_columns(**distance_columns(names, centers)), len(centers))
     shown = [*SCORE_COLUMNS]
+    if gaussians is not None:
+        frame = membership(frame, gaussians, "segment")
+        shown.append(MEMBERSHIP)
     if detail:
         shown += [scaled_name(n) for n in names] + list(squared_terms(names, centers))
     return frame.select(schema.ID, *kept, *shown)

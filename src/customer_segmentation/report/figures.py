@@ -24,6 +24,7 @@ from sklearn.decomposition import PCA
 from customer_segmentation.core.eda import Distribution
 from customer_segmentation.core.maps import MapLayers, segment_colour, segment_labels
 from customer_segmentation.core.modeling.dbscan import NOISE, Comparison
+from customer_segmentation.core.modeling.methods import CRITERIA
 
 GRID_COLUMNS = 4
 # Distinct rejected values listed in a title of the removed-values figure (all are drawn).
@@ -145,6 +146,47 @@ def kmeans_vs_dbscan(comparison: Comparison, seed: int) -> Figure:
             vmax=9,
         )
         ax.set(title=title, xlabel="PC1", ylabel="PC2")
+    return fig
+
+
+def method_comparison(
+    table: pd.DataFrame, labels: Mapping[str, np.ndarray], points: np.ndarray, seed: int
+) -> Figure:
+    """The methods comparison (``modeling.methods``): each criterion side by side (one bar per
+    method; a method with fewer than two segments has none), then the sample on its first two
+    principal components coloured by each method's segments (unassigned customers in grey).
+    """
+    coords = PCA(n_components=2, random_state=seed).fit_transform(points)
+    shown = {**CRITERIA, "noise_share": False}
+    maps = len(table)
+    columns = 3
+    fig = Figure(figsize=(13, 3.2 + 3.4 * -(-maps // columns)), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[3.2, 3.4 * -(-maps // columns)])
+    positions = np.arange(len(table))
+    for ax, (column, higher) in zip(top.subplots(1, len(shown)), shown.items(), strict=True):
+        ax.barh(positions, table[column].fillna(0), color="tab:blue")
+        ax.set_yticks(positions, table["method"] if ax is top.axes[0] else [""] * len(table))
+        ax.invert_yaxis()
+        ax.set_title(f"{column} ({'higher' if higher else 'lower'} is better)", fontsize=9)
+    for ax, row in zip(
+        bottom.subplots(-(-maps // columns), columns).flat, table.itertuples(), strict=False
+    ):
+        mine = labels[row.method]
+        noise = mine == NOISE
+        ax.scatter(coords[noise, 0], coords[noise, 1], s=4, c="lightgrey")
+        ax.scatter(
+            coords[~noise, 0],
+            coords[~noise, 1],
+            s=4,
+            c=mine[~noise] % 10,
+            cmap="tab10",
+            vmin=0,
+            vmax=9,
+        )
+        ax.set_title(f"{row.title}: {row.segments} segment(s)", fontsize=9)
+        ax.set(xticks=[], yticks=[])
+    for ax in bottom.axes[maps:]:
+        ax.set_visible(False)
     return fig
 
 

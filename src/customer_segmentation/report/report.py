@@ -36,6 +36,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("maps", "2-D maps"),
     ("income", "Income and spending"),
     ("dbscan", "K-Means vs DBSCAN"),
+    ("methods", "Other methods"),
     ("parameters", "Parameters"),
 )
 FIGURES: tuple[str, ...] = (
@@ -53,6 +54,7 @@ FIGURES: tuple[str, ...] = (
     "dbscan_map",
     "outcomes",
     "rfm_crosstab",
+    "methods",
 )
 STABILITY_COLUMNS = (
     "segment",
@@ -198,7 +200,8 @@ def render(
         data_quality_report: the data contract's report.
         tables: ``removed_outliers``, ``missing_values``, ``category_counts``,
             ``feature_summary``, ``k_selection``, ``segment_profiles`` (with the stability
-            columns), ``spending_mix``, ``clustering_comparison``, ``segment_outcomes``,
+            columns), ``spending_mix``, ``clustering_comparison``, ``method_comparison``,
+            ``segment_outcomes``,
             ``rfm_crosstab``, and ``segment_migration`` (a dict: ``monitoring.migration``).
         figures: PNG bytes of every name in :data:`FIGURES`.
         parameters: each pipeline's parameters (JSON-able; ``reporting.outcomes.z`` and
@@ -247,6 +250,8 @@ def _data_sections(tables: Mapping[str, Any]) -> dict[str, Any]:
         "spending_mix": tables["spending_mix"],
         "dbscan_verdict": dbscan.verdict_of(tables["clustering_comparison"]),
         "clustering_comparison": tables["clustering_comparison"],
+        "methods_verdict": str(tables["method_comparison"]["verdict"].iloc[0]),
+        "method_comparison": tables["method_comparison"].drop(columns=["verdict", "title"]),
     }
 
 

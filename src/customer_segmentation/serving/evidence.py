@@ -45,7 +45,12 @@ BACKFILL_NODES: tuple[str, ...] = (
     "campaign_outcomes",
     "score_rfm",
     "compare_with_previous_model",
+    "compare_methods",
 )
+
+
+# Adds the probability of belonging (``segment_membership``) to an existing version.
+MEMBERSHIP_NODES: tuple[str, ...] = ("fit_segment_membership",)
 
 
 def not_available(what: str, version: str, nodes: Sequence[str] = BACKFILL_NODES) -> str:

@@ -33,7 +33,8 @@ class Prediction:
     ``explanation`` is ``scoring.explain``'s table; ``out_of_range`` lists the model features
     whose value lies outside the training range (``feature``, ``value``, ``min``, ``max``);
     ``margin_percentile`` is the share of training customers that belong less clearly (``None``
-    when the training margins are not given); ``position`` is where the customer sits on the
+    when the training margins are not given); ``membership`` is the probability of belonging to
+    the segment (``None`` for a version without ``segment_membership``); ``position`` is where the customer sits on the
     model version's PCA map (``None`` without its projection); ``features`` the customer's
     model features.
     """
@@ -48,6 +49,7 @@ class Prediction:
     runner_up_distance: float
     margin: float
     margin_percentile: float | None
+    membership: float | None
     explanation: pd.DataFrame
     out_of_range: pd.DataFrame
     features: pd.DataFrame
@@ -127,6 +129,7 @@ def predict_customer(
         runner_up_distance=float(row["runner_up_distance"]),
         margin=float(row["margin"]),
         margin_percentile=margin_percentile(float(row["margin"]), training_margins),
+        membership=None if bundle.membership is None else float(row[scoring.MEMBERSHIP]),
         explanation=scoring.explain(row, bundle.model),
         out_of_range=out_of_range(row, bundle.card),
         features=pd.DataFrame([{n: row[n] for n in ["ID", *names]}]),

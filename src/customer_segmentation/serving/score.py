@@ -72,18 +72,37 @@ def scored_frame(clean: nw.LazyFrame, bundle: ModelBundle, *, detail: bool = Fal
             ``scoring.explain``.
 
     Returns:
-        :data:`SCORED_COLUMNS` and the model's features (and the detail), in ``clean``'s order.
+        :func:`scored_columns` and the model's features (and the detail), in ``clean``'s
+        order.
     """
     card = bundle.card
     names = list(card["features"])
     features = feature_frame(clean, bundle.reference_date, card["partner_statuses"])
-    scored = scoring.score_frame(features, bundle.scaler, bundle.model, keep=names, detail=detail)
+    scored = scoring.score_frame(
+        features,
+        bundle.scaler,
+        bundle.model,
+        keep=names,
+        detail=detail,
+        gaussians=bundle.membership,
+    )
     labelled = scored.with_columns(
         segments.name_of("segment", bundle.segment_names()).alias(NAME),
         outside_range(card["feature_ranges"]).alias(OUTSIDE),
     )
-    extra = [c for c in labelled.collect_schema().names() if c not in {*SCORED_COLUMNS, *names}]
-    return labelled.select(*SCORED_COLUMNS, *names, *(extra if detail else ()))
+    leading = scored_columns(with_membership=bundle.membership is not None)
+    extra = [c for c in labelled.collect_schema().names() if c not in {*leading, *names}]
+    return labelled.select(*leading, *names, *(extra if detail else ()))
+
+
+def scored_columns(*, with_membership: bool) -> list[str]:
+    """The scored table's columns before the model's features: :data:`SCORED_COLUMNS`, with
+    ``membership`` after ``margin`` for a version that has its ``segment_membership``.
+    """
+    columns = list(SCORED_COLUMNS)
+    if with_membership:
+        columns.insert(columns.index("margin") + 1, scoring.MEMBERSHIP)
+    return columns
 
 
 def with_previous_segment(scored: nw.LazyFrame, training_segments: Any) -> nw.LazyFrame:

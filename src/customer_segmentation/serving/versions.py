@@ -71,8 +71,13 @@ EVIDENCE_DATASETS: tuple[str, ...] = (
     # issue 16: what the model keeps to judge new customers, and its migration from the last
     "drift_reference",
     "segment_migration",
+    # issue 33: seven methods beside K-Means, and each customer's probability of belonging
+    "method_comparison",
+    "method_comparison_plot",
+    "segment_membership",
 )
 TRAIN_COMMAND = "kedro run"
+MEMBERSHIP = "segment_membership"
 
 
 class ProjectNotFoundError(FileNotFoundError):
@@ -126,12 +131,15 @@ class ModelBundle:
     scaler: Any
     model: Any
     card: dict[str, Any] = field(repr=False)
+    # One Gaussian per segment (``segment_membership``), for a probability of belonging;
+    # ``None`` for a version saved before the pipelines fitted it.
+    membership: dict[str, Any] | None = field(default=None, repr=False)
     _kept: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _lock: Any = field(default_factory=threading.RLock, init=False, repr=False, compare=False)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled (to an upload worker) without what was derived from it."""
-        return (ModelBundle, (self.version, self.scaler, self.model, self.card))
+        return (ModelBundle, (self.version, self.scaler, self.model, self.card, self.membership))
 
     def derived(self, key: str, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per version (later calls, from any thread, get the same object)."""
@@ -324,8 +332,13 @@ class ModelStore:
             )
         scaler, model, card = (self.load_versioned(name, version) for name in MODEL_ARTIFACTS)
         check_consistent(version, scaler, model, card)
+        membership = (
+            self.load_versioned(MEMBERSHIP, version) if MEMBERSHIP in info.present else None
+        )
         logger.info("Loaded model version %s (k=%s)", version, card["k"])
-        return ModelBundle(version=version, scaler=scaler, model=model, card=card)
+        return ModelBundle(
+            version=version, scaler=scaler, model=model, card=card, membership=membership
+        )
 
     def figure_names(self) -> list[str]:
         """Every figure dataset (``datasets.FigureDataset``) of a model version."""

@@ -26,6 +26,7 @@ from customer_segmentation import schema
 from customer_segmentation.core import engine, sampling, scoring
 from customer_segmentation.core.modeling.kmeans import fit_kmeans
 from customer_segmentation.core.modeling.metrics import silhouettes
+from customer_segmentation.core.modeling.stability import bootstrap
 from customer_segmentation.params import ModelSelectionParams
 
 logger = logging.getLogger(__name__)
@@ -63,16 +64,10 @@ def stability(
     Returns:
         Mean and minimum adjusted Rand index.
     """
-    rng = np.random.default_rng(params.random_state)
     scores = []
-    for _ in range(params.stability_resamples):
-        rows = rng.integers(0, len(scaled), size=len(scaled))
+    for rows, seed in bootstrap(len(scaled), params.stability_resamples, params.random_state):
         model = fit_kmeans(
-            k,
-            params,
-            scaled[rows],
-            n_init=params.stability_n_init,
-            random_state=int(rng.integers(0, 2**31 - 1)),
+            k, params, scaled[rows], n_init=params.stability_n_init, random_state=seed
         )
         scores.append(adjusted_rand_score(reference, model.predict(scaled)))
     return float(np.mean(scores)), float(np.min(scores))

@@ -20,7 +20,7 @@ segment at a Jaccard of at most ``dissolution`` and recovers it above ``recovery
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,17 @@ logger = logging.getLogger(__name__)
 
 # Refits' seeds are drawn from [0, 2**31 - 1), as ``selection.stability`` draws them.
 _SEED_BOUND = 2**31 - 1
+
+
+def bootstrap(rows: int, resamples: int, seed: int) -> Iterator[tuple[np.ndarray, int]]:
+    """The seeded bootstrap resamples of ``rows`` rows, each with a seed for its refit: the one
+    draw of the k sweep's stability, each segment's stability and the methods' comparison.
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        drawn = rng.integers(0, rows, size=rows)
+        yield drawn, int(rng.integers(0, _SEED_BOUND))
+
 
 COLUMNS = [
     "segment",
@@ -180,21 +191,13 @@ def _bootstrap(
     segments; NaN where a resample holds none of the segment's customers).
     """
     rows = len(points)
-    rng = np.random.default_rng(seed)
     scores = np.full((resamples, k), np.nan)
     refit = np.empty(rows, dtype=np.int64)
     # fit_kmeans sizes the threads to the resample: one OpenMP thread on a few thousand rows,
     # where scikit-learn's threads cost more than they save (same labels; 2,212 rows x 7, k=6,
     # 2 busy cores: 8 ms a refit, not 47-86).
-    for b in range(resamples):
-        drawn = rng.integers(0, rows, size=rows)
-        model = fit_kmeans(
-            k,
-            settings,
-            points[drawn],
-            n_init=n_init,
-            random_state=int(rng.integers(0, _SEED_BOUND)),
-        )
+    for b, (drawn, refit_seed) in enumerate(bootstrap(rows, resamples, seed)):
+        model = fit_kmeans(k, settings, points[drawn], n_init=n_init, random_state=refit_seed)
         in_resample = np.zeros(rows, dtype=bool)
         in_resample[drawn] = True
         refit[drawn] = model.labels_

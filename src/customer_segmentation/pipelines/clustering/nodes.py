@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from customer_segmentation.kedro_io.lazy_types import DataFrame, Figure, KMeans, StandardScaler
-from customer_segmentation.params import ClusteringParams, MonitoringParams
+from customer_segmentation.params import ClusteringParams, ModelSelectionParams, MonitoringParams
 
 
 def choose_k(k_sweep: DataFrame, params: ClusteringParams) -> DataFrame:
@@ -103,6 +103,62 @@ def compare_with_dbscan(
         figures.k_distance(found),
         figures.kmeans_vs_dbscan(found, params.random_state),
     )
+
+
+def compare_methods(
+    customer_model_input: Any,
+    customer_segments: Any,
+    scaler: StandardScaler,
+    params: ClusteringParams,
+    selection: ModelSelectionParams,
+) -> tuple[DataFrame, Figure]:
+    """Seven clustering methods beside K-Means (``modeling.methods``) on the k sweep's
+    stability sample (``model_selection.stability_sample_size`` customers, its bootstrap
+    resamples), gathered to this process on every engine.
+
+    Returns:
+        ``method_comparison`` (with the verdict in a ``verdict`` column, the same on each row)
+        and its figure.
+    """
+    from customer_segmentation.core import sampling
+    from customer_segmentation.core.modeling import methods
+    from customer_segmentation.report import figures
+
+    _, labels, scaled = sampling.scaled_customers(
+        customer_model_input,
+        customer_segments,
+        scaler,
+        list(params.features),
+        selection.stability_sample_size,
+        selection.random_state,
+    )
+    settings = methods.MethodSettings(
+        kmeans=params,
+        k_range=(selection.k_min, selection.k_max),
+        min_samples=params.dbscan.min_samples,
+        hdbscan_min_share=params.methods.hdbscan_min_cluster_share,
+        hdbscan_min_samples=params.methods.hdbscan_min_samples,
+        resamples=selection.stability_resamples,
+        seed=selection.random_state,
+    )
+    table, labelled = methods.compare_methods(scaled, labels, settings)
+    table["verdict"] = methods.verdict(table)
+    return table, figures.method_comparison(table, labelled, scaled, params.random_state)
+
+
+def fit_segment_membership(
+    customer_model_input: Any, customer_segments: Any, scaler: StandardScaler
+) -> dict[str, Any]:
+    """``segment_membership``: one Gaussian per segment on every customer's scaled features
+    (``membership.fit_gaussians``), in the run's engine; gives each customer a probability of
+    belonging to its segment.
+    """
+    from customer_segmentation.core import sampling, scoring
+    from customer_segmentation.core.modeling import membership
+
+    names = [str(n) for n in scaler.feature_names_in_]
+    frame = sampling.segmented_frame(customer_model_input, customer_segments)
+    return membership.fit_gaussians(scoring.scale(frame, scaler, names), names, "segment")
 
 
 def assess_segment_stability(

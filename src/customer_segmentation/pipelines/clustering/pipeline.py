@@ -8,7 +8,9 @@ from kedro.pipeline import Node, Pipeline
 from .nodes import (
     assess_segment_stability,
     choose_k,
+    compare_methods,
     compare_with_dbscan,
+    fit_segment_membership,
     fit_segmentation,
     keep_drift_reference,
     model_card,
@@ -66,6 +68,18 @@ def _describing_nodes() -> list[Node]:
             inputs=[*MODEL_INPUT, "scaler", "params:clustering"],
             outputs=["clustering_comparison", "k_distance_plot", "kmeans_vs_dbscan_map"],
             name="compare_with_dbscan",
+        ),
+        Node(
+            compare_methods,
+            inputs=[*MODEL_INPUT, "scaler", "params:clustering", "params:model_selection"],
+            outputs=["method_comparison", "method_comparison_plot"],
+            name="compare_methods",
+        ),
+        Node(
+            fit_segment_membership,
+            inputs=[*MODEL_INPUT, "scaler"],
+            outputs="segment_membership",
+            name="fit_segment_membership",
         ),
         Node(
             assess_segment_stability,

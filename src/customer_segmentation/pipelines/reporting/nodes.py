@@ -288,6 +288,7 @@ REPORT_FIGURES: dict[str, str] = {
     "dbscan_map": "kmeans_vs_dbscan_map",
     "outcomes": "segment_outcomes_plot",
     "rfm_crosstab": "rfm_crosstab_plot",
+    "methods": "method_comparison_plot",
 }
 REPORT_TABLES: tuple[str, ...] = (
     "removed_outliers",
@@ -298,6 +299,7 @@ REPORT_TABLES: tuple[str, ...] = (
     "segment_profiles",
     "spending_mix",
     "clustering_comparison",
+    "method_comparison",
     "segment_outcomes",
     "rfm_crosstab",
     "segment_migration",

@@ -23,10 +23,12 @@ def score_new_customers(
     kmeans_model: Any,
     model_card: dict[str, Any],
     customer_segments: Any,
+    segment_membership: dict[str, Any],
     model_version_stamp: str,
 ) -> Any:
     """``scored_customers``: every clean new customer's segment, name, distance, runner-up,
-    margin and out-of-training-range flags (``serving.score.scored_frame``), the model stamp
+    margin, probability of belonging (``membership``) and out-of-training-range flags
+    (``serving.score.scored_frame``), the model stamp
     used, and the segment the model gave the same ``ID`` in training (``previous_segment``,
     null for a new customer); in the engine, in the new table's order.
     """
@@ -36,7 +38,9 @@ def score_new_customers(
     from customer_segmentation.serving.score import scored_frame, with_previous_segment
     from customer_segmentation.serving.versions import ModelBundle
 
-    bundle = ModelBundle(model_version_stamp, scaler, kmeans_model, model_card)
+    bundle = ModelBundle(
+        model_version_stamp, scaler, kmeans_model, model_card, membership=segment_membership
+    )
     scored = scored_frame(engine.lazy(new_customers), bundle)
     joined = with_previous_segment(scored, customer_segments)
     columns = joined.collect_schema().names()

@@ -29,6 +29,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "kmeans_model",
                     "model_card",
                     "customer_segments",
+                    "segment_membership",
                     "model_version_stamp",
                 ],
                 outputs="scored_customers",
