@@ -166,6 +166,29 @@ def scaling_table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def nodes_by_size_table(results: list[dict[str, Any]]) -> str:
+    """Markdown: each Kedro node's time (compute + load + save, s) at every input, side by side,
+    and its growth from the first input to the last: a node that runs on a seeded sample should
+    cost the same at every size, so one that grows when it should not shows here.
+    """
+    columns = [f"{input_name(r)}, {r['rows']:,} rows" for r in results]
+    times: dict[str, list[float | None]] = {}
+    for i, r in enumerate(results):
+        for node in r["nodes"]["nodes"]:
+            total = node["seconds"] + node["load_seconds"] + node["save_seconds"]
+            times.setdefault(node["node"], [None] * len(results))[i] = total
+    lines = [
+        "| node | " + " | ".join(columns) + " | last / first |",
+        "|---|" + "---:|" * (len(columns) + 1),
+    ]
+    for name, row in sorted(times.items(), key=lambda item: -(item[1][-1] or 0.0)):
+        cells = ["–" if t is None else f"{t:.2f}" for t in row]
+        first, last = row[0], row[-1]
+        growth = "–" if not first or last is None else f"{last / first:.2f}x"
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+    return "\n".join(lines)
+
+
 def input_name(result: dict[str, Any]) -> str:
     """The input of a result in a table cell: the real table's file name, or "generated"."""
     described = result.get("input", {"kind": "generated"})

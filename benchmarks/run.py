@@ -89,6 +89,7 @@ if _HERE not in sys.path:
 from benchmark_tables import (  # noqa: E402  (needs the line above)
     MB,
     figures_table,
+    nodes_by_size_table,
     scaling_table,
     side_by_side_table,
     summary_table,
@@ -902,7 +903,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs.append(_measure(source, args, work, commit, command, light))
     results = [r for pair in pairs for r in (pair["quiet"], pair["loaded"]) if r is not None]
     if len(results) > 1:
-        scaling = scaling_table(results)
+        scaling = scaling_table(results) + "\n\n" + nodes_by_size_table(results)
         print(scaling + "\n")
         name = f"scaling{LOADED if args.load == 'on' else ''}.md"
         (args.results_dir / name).write_text(scaling + "\n")

@@ -116,6 +116,23 @@ def test_benchmark_records_every_node(bench: dict) -> None:
 
 
 @pytest.mark.slow
+def test_each_node_is_set_beside_itself_at_every_size(bench: dict) -> None:
+    small = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
+    large = json.loads(json.dumps(small)) | {"rows": ROWS * 10}
+    for node in large["nodes"]["nodes"]:
+        node["seconds"] = 2 * node["seconds"] + node["load_seconds"] + node["save_seconds"]
+
+    table = _module("benchmark_tables").nodes_by_size_table([small, large])
+
+    lines = table.splitlines()
+    assert f"{ROWS:,} rows" in lines[0] and f"{ROWS * 10:,} rows" in lines[0]
+    (row,) = [line for line in lines if line.startswith("| compare_methods |")]
+    first, last, growth = (cell.strip() for cell in row.strip("|").split("|")[1:])
+    assert float(last) == pytest.approx(2 * float(first), abs=0.02) and growth.endswith("x")
+    assert len(lines) == 2 + len(small["nodes"]["nodes"]), "one row per node"
+
+
+@pytest.mark.slow
 def test_both_sides_do_the_same_work(bench: dict) -> None:
     data = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
     plain = data["plain"]["figures"]

@@ -251,7 +251,10 @@ def _data_sections(tables: Mapping[str, Any]) -> dict[str, Any]:
         "dbscan_verdict": dbscan.verdict_of(tables["clustering_comparison"]),
         "clustering_comparison": tables["clustering_comparison"],
         "methods_verdict": str(tables["method_comparison"]["verdict"].iloc[0]),
-        "method_comparison": tables["method_comparison"].drop(columns=["verdict", "title"]),
+        "methods_fitted_on": str(tables["method_comparison"]["fitted_on"].iloc[0]),
+        "method_comparison": tables["method_comparison"].drop(
+            columns=["verdict", "title", "fitted_on"]
+        ),
     }
 
 

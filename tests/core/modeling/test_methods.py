@@ -43,6 +43,8 @@ def test_the_real_table_lists_seven_methods_with_every_criterion(table, real_pro
     assert kmeans["silhouette"] == pytest.approx(card["silhouette"], abs=1e-12), "the model's own"
     assert (table["sample_rows"] == card["training_rows"]).all(), "the whole real table"
     assert table["k_rule"].str.contains("BIC").sum() == 1
+    rows = f"{card['training_rows']:,}"
+    assert (table["fitted_on"] == f"a seeded sample of {rows} customers, gathered to memory").all()
 
 
 def test_the_verdict_names_the_method_the_table_favours(table):

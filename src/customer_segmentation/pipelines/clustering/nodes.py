@@ -117,10 +117,10 @@ def compare_methods(
     resamples), gathered to this process on every engine.
 
     Returns:
-        ``method_comparison`` (with the verdict in a ``verdict`` column, the same on each row)
-        and its figure.
+        ``method_comparison`` (with ``fitted_on``, the sample and where it was gathered, and the
+        verdict in a ``verdict`` column, the same on each row) and its figure.
     """
-    from customer_segmentation.core import sampling
+    from customer_segmentation.core import engine, sampling
     from customer_segmentation.core.modeling import methods
     from customer_segmentation.report import figures
 
@@ -142,6 +142,8 @@ def compare_methods(
         seed=selection.random_state,
     )
     table, labelled = methods.compare_methods(scaled, labels, settings)
+    where = "Spark's driver" if engine.is_spark(engine.lazy(customer_model_input)) else "memory"
+    table["fitted_on"] = f"a seeded sample of {len(scaled):,} customers, gathered to {where}"
     table["verdict"] = methods.verdict(table)
     return table, figures.method_comparison(table, labelled, scaled, params.random_state)
 
