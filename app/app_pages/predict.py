@@ -178,11 +178,7 @@ st.caption(
     f"than {prediction.margin_percentile:.0%} of the training customers."
 )
 if prediction.membership is None:
-    st.caption(
-        evidence.not_available(
-            "The probability of belonging", model.version, evidence.MEMBERSHIP_NODES
-        )
-    )
+    st.caption(evidence.not_available("The probability of belonging", model.version))
 
 st.subheader("What pulled the customer into this segment")
 st.vega_lite_chart(spec=charts.pull_spec(prediction.explanation), width="stretch")

@@ -342,8 +342,9 @@ def test_a_version_saved_before_the_evidence_opens_and_says_it_is_not_available(
     assert texts(app.markdown).count(segment_evidence.NOT_AVAILABLE) == 2, texts(app.markdown)
     (belongs,) = [m for m in app.metric if m.label == "Probability of belonging"]
     assert belongs.value == "not available"
-    command = "kedro run --from-nodes fit_segment_membership --params model_version="
+    command = f"kedro run --from-nodes {','.join(segment_evidence.BACKFILL_NODES)} --params"
     assert command in texts(app.caption), "the command that adds it"
+    assert "fit_segment_membership" in segment_evidence.BACKFILL_NODES
 
 
 def test_without_campaign_columns_the_explore_page_says_why(no_campaigns_project, monkeypatch):

@@ -46,11 +46,8 @@ BACKFILL_NODES: tuple[str, ...] = (
     "score_rfm",
     "compare_with_previous_model",
     "compare_methods",
+    "fit_segment_membership",
 )
-
-
-# Adds the probability of belonging (``segment_membership``) to an existing version.
-MEMBERSHIP_NODES: tuple[str, ...] = ("fit_segment_membership",)
 
 
 def not_available(what: str, version: str, nodes: Sequence[str] = BACKFILL_NODES) -> str:

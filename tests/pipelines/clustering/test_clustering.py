@@ -212,6 +212,7 @@ def test_pipeline_decides_k_once_and_every_output_follows_it(demo_features, samp
             "data_quality_report": MemoryDataset(REPORT),
             "params:clustering": MemoryDataset(changed(params["clustering"], n_clusters=5)),
             "params:monitoring": MemoryDataset(params["monitoring"]),
+            "params:model_selection": MemoryDataset(params["model_selection"]),
             **{
                 name: Kept()
                 for name in ("k_selection", "scaler", "kmeans_model", "customer_segments")

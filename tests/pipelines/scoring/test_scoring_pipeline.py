@@ -28,7 +28,14 @@ from customer_segmentation.core.contract import CustomerDataError, RawCustomerFi
 from customer_segmentation.kedro_io.versioning import stamps
 from customer_segmentation.pipelines.scoring import create_pipeline
 
-MODEL_READS = ("scaler", "kmeans_model", "model_card", "customer_segments", "drift_reference")
+MODEL_READS = (
+    "scaler",
+    "kmeans_model",
+    "model_card",
+    "customer_segments",
+    "drift_reference",
+    "segment_membership",
+)
 NEW_ROWS = 300
 
 
