@@ -204,19 +204,20 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(
     chromium: Path, real_project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     """``streamlit run`` on a free localhost port, reading the real-data project copy; shared
-    by this module's tests.
+    by the browser tests (one per session: they share one xdist worker, with other tests
+    between them).
     """
     log = tmp_path_factory.mktemp("app_server") / "streamlit.log"
     with app_load.serving(real_project, log) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def compare_server(
     chromium: Path, two_versions_project: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:

@@ -52,9 +52,11 @@ def _module(name: str) -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One run of the benchmark command on 3,000 generated customers."""
+    """One run of the benchmark command on 3,000 generated customers (once per session: the
+    module's tests share one xdist worker, but other tests may run between them).
+    """
     base = tmp_path_factory.mktemp("bench")
     cmd = [
         sys.executable,
