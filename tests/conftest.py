@@ -359,6 +359,7 @@ GROUPS: dict[str, tuple[set[str], str | None, str | None]] = {
 }
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test of a server, a JVM or a shared module fixture with its xdist group."""
     for item in items:
