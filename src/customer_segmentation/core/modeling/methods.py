@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from customer_segmentation.core.modeling.dbscan import NOISE, k_distance_eps
 from customer_segmentation.core.modeling.kmeans import KMeansSettings, fit_kmeans
 from customer_segmentation.core.modeling.metrics import silhouette
 from customer_segmentation.core.modeling.stability import bootstrap
-from customer_segmentation.core.modeling.threads import sized_threads
+from customer_segmentation.core.modeling.threads import cores_available, sized_threads
 
 KMEANS = "kmeans"
 # Criterion column -> whether higher is better: what :func:`favoured` ranks by.
@@ -208,51 +209,59 @@ def stability_ari(
     return float(np.mean(scores))
 
 
+def judge(
+    method: Method, points: np.ndarray, model_labels: np.ndarray, settings: MethodSettings
+) -> tuple[dict[str, object], np.ndarray]:
+    """One method's row of the comparison (see :func:`compare_methods`) and its labels."""
+    started = time.perf_counter()
+    fitted = method.fit(points, settings.seed)
+    seconds = time.perf_counter() - started
+    labels = model_labels if method.name == KMEANS else fitted
+    kept = labels != NOISE
+    sizes = np.bincount(labels[kept]) if kept.any() else np.array([0])
+    row = {
+        "method": method.name,
+        "title": method.title,
+        "family": method.family,
+        "k_rule": method.k_rule,
+        "segments": int((sizes > 0).sum()),
+        **_quality(points, labels),
+        "stability_ari": stability_ari(points, labels, method, settings),
+        "noise_share": float(1 - kept.mean()),
+        "smallest_share": float(sizes[sizes > 0].min() / len(labels)) if kept.any() else 0.0,
+        "ari_vs_kmeans": float(adjusted_rand_score(model_labels, labels)),
+        "fit_seconds": seconds,
+        "sample_rows": len(points),
+    }
+    return row, labels
+
+
 def compare_methods(
     points: np.ndarray, model_labels: np.ndarray, settings: MethodSettings
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Every method on ``points`` (scaled customers, a seeded sample) whose K-Means segments
-    are ``model_labels``.
+    are ``model_labels``, the methods judged side by side on the process's cores (each on one
+    thread: a few thousand rows, where one thread per fit is fastest; the results do not depend
+    on the order).
 
     Returns:
         The table, one row per method: ``method``, ``title``, ``family``, ``k_rule``,
         ``segments``, the :data:`CRITERIA`, ``noise_share``, ``smallest_share`` (of all the
-        sample's customers), ``ari_vs_kmeans``, ``fit_seconds``, ``sample_rows`` and
-        ``mean_rank`` (:func:`mean_ranks`); and each method's labels of ``points`` (the
-        K-Means row's are the model's own segments).
+        sample's customers), ``ari_vs_kmeans``, ``fit_seconds`` (the fit's wall time, beside
+        the other methods' work), ``sample_rows`` and ``mean_rank`` (:func:`mean_ranks`); and
+        each method's labels of ``points`` (the K-Means row's are the model's own segments).
     """
     k = len(np.unique(model_labels))
-    rows, labelled = [], {}
-    with sized_threads(*points.shape):
-        for method in methods(points, k, settings):
-            started = time.perf_counter()
-            fitted = method.fit(points, settings.seed)
-            seconds = time.perf_counter() - started
-            labels = model_labels if method.name == KMEANS else fitted
-            labelled[method.name] = labels
-            kept = labels != NOISE
-            sizes = np.bincount(labels[kept]) if kept.any() else np.array([0])
-            rows.append(
-                {
-                    "method": method.name,
-                    "title": method.title,
-                    "family": method.family,
-                    "k_rule": method.k_rule,
-                    "segments": int((sizes > 0).sum()),
-                    **_quality(points, labels),
-                    "stability_ari": stability_ari(points, labels, method, settings),
-                    "noise_share": float(1 - kept.mean()),
-                    "smallest_share": float(sizes[sizes > 0].min() / len(labels))
-                    if kept.any()
-                    else 0.0,
-                    "ari_vs_kmeans": float(adjusted_rand_score(model_labels, labels)),
-                    "fit_seconds": seconds,
-                    "sample_rows": len(points),
-                }
+    with sized_threads(*points.shape), ThreadPoolExecutor(cores_available()) as pool:
+        judged = list(
+            pool.map(
+                lambda method: judge(method, points, model_labels, settings),
+                methods(points, k, settings),
             )
-    table = pd.DataFrame(rows)
+        )
+    table = pd.DataFrame([row for row, _ in judged])
     table["mean_rank"] = mean_ranks(table)
-    return table, labelled
+    return table, {row["method"]: labels for row, labels in judged}
 
 
 def mean_ranks(table: pd.DataFrame) -> pd.Series:
