@@ -17,6 +17,7 @@ from conftest import (
     run_project,
     run_summary,
 )
+from model_projects import copy_run
 from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation.demo_data import generate_customers
@@ -97,12 +98,12 @@ def test_real_tab_file_gives_the_same_segments(real_project, tmp_path):
 
 
 @pytest.mark.slow
-def test_each_pipeline_runs_alone_once_its_inputs_exist(tmp_path):
-    """``kedro run --pipeline NAME`` after a full run: every node of the pipeline ran and the
-    run completed (the run's own record of its nodes, ``node_timings_path``).
+def test_each_pipeline_runs_alone_once_its_inputs_exist(demo_project, tmp_path):
+    """``kedro run --pipeline NAME`` after a full run (a copy of the demo run): every node of
+    the pipeline ran and the run completed (the run's own record of its nodes,
+    ``node_timings_path``).
     """
-    project = copy_project(tmp_path / "alone")
-    run_project(project)
+    project = copy_run(demo_project, tmp_path / "alone")
     registered = register_pipelines()
     for name in PIPELINES:
         record = tmp_path / f"{name}.json"
