@@ -8,6 +8,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import StandardScaler
 
@@ -68,20 +69,10 @@ def test_spark_gives_the_same_probabilities(customers, spark_session):
 
 
 def test_a_frame_without_gaussians_has_no_membership(customers):
-    scaler = StandardScaler().fit(customers.select(NAMES).to_pandas())
-    assert (
-        scoring.MEMBERSHIP
-        not in scoring.score_frame(
-            nw.from_native(customers.lazy()).with_columns(nw.col("a").alias("x")),
-            scaler,
-            _kmeans(customers),
-        )
-        .collect_schema()
-        .names()
-    )
+    table = customers.select(NAMES).to_pandas()
+    scaler = StandardScaler().fit(table)
+    model = KMeans(3, n_init=1, random_state=0).fit(table)
 
+    scored = scoring.score_frame(nw.from_native(customers.lazy()), scaler, model)
 
-def _kmeans(customers):
-    from sklearn.cluster import KMeans  # noqa: PLC0415
-
-    return KMeans(3, n_init=1, random_state=0).fit(customers.select(NAMES).to_pandas())
+    assert scoring.MEMBERSHIP not in scored.collect_schema().names()

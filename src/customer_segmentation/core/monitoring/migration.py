@@ -285,6 +285,11 @@ def customer_checks(
     }
 
 
+def _described(source: Mapping[str, Any]) -> str:
+    """A model card's ``input`` in words: the table, its rows and the start of its SHA-256."""
+    return f"{source['source']} ({source['rows_in']:,} rows, SHA-256 {str(source['sha256'])[:12]}…)"
+
+
 def _inputs(labels: Sequence[str], sources: Sequence[Mapping[str, Any] | None]) -> str:
     """Where each version's customers came from, in words."""
     parts = []
@@ -292,8 +297,7 @@ def _inputs(labels: Sequence[str], sources: Sequence[Mapping[str, Any] | None]) 
         what = (
             "a table it did not record (made before model cards kept their input)"
             if source is None
-            else f"{source['source']} ({source['rows_in']:,} rows, SHA-256 "
-            f"{str(source['sha256'])[:12]}…)"
+            else _described(source)
         )
         parts.append(f"model {label} was trained on {what}")
     return f"{parts[0][0].upper()}{parts[0][1:]}; {parts[1]}."
@@ -308,11 +312,7 @@ def inputs_sentence(result: Mapping[str, Any]) -> str:
         return ""
     labels = (result["old_version"], result["new_version"])
     if matching["same_input"]:
-        source = matching["input_new"]
-        return (
-            f"Both versions were trained on the same table: {source['source']} "
-            f"({source['rows_in']:,} rows, SHA-256 {str(source['sha256'])[:12]}…)."
-        )
+        return f"Both versions were trained on the same table: {_described(matching['input_new'])}."
     return _inputs(labels, (matching["input_old"], matching["input_new"]))
 
 
