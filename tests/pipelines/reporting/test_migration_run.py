@@ -5,37 +5,28 @@ from the previous model version, its segments matched by the least total centroi
 from __future__ import annotations
 
 import itertools
-import shutil
 
 import model_projects
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_FILES, load_catalog, native_catalog, real_file, run_project
+from conftest import REAL_FILES, load_catalog, native_catalog
 
 from customer_segmentation.core.monitoring.migration import VersionSegments, centroid_distances
 from customer_segmentation.kedro_io.versioning import stamps
 
 pytestmark = pytest.mark.slow
 
+two_versions_project = model_projects.two_versions_project
 unrelated_versions_project = model_projects.unrelated_versions_project
 
 
-@pytest.fixture(scope="module")
-def project(real_project, tmp_path_factory):
-    """A copy of the real table's project (its first model version), to retrain."""
-    copy = tmp_path_factory.mktemp("migration") / "project"
-    shutil.copytree(real_project, copy)
-    return copy
-
-
-def test_a_retrain_with_five_segments_records_the_migration(project):
-    run_project(
-        project,
-        params={"raw_customers_path": str(real_file(REAL_FILES[0])), "clustering.n_clusters": 5},
-    )
-    catalog = load_catalog(project)
-    new, old = stamps(native_catalog(project), "kmeans_model")[:2]
+def test_a_retrain_with_five_segments_records_the_migration(two_versions_project):
+    """The real run (k=6), then a retrain with k=5 on the same customers
+    (``two_versions_project``, shared with the app's tests).
+    """
+    catalog = load_catalog(two_versions_project)
+    new, old = stamps(native_catalog(two_versions_project), "kmeans_model")[:2]
     migration = catalog.load("segment_migration")
     assert migration["previous_version"] == old
     counts = pd.DataFrame(migration["contingency"])
