@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from customer_segmentation.serving.app_logic import form_table
 from kedro.config import OmegaConfigLoader
 
 from customer_segmentation import schema
 from customer_segmentation.core.contract import RawCustomerFile, check_rows, prepare_customers
 from customer_segmentation.params import DataProcessingParams, validate
+from customer_segmentation.serving.form import form_table
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_TABLE = REPO.parent / "shared" / "data" / "customer_segmentation.csv"

@@ -59,9 +59,13 @@ def _is_header() -> nw.Expr:
     )
 
 
-def _is_corrupt(present: Sequence[str]) -> nw.Expr:
-    """A line with a control character in any field (``values.CONTROL``)."""
-    return nw.any_horizontal(*(values.has_control(c) for c in present), ignore_nulls=True)
+def _is_corrupt(present: Sequence[str], forms: dict[str, str]) -> nw.Expr:
+    """A line with a control character in any field (``values.CONTROL``). A number column of
+    digits only (``forms``: ``values.DIGITS``, decided over the whole file) holds none: only
+    the others are searched (in a clean export, the three text columns).
+    """
+    searched = [c for c in present if forms.get(c) != values.DIGITS]
+    return nw.any_horizontal(*(values.has_control(c) for c in searched), ignore_nulls=True)
 
 
 def _original(column: str) -> nw.Expr:
@@ -130,7 +134,7 @@ class Contract:
                 for c in self.present
             }
         )
-        parsed = {HEADER: _is_header(), CORRUPT: _is_corrupt(self.present)}
+        parsed = {HEADER: _is_header(), CORRUPT: _is_corrupt(self.present, forms)}
         for column, form in forms.items():
             read = values.number(column, nw.col(text_column(column)), reading.mark(column), form)
             parsed[value_column(column)] = read.value
