@@ -411,7 +411,6 @@ class ReportingParams(PipelineParams):
     profile_columns: Columns
     outcomes: OutcomesParams
     rfm: RfmParams
-    figure_workers: NonNegativeInt
 
 
 # ---------------------------------------------------------------------------------- app
