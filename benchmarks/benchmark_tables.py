@@ -22,6 +22,7 @@ from typing import Any
 
 MB = 1024 * 1024  # the tables' megabytes (and run.py's memory figures)
 STEADY_TARGET = 1.2  # issue 17: the loaded ratio at most 1.2x the quiet one
+CONTRACT_TARGET = 3.0  # issue 31: the contract at most 3x the engine's typed read of the file
 
 
 def load_sentence(load: dict[str, Any]) -> str:
@@ -75,6 +76,9 @@ def figures_table(result: dict[str, Any]) -> str:
             f"{spark['peak_mb_jvm_sampled']:.0f} MB (sampled); CPU time counts the Python "
             f"process only. {result['spark_parity']}",
         ]
+    if "contract_factor" in result:
+        (check,) = (n for n in result["nodes"]["nodes"] if n["node"] == "check_customers")
+        lines += ["", contract_sentence(check["seconds"], result["typed_read"])]
     nodes = result["nodes"]["nodes"]
     lines += [
         "",
@@ -133,21 +137,36 @@ def figures_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def contract_sentence(check_seconds: float, typed_read: dict[str, Any]) -> str:
+    """The contract's cost against the engine's own typed read of the same file."""
+    factor = check_seconds / typed_read["seconds"]
+    verdict = "met" if factor <= CONTRACT_TARGET else "missed"
+    return (
+        f"Contract: `check_customers` {check_seconds:.2f} s; Polars' typed read of the same "
+        f"file (`pl.read_csv(path, try_parse_dates=True)`, best of {typed_read['repeats']}) "
+        f"{typed_read['seconds']:.2f} s: **{factor:.1f}x** (issue 31: at most "
+        f"{CONTRACT_TARGET:.0f}x; {verdict})."
+    )
+
+
 def scaling_table(results: list[dict[str, Any]]) -> str:
     """Markdown: how wall time and memory grow with the number of rows."""
     lines = [
         "| input | rows | background load | kedro wall (s) | plain wall (s) | ratio "
-        "| kedro peak (MB) | plain peak (MB) |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| kedro peak (MB) | plain peak (MB) | typed read (s) | contract / typed read |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         k, p = r["kedro"], r["plain"]
         load = "one core busy" if r.get("background_load", {}).get("on") else "off"
+        typed = r.get("typed_read")
+        read = "–" if typed is None else f"{typed['seconds']:.2f}"
+        factor = "–" if typed is None else f"{r['contract_factor']:.1f}x"
         lines.append(
             f"| {input_name(r)} | {r['rows']:,} | {load} | {k['wall_seconds']:.1f} | "
             f"{p['wall_seconds']:.1f} | "
             f"{k['wall_seconds'] / p['wall_seconds']:.2f}x | {k['peak_mb']:.0f} | "
-            f"{p['peak_mb']:.0f} |"
+            f"{p['peak_mb']:.0f} | {read} | {factor} |"
         )
     if all("spark" in r for r in results):
         lines += [

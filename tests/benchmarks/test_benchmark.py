@@ -106,6 +106,18 @@ def test_benchmark_writes_results(bench: dict) -> None:
 
 
 @pytest.mark.slow
+def test_the_contract_is_set_against_the_engines_typed_read(bench: dict) -> None:
+    """Issue 31: the contract's cost over Polars' typed read of the same file, printed."""
+    data = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
+    (check,) = (n for n in data["nodes"]["nodes"] if n["node"] == "check_customers")
+    assert data["typed_read"]["seconds"] > 0 and data["typed_read"]["repeats"] == 3
+    assert data["contract_factor"] == pytest.approx(
+        check["seconds"] / data["typed_read"]["seconds"]
+    )
+    assert f"**{data['contract_factor']:.1f}x** (issue 31: at most 3x" in bench["stdout"]
+
+
+@pytest.mark.slow
 def test_benchmark_records_every_node(bench: dict) -> None:
     data = json.loads((bench["base"] / "results" / f"benchmark_{ROWS}.json").read_text())
     configure_project("customer_segmentation")
