@@ -42,6 +42,15 @@ BENCHMARKS = REPO / "benchmarks"
 ROWS = 3000
 # Small but complete: every node and every step runs, with a short k range and few refits.
 FAST = "model_selection.k_max=4,model_selection.stability_resamples=2,clustering.n_init=2"
+# What the faked runs below report of the contract and of the typed read of their file.
+CHECK_NODE = {
+    "node": "check_customers",
+    "seconds": 1.0,
+    "load_seconds": 0.0,
+    "save_seconds": 0.0,
+    "peak_rss_mb_so_far": 10.0,
+}
+TYPED_READ = {"seconds": 0.5, "repeats": 3}
 
 
 def _module(name: str) -> ModuleType:
@@ -371,7 +380,7 @@ def test_background_load_spans_both_runs(
     def fake_kedro(csv: Path, work: Path, rows: int, *args: object, **kwargs: object) -> tuple:
         seen["kedro"] = load_alive()
         measures = {"wall_seconds": 2.0, "peak_mb": 10.0, "cpu_seconds": 1.0}
-        nodes = {"pipeline_seconds": 1.5, "nodes": [], "completed": True}
+        nodes = {"pipeline_seconds": 1.5, "nodes": [CHECK_NODE], "completed": True}
         return measures, nodes, work
 
     def fake_plain(*args: object, **kwargs: object) -> dict:
@@ -382,6 +391,7 @@ def test_background_load_spans_both_runs(
     monkeypatch.setattr(run.subprocess, "Popen", spy_popen)
     monkeypatch.setattr(run, "generate", lambda rows, *a: (tmp_path / "x.csv", {"reused": True}))
     monkeypatch.setattr(run, "run_kedro", fake_kedro)
+    monkeypatch.setattr(run, "time_typed_read", lambda csv, sep: TYPED_READ)
     monkeypatch.setattr(run, "run_plain", fake_plain)
     card = {"training_rows": 9, "k": 6, "inertia": 1.0, "silhouette": 0.2}
     monkeypatch.setattr(run, "model_card", lambda project: card)
@@ -539,6 +549,7 @@ class FakeRuns:
         monkeypatch.setattr(run.subprocess, "Popen", spy_popen)
         monkeypatch.setattr(run, "generate", fake_generate)
         monkeypatch.setattr(run, "run_kedro", self.kedro)
+        monkeypatch.setattr(run, "time_typed_read", lambda csv, sep: TYPED_READ)
         monkeypatch.setattr(run, "run_plain", self.plain)
         monkeypatch.setattr(run, "model_card", lambda project: card)
 
@@ -549,7 +560,7 @@ class FakeRuns:
         loaded = self._loaded()
         self.calls.append({"side": "kedro", "name": name, "csv": csv, "loaded": loaded})
         measures = {"wall_seconds": 2.0 if loaded else 1.6, "peak_mb": 10.0, "cpu_seconds": 1.0}
-        nodes = {"pipeline_seconds": 1.5, "nodes": [], "completed": True}
+        nodes = {"pipeline_seconds": 1.5, "nodes": [CHECK_NODE], "completed": True}
         return measures, nodes, work
 
     def plain(self, csv: Path, work: Path, name: str, settings: dict, interval: float) -> dict:
