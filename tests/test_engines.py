@@ -23,6 +23,7 @@ from conftest import (
     require_spark,
     run_project,
 )
+from model_projects import copy_run
 
 from customer_segmentation.core import engine
 
@@ -85,9 +86,14 @@ def _runs(tmp: Path, raw: Path, pipelines: list[str] | None) -> tuple[dict, dict
 
 
 @pytest.fixture(scope="module")
-def real_runs(tmp_path_factory) -> tuple[dict, dict]:
-    """The full run (all five pipelines) on the real table, on Polars and on Spark."""
-    return _runs(tmp_path_factory.mktemp("engines_real"), real_file(REAL_FILES[0]), None)
+def real_runs(real_project, tmp_path_factory) -> tuple[dict, dict]:
+    """The full run (all five pipelines) on the real table, on Polars (the session's
+    ``real_project``) and on Spark (in a copy of it).
+    """
+    project = copy_run(real_project, tmp_path_factory.mktemp("engines_real") / "project")
+    params = {"raw_customers_path": str(real_file(REAL_FILES[0]))}
+    run_project(project, params=params, env="spark")
+    return _tables(project, None, True), _tables(project, "spark", True)
 
 
 @pytest.fixture(scope="module")
