@@ -51,8 +51,6 @@ ADDED = {
     # issue 33 adds method_comparison, its figure and segment_membership (tests/core/modeling);
     # the report's "Other methods" section and its parameters are left out of the numbers.
 }
-# Issue 31 removed a parameter the report listed last (reporting.figure_workers: 1): its number
-# was taken out of report_numbers.json, the only change made to the snapshot since ae1d035.
 _STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}\.\d{2}\.\d{2}\.\d{3}Z")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?%?")
 
