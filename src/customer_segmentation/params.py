@@ -411,6 +411,7 @@ class ReportingParams(PipelineParams):
     profile_columns: Columns
     outcomes: OutcomesParams
     rfm: RfmParams
+    figure_workers: NonNegativeInt
 
 
 # ---------------------------------------------------------------------------------- app

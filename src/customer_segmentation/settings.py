@@ -1,6 +1,7 @@
 """Project settings (Kedro defaults except where noted)."""
 
 from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
+from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
 from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
 from customer_segmentation.kedro_io.runs import RunLockHook
 from customer_segmentation.kedro_io.summary import RunSummaryHook
@@ -17,6 +18,9 @@ from customer_segmentation.pipeline_registry import model_datasets
 # --params node_timings_path=PATH is set), for benchmarks/run.py.
 # ReleaseMemoryHook: returns freed memory to the system after nodes and saves (large tables).
 # SparkHooks: starts a Spark session only when the environment has spark.yml (--env spark).
+# FigureWorkersHook: figures are drawn in worker processes during a run (reporting.figure_workers);
+# last, so that its after_pipeline_run (hooks run last-registered first) writes every figure
+# before the others see the run as finished.
 HOOKS = (
     RunLockHook(),
     RunSummaryHook(),
@@ -24,6 +28,7 @@ HOOKS = (
     NodeTimingHook(),
     ReleaseMemoryHook(),
     SparkHooks(),
+    FigureWorkersHook(),
 )
 
 # Kedro's OmegaConfigLoader, except that conf/local/credentials.yml is read in every

@@ -31,6 +31,7 @@ import base64
 import io
 import logging
 from copy import deepcopy
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -47,6 +48,7 @@ from kedro_datasets._typing import ImagePreview
 from kedro_datasets.polars import LazyPolarsDataset
 from kedro_datasets.text import TextDataset
 
+from customer_segmentation.kedro_io import figure_workers
 from customer_segmentation.kedro_io.lazy_types import Figure, RawCustomerFile
 from customer_segmentation.report import RUN_STAMP
 
@@ -272,43 +274,13 @@ class SkopsDataset(_VersionedFile):
         self._invalidate_cache()
 
 
-def png(figure: Any, dpi: float) -> bytes:
-    """PNG bytes of a matplotlib figure at ``dpi``.
-
-    The pixels are those of ``figure.savefig(format="png", dpi=dpi)``
-    (``tests/test_report.py``), but the figure is drawn once: ``savefig`` draws a figure
-    with a layout engine (constrained layout) a first time without rendering, then again.
-    """
-    import matplotlib  # noqa: PLC0415 - only a figure being drawn needs it
-    import numpy as np  # noqa: PLC0415
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-    from PIL import Image  # noqa: PLC0415
-    from PIL.PngImagePlugin import PngInfo  # noqa: PLC0415
-
-    dpi_before, canvas_before = figure.dpi, figure.canvas
-    canvas = FigureCanvasAgg(figure)
-    figure.set_dpi(dpi)
-    try:
-        canvas.draw()
-        pixels = Image.fromarray(np.asarray(canvas.buffer_rgba()))
-    finally:  # as savefig: the figure keeps its own dpi and canvas
-        figure.set_dpi(dpi_before)
-        figure.set_canvas(canvas_before)
-    info = PngInfo()
-    info.add_text(
-        "Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/"
-    )
-    buffer = io.BytesIO()
-    pixels.save(buffer, format="png", dpi=(dpi, dpi), pnginfo=info)
-    return buffer.getvalue()
-
-
 class FigureDataset(_VersionedFile):
     """A matplotlib figure saved as an image (PNG), versioned; loading returns the image's bytes.
 
     It saves as ``matplotlib.MatplotlibDataset`` saves one figure, and ``kedro viz`` previews it
     the same way (:meth:`preview`), but matplotlib is imported only when a figure is saved. A PNG
-    whose only save argument is ``dpi`` is drawn once (:func:`png`), not twice.
+    whose only save argument is ``dpi`` is drawn once (:func:`figure_workers.png`), not twice,
+    and during a run in a figure worker process (:mod:`figure_workers`).
     """
 
     def __init__(
@@ -343,15 +315,30 @@ class FigureDataset(_VersionedFile):
         }
 
     def save(self, data: Figure) -> None:
-        """Write ``data`` as :func:`png` draws it, or by ``savefig`` for other save arguments."""
+        """Write ``data`` as :func:`figure_workers.png` draws it (in a figure worker during a
+        run), or by ``savefig`` for other save arguments.
+        """
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
         if set(self._save_args) == {"dpi"} and save_path.lower().endswith(".png"):
-            content = png(data, dpi=self._save_args["dpi"])
+            dpi = self._save_args["dpi"]
+            if self._loads_what_it_saves() and figure_workers.WORKERS.submit(
+                save_path, data, dpi, partial(self._write, save_path)
+            ):
+                return
+            content = figure_workers.png(data, dpi=dpi)
         else:
             buffer = io.BytesIO()
             data.savefig(buffer, **self._save_args)
             content = buffer.getvalue()
         self._write(save_path, content)
+
+    def _loads_what_it_saves(self) -> bool:
+        """Whether a load finds this save without looking at the disk (unversioned, or pinned
+        to a version as ``versioning.ModelVersionHook`` pins every model dataset), so that it
+        can wait for a figure still being drawn. A dataset that loads the newest version on
+        disk would find an older one meanwhile: its figures are drawn at once.
+        """
+        return self._version is None or self._version.load is not None
 
     def _write(self, save_path: str, content: bytes) -> None:
         with self._fs.open(save_path, **self._fs_open_args_save) as file:
@@ -359,8 +346,11 @@ class FigureDataset(_VersionedFile):
         self._invalidate_cache()
 
     def load(self) -> bytes:
-        """The saved image's bytes (the version asked for, or the latest)."""
+        """The saved image's bytes (the version asked for, or the latest); a figure of this run
+        still being drawn is waited for.
+        """
         load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        figure_workers.WORKERS.wait(load_path)
         with self._fs.open(load_path, mode="rb") as file:
             return file.read()
 

@@ -94,8 +94,8 @@ class RunLock:
 
 class RunLockHook:
     """Takes the data folder's :class:`RunLock` before any other hook or node of a run reads
-    or writes, and lets it go after every other hook has finished, or when the run fails, or
-    when another hook refuses to start it.
+    or writes, and lets it go after every other hook has finished (the figure workers' last
+    figures included), or when the run fails, or when another hook refuses to start it.
     """
 
     def __init__(self) -> None:

@@ -4,6 +4,10 @@
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,6 +136,26 @@ def test_income_spending_scatter_draws_the_seeded_sample(fitted, params):
     assert drawn.shape == other.shape and not np.array_equal(drawn, other)
     titles = [ax.get_title() for ax in violins.axes if ax.get_visible()]
     assert titles == card["features"], "one violin panel per model feature"
+
+
+def test_distribution_figures_unpickle_with_matplotlib_alone(fitted, params):
+    """The figure worker (``figure_workers``) unpickles figures with matplotlib only; a seaborn
+    object left in a figure would make it import seaborn, pandas and SciPy (120 MB more).
+    """
+    features, segments, _, _, card, _ = fitted
+    settings = changed(params["reporting"], map_sample_size=300)
+    pickled = pickle.dumps(plot_segment_distributions(features, segments, card, settings))
+    script = (
+        "import pickle, sys; import matplotlib.figure; pickle.loads(sys.stdin.buffer.read()); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'seaborn', 'pandas', 'scipy', 'sklearn', 'customer_segmentation'}))"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=pickled, capture_output=True, check=True
+    )
+
+    assert done.stdout.decode().strip() == "[]", f"unpickling imported {done.stdout.decode()}"
 
 
 def test_segment_map_projects_the_seeded_sample(fitted, params):
