@@ -120,6 +120,11 @@ class _Summary(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+# The pipelines that decide which customers are clean and in which segment: the default run
+# without ``reporting`` and ``crm_export``, which read those tables and change none of them.
+TRAINING_PIPELINES = ["data_processing", "feature_engineering", "model_selection", "clustering"]
+
+
 def run_project(
     project: Path,
     pipeline: str | list[str] | None = None,

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from conftest import (
     REAL_FILES,
+    TRAINING_PIPELINES,
     assert_same_as_canonical,
     copy_project,
     load_catalog,
@@ -270,14 +271,17 @@ def test_shape_gives_the_canonical_customers_and_segments(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", ["semicolon_quoted_bom_crlf_month_first", "excel_serial_dates"])
-def test_full_kedro_run_on_a_shape_gives_the_canonical_segments(
+def test_kedro_run_on_a_shape_gives_the_canonical_segments(
     shape, canonical_text, canonical, tmp_path
 ):
+    """``kedro run`` of the pipelines that decide the segments (``TRAINING_PIPELINES``) on the
+    shape, through the catalog: the canonical customers, rejects, features and segments.
+    """
     path = tmp_path / f"{shape}.csv"
     path.write_bytes(SHAPES[shape][0](canonical_text))
     project = copy_project(tmp_path / "project")
 
-    run_project(project, params={"raw_customers_path": str(path)})
+    run_project(project, TRAINING_PIPELINES, params={"raw_customers_path": str(path)})
 
     catalog = load_catalog(project)
     assert_same_as_canonical(
