@@ -7,7 +7,10 @@ import pandas as pd
 import pytest
 from contract_rows import good_rows, run, stopped
 
+from customer_segmentation import schema
 from customer_segmentation.core.contract import diagnosis
+from customer_segmentation.core.contract.apply import contract_for
+from customer_segmentation.core.contract.plan import FilePlan
 
 
 @pytest.fixture
@@ -30,6 +33,42 @@ def test_below_the_stop_share_the_rows_are_only_rejected(rows, params):
     rows.loc[:4, "Income"] = "lots"
     clean, rejected, _ = run(rows, params, stop_share=0.5)
     assert len(rejected) == 5 and len(clean) == len(rows) - 5
+
+
+def test_each_rule_is_counted_only_when_the_file_may_stop(rows, params, monkeypatch):
+    """Too few rejects for any rule to reach stop_share: the file is never read again for the
+    rules' counts; past that bound it is, and the diagnosis is the one of every rule's rows.
+    """
+    passes = []
+    counted = FilePlan.rule_rows
+
+    def rule_rows(plan, contract):
+        passes.append(plan.source)
+        return counted(plan, contract)
+
+    monkeypatch.setattr(FilePlan, "rule_rows", rule_rows)
+    rows.loc[:4, "Income"] = "lots"  # 5 rejects of 30
+    run(rows, params, stop_share=0.5)
+    assert passes == [], "5 rejects of 30 cannot reach 50 % in one column: nothing to count"
+
+    run(rows, params, stop_share=0.2)  # two rules of 5 rows could reach 20 %: counted
+    assert passes == ["t.csv"]
+    rows.loc[:19, "Income"] = "lots"
+    assert "Income fails the rule not_a_number in 20 of 30 rows" in stopped(
+        rows, params, stop_share=0.5
+    )
+    assert passes == ["t.csv", "t.csv"]
+
+
+def test_the_bound_adds_up_the_rules_of_one_column_and_code(params):
+    """Year_Birth has two rules of one code (before min_birth_year, after the first purchase):
+    the diagnosis adds them up, so the bound is twice the rejected rows.
+    """
+    settings = params["data_processing"]
+    built = contract_for(schema.KAGGLE_COLUMNS, settings).rules
+    pairs = [(r.column, r.code) for r in built]
+    assert pairs.count(("Year_Birth", "birth_year_out_of_range")) == 2
+    assert diagnosis.most_one_rule_rejects(built, 7) == 2 * 7
 
 
 def test_dates_in_an_unknown_shape_stop_naming_the_shapes_read(rows, params):

@@ -32,12 +32,9 @@ def counts(
     present: Sequence[str],
     changed: Mapping[str, nw.Expr],
     params: DataProcessingParams,
-    *,
-    per_rule: bool,
 ) -> dict[str, nw.Expr]:
     """Every count the report needs, as one aggregation over the checked rows. ``changed``:
-    per category column, whether normalising changed the value. ``per_rule``: also each rule's
-    rows (``rule#<index>``, for the diagnosis; the app's form does not pay for them).
+    per category column, whether normalising changed the value.
     """
     found: dict[str, nw.Expr] = {
         "rows_in": nw.len(),
@@ -47,9 +44,6 @@ def counts(
     for code in codes(rules):
         hits = [i for i, rule in enumerate(rules) if rule.code == code]
         found[f"rule:{code}"] = rejects(rules, hits).cast(nw.Int64).sum()
-    if per_rule:
-        for i in range(len(rules)):
-            found[f"rule#{i}"] = rejects(rules, [i]).cast(nw.Int64).sum()
     for column in [schema.ID, *schema.REQUIRED_INTEGER_COLUMNS, "Income", *schema.OPTIONAL_COLUMNS]:
         if column in present or column not in schema.OPTIONAL_COLUMNS:
             found[f"marks:{column}"] = nw.col(repaired_column(column)).cast(nw.Int64).sum()
@@ -59,6 +53,13 @@ def counts(
         kept = ~nw.col(BAD)
         found["imputed"] = (kept & nw.col(missing_column("Income"))).cast(nw.Int64).sum()
     return found
+
+
+def rule_counts(rules: Sequence[Rule]) -> dict[str, nw.Expr]:
+    """Per rule, the rows it rejects (``rule#<index>``), as an aggregation over the checked rows:
+    what the diagnosis ranks (:mod:`diagnosis`), counted only for a file that may stop.
+    """
+    return {f"rule#{i}": rejects(rules, [i]).cast(nw.Int64).sum() for i in range(len(rules))}
 
 
 def code_counts(rules: Sequence[Rule]) -> dict[str, nw.Expr]:

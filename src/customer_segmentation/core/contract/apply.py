@@ -110,8 +110,8 @@ class Contract:
     typed: tuple[nw.Expr, ...]  # the clean table's columns
     rejected_columns: tuple[nw.Expr, ...]  # the rejects' columns
     saids: dict[str, nw.Expr]
-    counts: dict[str, nw.Expr]  # a file's: with each rule's rows, for the diagnosis
-    row_counts: dict[str, nw.Expr]  # rows that did not come from a file
+    counts: dict[str, nw.Expr]  # the report's
+    rule_counts: dict[str, nw.Expr]  # each rule's rows, for the diagnosis of a file
     code_counts: dict[str, nw.Expr]
     aggregations: dict[str, nw.Expr]  # the whole-file facts, but the separators
     separators: dict[str, nw.Expr]  # the separators of every number column
@@ -186,19 +186,23 @@ class Contract:
         return refused.with_columns(**self.saids).select(*self.rejected_columns)
 
     def check_slice(
-        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame, *, per_rule: bool = True
+        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame
     ) -> tuple[dict[str, Any], Any, Any]:
         """The rules on some rows of a file: their counts, clean rows and rejected rows (native
-        frames: computed together on Polars, lazy on Spark). ``per_rule``: count each rule's
-        rows too (the diagnosis reads them).
+        frames: computed together on Polars, lazy on Spark).
         """
         checked = self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
-        summary = checked.select(**(self.counts if per_rule else self.row_counts))
+        summary = checked.select(**self.counts)
         counts, (clean, rejected) = engine.materialise(
             summary, [self.clean(checked), self.rejected(checked)], shared=checked
         )
         counts.update(engine.first_row(engine.lazy(rejected).select(**self.code_counts)))
         return counts, clean, rejected
+
+    def rule_rows(self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame) -> dict[str, int]:
+        """Each rule's rows among some rows of a file (:func:`accounting.rule_counts`)."""
+        checked = self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
+        return engine.first_row(checked.select(**self.rule_counts))
 
     def check_table(self, table: Any, source: str) -> tuple[Facts, dict[str, Any], Any, Any]:
         """The rules on a small Polars table of strings (``source_row`` and the columns): its
@@ -286,7 +290,7 @@ class Contract:
     def _kept_plan(self, checked: nw.LazyFrame) -> list[nw.LazyFrame]:
         """From checked rows: the counts, the clean rows and their counts (``clean_counts``)."""
         clean = self.clean(checked)
-        return [checked.select(**self.row_counts), clean, clean_counts(clean)]
+        return [checked.select(**self.counts), clean, clean_counts(clean)]
 
     def _rejected_plan(self, checked: nw.LazyFrame) -> list[nw.LazyFrame]:
         return [self.rejected(checked)]
@@ -332,8 +336,8 @@ def contract_for(present: tuple[str, ...], params: DataProcessingParams) -> Cont
             rules.reason(built).alias(REASON),
         ),
         saids=rules.said_columns(present),
-        counts=accounting.counts(built, present, changed, params, per_rule=True),
-        row_counts=accounting.counts(built, present, changed, params, per_rule=False),
+        counts=accounting.counts(built, present, changed, params),
+        rule_counts=accounting.rule_counts(built),
         code_counts=accounting.code_counts(built),
         aggregations=facts.aggregations(present, params),
         separators=facts.separator_aggregations(numbers),

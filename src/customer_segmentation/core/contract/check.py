@@ -9,7 +9,6 @@ with a diagnosis when it cannot be right (:mod:`diagnosis`); a few rows run plan
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -63,11 +62,11 @@ def check(
     source = str(raw.info["source"])
     contract = contract_for(raw.columns, params)
     plan = plan_file(raw.strings, contract, source)
-    counts, clean, rejected = plan.run(functools.partial(contract.check_slice, per_rule=diagnose))
+    counts, clean, rejected = plan.run(contract.check_slice)
     check_clean(engine.lazy(clean), source)
     report = accounting.quality_report(raw.info, plan.facts, counts, contract.rules, params)
     if diagnose:
-        diagnosis.stop_if_broken(contract, plan, counts, report)
+        diagnosis.stop_if_broken(contract, plan, report)
     _log(log_level, report)
     return CheckResult(clean=clean, rejected=rejected, report=report)
 

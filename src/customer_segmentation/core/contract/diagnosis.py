@@ -215,15 +215,32 @@ def examples(contract: Contract, plan: FilePlan, failure: Failure) -> list[tuple
     return [(row[SOURCE_ROW], row[shown]) for row in found]
 
 
-def stop_if_broken(
-    contract: Contract, plan: FilePlan, counts: Mapping[str, Any], report: Mapping[str, Any]
-) -> None:
-    """Stop a file that cannot be right (:func:`is_broken`) with the diagnosis.
+def most_one_rule_rejects(rule_list: Sequence[rules.Rule], rows_rejected: int) -> int:
+    """The most rows that :func:`worst` can count for one column and code, knowing only how many
+    rows were rejected: each rule rejects at most those, and :func:`worst` adds up the rules of
+    the same column and code.
+    """
+    shared: dict[tuple[str, str], int] = {}
+    for rule in rule_list:
+        key = (rule.column or LINE, rule.code)
+        shared[key] = shared.get(key, 0) + 1
+    return max(shared.values()) * rows_rejected
+
+
+def stop_if_broken(contract: Contract, plan: FilePlan, report: Mapping[str, Any]) -> None:
+    """Stop a file that cannot be right (:func:`is_broken`) with the diagnosis. Each rule's rows
+    are counted (``FilePlan.rule_rows``: one more pass) only when the file may stop: some row is
+    clean and too few rows were rejected for any rule to reach ``stop_share``
+    (:func:`most_one_rule_rejects`), as in nearly every export, and it cannot.
 
     Raises:
         CustomerDataError: the message of :func:`message`.
     """
     rows_in, share = report["rows_in"], contract.params.stop_share
+    most = most_one_rule_rejects(contract.rules, report["rows_rejected"])
+    if report["rows_clean"] and most <= share * rows_in:
+        return
+    counts = plan.rule_rows(contract)
     failure = worst(
         ((rule.column, rule.code, counts[f"rule#{i}"]) for i, rule in enumerate(contract.rules)),
         rows_in,

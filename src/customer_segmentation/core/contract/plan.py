@@ -70,6 +70,16 @@ class FilePlan:
             rejected.append(rejected_part)
         return accounting.summed(parts), clean.table(), engine.concat(rejected)
 
+    def rule_rows(self, contract: Contract) -> dict[str, int]:
+        """Each rule's rows over the whole file (``Contract.rule_rows`` on every slice), for the
+        diagnosis: one more pass, paid only by a file that may stop.
+        """
+        parts = []
+        for part in self.slices():
+            with read_errors_named(self.source):
+                parts.append(contract.rule_rows(part, self.facts, self.repeats))
+        return accounting.summed(parts)
+
 
 def plan_file(frame: nw.LazyFrame, contract: Contract, source: str) -> FilePlan:
     """The plan of a file read as ``frame`` (``reading.RawTable.strings``): its facts and
