@@ -737,10 +737,10 @@ def time_typed_read(csv: Path, sep: str) -> dict[str, Any]:
     return {"seconds": float(done.stdout.strip()), "repeats": TYPED_READ_REPEATS}
 
 
-def contract_factor(nodes: dict[str, Any], typed_read: dict[str, Any]) -> float:
-    """``check_customers``' time (the contract on the file) over the typed read's."""
+def contract_seconds(nodes: dict[str, Any]) -> float:
+    """``check_customers``' compute time: the contract on the file."""
     (check,) = (n for n in nodes["nodes"] if n["node"] == "check_customers")
-    return check["seconds"] / typed_read["seconds"]
+    return check["seconds"]
 
 
 def benchmark_one(
@@ -783,7 +783,8 @@ def benchmark_one(
         "ratio_wall": kedro["wall_seconds"] / plain["wall_seconds"],
         "ratio_peak_memory": kedro["peak_mb"] / plain["peak_mb"],
         "typed_read": typed_read,
-        "contract_factor": contract_factor(nodes, typed_read),
+        "contract_seconds": contract_seconds(nodes),
+        "contract_factor": contract_seconds(nodes) / typed_read["seconds"],
         "same_answer": same_answer(card, plain),
         "background_load": load,
     }

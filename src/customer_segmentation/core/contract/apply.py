@@ -191,7 +191,7 @@ class Contract:
         """The rules on some rows of a file: their counts, clean rows and rejected rows (native
         frames: computed together on Polars, lazy on Spark).
         """
-        checked = self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
+        checked = self._checked_slice(frame, found, repeats)
         summary = checked.select(**self.counts)
         counts, (clean, rejected) = engine.materialise(
             summary, [self.clean(checked), self.rejected(checked)], shared=checked
@@ -201,8 +201,12 @@ class Contract:
 
     def rule_rows(self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame) -> dict[str, int]:
         """Each rule's rows among some rows of a file (:func:`accounting.rule_counts`)."""
-        checked = self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
+        checked = self._checked_slice(frame, found, repeats)
         return engine.first_row(checked.select(**self.rule_counts))
+
+    def _checked_slice(self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame) -> Any:
+        """Some rows of a file, checked (:meth:`checked`) with the whole file's facts."""
+        return self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
 
     def check_table(self, table: Any, source: str) -> tuple[Facts, dict[str, Any], Any, Any]:
         """The rules on a small Polars table of strings (``source_row`` and the columns): its

@@ -13,6 +13,7 @@ dates: about one more pass of parsing, measured in ``benchmarks/README.md``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -220,18 +221,16 @@ def most_one_rule_rejects(rule_list: Sequence[rules.Rule], rows_rejected: int) -
     rows were rejected: each rule rejects at most those, and :func:`worst` adds up the rules of
     the same column and code.
     """
-    shared: dict[tuple[str, str], int] = {}
-    for rule in rule_list:
-        key = (rule.column or LINE, rule.code)
-        shared[key] = shared.get(key, 0) + 1
+    shared = Counter((rule.column or LINE, rule.code) for rule in rule_list)
     return max(shared.values()) * rows_rejected
 
 
 def stop_if_broken(contract: Contract, plan: FilePlan, report: Mapping[str, Any]) -> None:
-    """Stop a file that cannot be right (:func:`is_broken`) with the diagnosis. Each rule's rows
-    are counted (``FilePlan.rule_rows``: one more pass) only when the file may stop: some row is
-    clean and too few rows were rejected for any rule to reach ``stop_share``
-    (:func:`most_one_rule_rejects`), as in nearly every export, and it cannot.
+    """Stop a file that cannot be right (:func:`is_broken`) with the diagnosis.
+
+    A file with a clean row, and too few rejected rows for any rule to pass ``stop_share``
+    (:func:`most_one_rule_rejects`), cannot stop: nearly every export. Only the others have each
+    rule's rows counted (``FilePlan.rule_rows``: one more pass over the file).
 
     Raises:
         CustomerDataError: the message of :func:`message`.
