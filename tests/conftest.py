@@ -343,13 +343,14 @@ def spark_session(spark: None) -> Any:
     ``kedro run --env spark`` configures it (``conf/spark/spark.yml``, through the project's
     hook).
     """
-    import yaml  # noqa: PLC0415
-
+    from customer_segmentation import settings  # noqa: PLC0415
     from customer_segmentation.kedro_io.hooks import start_spark  # noqa: PLC0415
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    settings = yaml.safe_load((PROJECT_ROOT / "conf" / "spark" / "spark.yml").read_text())
-    return start_spark(settings)
+    loader = settings.CONFIG_LOADER_CLASS(
+        str(PROJECT_ROOT / "conf"), env="spark", **settings.CONFIG_LOADER_ARGS
+    )
+    return start_spark(loader["spark"])
 
 
 # pytest-xdist (``-n auto --dist loadgroup`` in pyproject.toml): the tests that start a server

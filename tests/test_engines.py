@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from conftest import (
     REAL_FILES,
+    TRAINING_PIPELINES,
     copy_project,
     native_catalog,
     real_file,
@@ -24,6 +26,7 @@ from conftest import (
     run_project,
 )
 from model_projects import copy_run
+from spark_cluster import SparkCluster
 
 from customer_segmentation.core import engine
 
@@ -86,14 +89,78 @@ def _runs(tmp: Path, raw: Path, pipelines: list[str] | None) -> tuple[dict, dict
 
 
 @pytest.fixture(scope="module")
-def real_runs(real_project, tmp_path_factory) -> tuple[dict, dict]:
-    """The full run (all five pipelines) on the real table, on Polars (the session's
-    ``real_project``) and on Spark (in a copy of it).
+def cluster(spark: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A standalone master and two workers (one core and 2 GB each) on loopback; at the end,
+    every process it started (and their executors) is stopped.
+    """
+    started = SparkCluster(tmp_path_factory.mktemp("cluster"), workers=2, cores=1).start()
+    yield started
+    running = started.pids()
+    started.stop()
+    left = [pid for pid in running if _alive(pid)]
+    assert not left, f"Spark processes left running: {left}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _cluster_run(
+    project: Path, cluster: SparkCluster, address: dict[str, str], pipelines: list[str] | None
+) -> str:
+    """``kedro run --env spark`` (``pipelines``, or all) on the real table in its own process
+    (this one holds the tests' local[2] session), pointed at the cluster by ``address``
+    (``SPARK_MASTER`` or ``SPARK_REMOTE``), its data under an absolute ``SPARK_DATA_ROOT``; the
+    run's log.
+    """
+    env = {
+        **cluster.environment(),
+        **address,
+        "SPARK_DATA_ROOT": str(project / "data" / "spark"),
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "COLUMNS": "300",  # the log's lines unwrapped
+    }
+    raw = real_file(REAL_FILES[0])
+    chosen = ["--pipelines", ",".join(pipelines)] if pipelines else []
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "kedro", "run", "--env", "spark", *chosen),
+            *("--params", f"raw_customers_path={raw}"),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-4000:]
+    return log
+
+
+@pytest.fixture(scope="module")
+def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict, str]:
+    """The full run on the real table on Polars (the session's ``real_project``) and on the
+    standalone cluster (``spark://``, in a copy of it); the cluster run's log.
     """
     project = copy_run(real_project, tmp_path_factory.mktemp("engines_real") / "project")
-    params = {"raw_customers_path": str(real_file(REAL_FILES[0]))}
-    run_project(project, params=params, env="spark")
-    return _tables(project, None, True), _tables(project, "spark", True)
+    log = _cluster_run(project, cluster, {"SPARK_MASTER": cluster.master_url}, None)
+    return _tables(project, None, True), _tables(project, "spark", True), log
+
+
+@pytest.fixture(scope="module")
+def connect_run(real_project, cluster, standalone_run, tmp_path_factory) -> tuple[dict, dict, str]:
+    """The training pipelines (the tables the test compares) through a Spark Connect server on
+    the cluster (``sc://``); the reports' nodes run on Spark in ``standalone_run``, which this
+    one follows: the server's application holds the workers' cores while it lives.
+    """
+    address = cluster.start_connect()
+    project = copy_run(real_project, tmp_path_factory.mktemp("engines_connect") / "project")
+    log = _cluster_run(project, cluster, {"SPARK_REMOTE": address}, TRAINING_PIPELINES)
+    return _tables(project, None, True), _tables(project, "spark", True), log
 
 
 @pytest.fixture(scope="module")
@@ -147,8 +214,7 @@ def test_bad_rows_get_the_same_reasons_and_features_on_both_engines(broken_runs)
     _same_contract(local, spark)
 
 
-def test_the_real_table_gives_the_same_segments_on_both_engines(real_runs) -> None:
-    local, spark = real_runs
+def _same_segments(local: dict, spark: dict) -> None:
     _same_contract(local, spark)
     segments_l = _by(local["customer_segments"], "ID")
     segments_s = _by(spark["customer_segments"], "ID")
@@ -159,6 +225,25 @@ def test_the_real_table_gives_the_same_segments_on_both_engines(real_runs) -> No
     centres_l = local["kmeans_model"].cluster_centers_
     centres_s = spark["kmeans_model"].cluster_centers_
     np.testing.assert_allclose(centres_l, centres_s, atol=1e-9, rtol=0)
+
+
+def test_the_real_table_on_a_standalone_cluster_gives_the_local_segments(
+    standalone_run, cluster
+) -> None:
+    local, spark, log = standalone_run
+    _same_segments(local, spark)
+    assert f"Spark session on {cluster.master_url}" in log
+    for worker in ("worker1", "worker2"):  # executors ran in both workers' own folders
+        assert list((cluster.root / worker).iterdir()), f"{worker} ran no executor"
+
+
+def test_the_real_table_through_spark_connect_gives_the_local_segments(
+    connect_run, cluster
+) -> None:
+    local, spark, log = connect_run
+    _same_segments(local, spark)
+    assert f"Spark Connect session on {cluster.connect_url}" in log
+    assert "Spark session on" not in log  # no driver of its own: the server's runs the plans
 
 
 def test_the_local_run_never_starts_a_jvm(tmp_path) -> None:

@@ -1,5 +1,7 @@
 """Project settings (Kedro defaults except where noted)."""
 
+from omegaconf.resolvers import oc
+
 from customer_segmentation.kedro_io.config_loader import ProjectConfigLoader
 from customer_segmentation.kedro_io.figure_workers import FigureWorkersHook
 from customer_segmentation.kedro_io.hooks import NodeTimingHook, ReleaseMemoryHook, SparkHooks
@@ -39,4 +41,8 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # conf/spark/spark.yml: the Spark session of `kedro run --env spark`.
     "config_patterns": {"spark": ["spark*", "spark*/**"]},
+    # ${oc.env:NAME,default} in any file, not only credentials: conf/spark/ reads the cluster's
+    # address (SPARK_MASTER, SPARK_REMOTE) and the shared data root (SPARK_DATA_ROOT) from the
+    # environment, so the same environment runs on local[2] or on a team's cluster.
+    "custom_resolvers": {"oc.env": oc.env},
 }

@@ -33,7 +33,7 @@ def lazy(native: Any) -> nw.LazyFrame:
 
 def is_spark(frame: nw.LazyFrame) -> bool:
     """Whether ``frame`` runs on Spark (not on this process's own engine)."""
-    return frame.implementation.is_pyspark()
+    return frame.implementation.is_pyspark() or frame.implementation.is_pyspark_connect()
 
 
 def rows(frame: nw.LazyFrame) -> list[dict[str, Any]]:

@@ -168,9 +168,7 @@ def feature_frame(
         Total_Campaigns_Accepted=row_sum(campaigns).cast(nw.Int64)
         if campaigns
         else nw.lit(0, dtype=nw.Int64),
-        Education_Level=nw.col("Education").replace_strict(
-            education_rank, default=-1, return_dtype=nw.Int64
-        ),
+        Education_Level=values.lookup(nw.col("Education"), education_rank, nw.Int64, default=-1),
     )
 
 

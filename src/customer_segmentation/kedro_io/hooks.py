@@ -271,13 +271,26 @@ class SparkHooks:
 
 
 def start_spark(settings: dict[str, Any]) -> Any:
-    """``SparkSession.builder`` with ``settings`` (``spark.yml``'s keys), UTC and ANSI."""
+    """The run's Spark session from ``settings`` (``spark.yml``'s keys), in UTC with ANSI on.
+
+    With ``spark.remote`` (or PySpark's ``SPARK_REMOTE`` variable) set to ``sc://HOST:PORT``,
+    it is a Spark Connect session: the server owns the cluster's settings (master, memory,
+    executors), so only the SQL settings (``spark.sql.*``) are sent. Otherwise it is a classic
+    session whose driver runs in this process, on ``spark.master`` (``local[2]``, or a cluster
+    such as ``spark://HOST:PORT``).
+    """
     from pyspark import SparkConf  # noqa: PLC0415 - only with --env spark
     from pyspark.sql import SparkSession  # noqa: PLC0415
 
-    settings = {str(k): str(v) for k, v in settings.items()}
+    settings = {str(k): str(v) for k, v in settings.items() if v is not None}
     settings["spark.sql.session.timeZone"] = "UTC"
     settings["spark.sql.ansi.enabled"] = "true"
+    remote = settings.pop("spark.remote", None) or os.environ.get("SPARK_REMOTE")
+    if remote:
+        sql = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
+        spark = SparkSession.builder.remote(remote).config(map=sql).getOrCreate()
+        logger.info("Spark Connect session on %s", remote)
+        return spark
     if settings.get("spark.driver.bindAddress") == "127.0.0.1":
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     conf = SparkConf().setAll(list(settings.items()))

@@ -256,16 +256,13 @@ def bad(rules: Sequence[Rule]) -> nw.Expr:
 
 
 def code(rules: Sequence[Rule]) -> nw.Expr:
-    """Per rejected row: the code of the first rule that rejects it, as the smallest index of a
-    rejecting rule: one flat expression (a chain of 100+ nested CASEs is slow to plan and to
+    """Per rejected row: the code of the first rule that rejects it, as one flat ``coalesce``
+    of each rule's code where it rejects (a chain of 100+ nested CASEs is slow to plan and to
     compile on Spark); a repeated header line breaks the first rule. Built for rejected rows
     only, like :func:`reason`.
     """
-    first = nw.min_horizontal(
-        *(values.only(nw.col(mask_column(i)), nw.lit(i, dtype=nw.Int64)) for i in range(len(rules)))
-    )
-    return first.replace_strict(
-        {i: rule.code for i, rule in enumerate(rules)}, default=None, return_dtype=nw.String
+    return nw.coalesce(
+        *(values.only(nw.col(mask_column(i)), nw.lit(rule.code)) for i, rule in enumerate(rules))
     )
 
 

@@ -26,8 +26,10 @@ same as running every pattern on every value; only the cost differs (at 1M rows,
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import narwhals as nw
 
@@ -102,6 +104,17 @@ UNDECIDED = ("ambiguous column", "no day/month-number dates")
 def only(condition: nw.Expr, value: nw.Expr) -> nw.Expr:
     """``value`` where ``condition`` holds, null elsewhere."""
     return nw.when(condition).then(value).otherwise(None)
+
+
+def lookup(expr: nw.Expr, mapping: Mapping[Any, Any], dtype: Any, default: Any = None) -> nw.Expr:
+    """Per value, ``mapping[value]`` as ``dtype``; ``default`` for a value not in ``mapping``
+    (and for null). One flat ``coalesce`` of one test per key: ``Expr.replace_strict`` would
+    say the same, but narwhals (2.29) does not run it on Spark Connect.
+    """
+    hits = [only(expr == key, nw.lit(value, dtype=dtype)) for key, value in mapping.items()]
+    if default is None:
+        return nw.coalesce(*hits) if len(hits) > 1 else hits[0]
+    return nw.coalesce(*hits, nw.lit(default, dtype=dtype))
 
 
 def text(column: str) -> nw.Expr:
@@ -257,9 +270,7 @@ def separators(column: str, odd_values: nw.Expr) -> dict[str, nw.Expr]:
 
 def flag_word(trimmed: nw.Expr) -> nw.Expr:
     """A flag written as a word (:data:`FLAG_WORDS`, any case) as 1.0 or 0.0; null otherwise."""
-    return trimmed.str.to_lowercase().replace_strict(
-        FLAG_WORDS, default=None, return_dtype=nw.Float64
-    )
+    return lookup(trimmed.str.to_lowercase(), FLAG_WORDS, nw.Float64)
 
 
 def flag_words(odd_values: nw.Expr) -> nw.Expr:
@@ -535,9 +546,11 @@ def _fields(trimmed: nw.Expr, shapes: DateShapes, order: str, pivot: int) -> dic
     if shapes.named:
         ok = nw.col(f"{_P}w_ok")
         fields[f"{_P}w_y"] = _century(_part(trimmed, _NAMED_DATE, 3, ok), pivot)
-        fields[f"{_P}w_m"] = only(
-            ok, trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase()
-        ).replace_strict(_MONTHS, default=None, return_dtype=nw.Int64)
+        fields[f"{_P}w_m"] = lookup(
+            only(ok, trimmed.str.replace_all(_NAMED_DATE, "$2").str.to_lowercase()),
+            _MONTHS,
+            nw.Int64,
+        )
         fields[f"{_P}w_d"] = _part(trimmed, _NAMED_DATE, 1, ok)
     if shapes.serial:  # the serial is the value's first five digits
         serial = only(nw.col(f"{_P}s_ok"), trimmed.str.slice(0, 5)).cast(nw.Int64)
@@ -647,9 +660,7 @@ def category(known: tuple[str, ...], trimmed: nw.Expr) -> nw.Expr:
     spelling in its canonical case (``" GRADUATION "`` -> ``Graduation``), others in title case.
     """
     collapsed = trimmed.str.replace_all(r"\s+", " ")
-    canonical = collapsed.str.to_lowercase().replace_strict(
-        {k.lower(): k for k in known}, default=None, return_dtype=nw.String
-    )
+    canonical = lookup(collapsed.str.to_lowercase(), {k.lower(): k for k in known}, nw.String)
     return nw.coalesce(canonical, collapsed.str.to_titlecase())
 
 
