@@ -35,6 +35,30 @@ def load_sentence(load: dict[str, Any]) -> str:
     )
 
 
+def cluster_table(result: dict[str, Any]) -> str:
+    """Markdown: ``kedro run --env spark`` on standalone clusters of one-core workers
+    (``--spark-workers``): wall time, the contract's time, the ratio to the Polars ``kedro run``
+    of the same file and the speed-up over the smallest cluster.
+    """
+    runs = result["spark_clusters"]
+    sizes = sorted(runs, key=int)
+    polars = result["kedro"]["wall_seconds"]
+    base = runs[sizes[0]]["wall_seconds"]
+    lines = [
+        "| kedro run --env spark on | wall time (s) | contract (s) | ratio to Polars | "
+        f"speed-up over {sizes[0]} worker{'s' if int(sizes[0]) > 1 else ''} |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for size in sizes:
+        run = runs[size]
+        lines.append(
+            f"| standalone cluster, {size} worker{'s' if int(size) > 1 else ''} of 1 core | "
+            f"{run['wall_seconds']:.1f} | {run['contract_seconds']:.1f} | "
+            f"{run['wall_seconds'] / polars:.2f}x | {base / run['wall_seconds']:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
 def figures_table(result: dict[str, Any]) -> str:
     """Markdown: wall time and peak memory of both sides and their ratio, then the nodes."""
     kedro, plain = result["kedro"], result["plain"]
@@ -74,8 +98,11 @@ def figures_table(result: dict[str, Any]) -> str:
             "",
             f"Spark: Python process peak {spark['peak_mb_own']:.0f} MB, JVM peak "
             f"{spark['peak_mb_jvm_sampled']:.0f} MB (sampled); CPU time counts the Python "
-            f"process only. {result['spark_parity']}",
+            f"process only; {spark['wall_seconds'] / kedro['wall_seconds']:.2f}x the Polars "
+            f"kedro run. {result['spark_parity']}",
         ]
+    if "spark_clusters" in result:
+        lines += ["", cluster_table(result)]
     if "contract_factor" in result:
         lines += ["", contract_sentence(result)]
     nodes = result["nodes"]["nodes"]

@@ -39,6 +39,8 @@ over its process tree sampled every ``--sample-interval`` seconds.
     python benchmarks/run.py --rows 1000000
     python benchmarks/run.py --rows 100000 --rows 1000000 --scoring
     python benchmarks/run.py --rows 1000000 --env spark     # also Spark local[2], same file
+    python benchmarks/run.py --rows 1000000 --spark-workers 1 --spark-workers 2
+                                          # also on a standalone cluster of 1, then 2 workers
     python benchmarks/run.py --rows 1000000 --load on       # one core kept busy meanwhile
     python benchmarks/run.py --real-table ../shared/data/customer_segmentation.csv \
         --rows 2240 --rows 1000000 --load both              # issue 17: quiet and loaded
@@ -94,9 +96,13 @@ from benchmark_tables import (  # noqa: E402  (needs the line above)
     side_by_side_table,
     summary_table,
 )
+from spark_cluster import SparkCluster  # noqa: E402  (the same)
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN_SCRIPT = Path(__file__).resolve().parent / "plain_sklearn.py"
+# Each worker of a --spark-workers cluster: one core, this much memory, one executor using most
+# of it (SPARK_EXECUTOR_MEMORY, read by conf/spark/spark.yml).
+WORKER_MEMORY, EXECUTOR_MEMORY = "4g", "3g"
 LOADED = "_loaded"  # results of a run with the load on: benchmark_<N>_loaded.json
 LOAD_MODES = ("off", "on", "both")
 # Delimiters a --real-table file may use (the plain script reads it with pyarrow and this sep).
@@ -474,11 +480,15 @@ def run_kedro(
     overrides: dict[str, str],
     interval: float,
     env: str | None = None,
+    cluster: SparkCluster | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """``kedro run`` (``--env env`` when given) on ``csv`` in a fresh project copy named after
-    ``name`` (the input, loaded or not); returns the measures and node timings.
+    """``kedro run`` (``--env env`` when given; on ``cluster``'s master when given) on ``csv``
+    in a fresh project copy named after ``name`` (the input, loaded or not); returns the
+    measures and node timings.
     """
     tag = f"{env}_{name}" if env else str(name)
+    if cluster is not None:
+        tag = f"{env}_{cluster.workers}w_{name}"
     project = copy_project(work / f"project_{tag}")
     timings = work / f"node_timings_{tag}.json"
     timings.unlink(missing_ok=True)
@@ -486,9 +496,38 @@ def run_kedro(
     cmd = [*kedro_command(), "run", "--params", ",".join(f"{k}={v}" for k, v in params.items())]
     if env:
         cmd += ["--env", env]
-    result = measure(cmd, project, work / f"kedro_{tag}.log", child_env(), interval)
+    environment = child_env()
+    if cluster is not None:
+        environment = {
+            **cluster.environment(),
+            **environment,
+            "SPARK_MASTER": cluster.master_url,
+            "SPARK_EXECUTOR_MEMORY": EXECUTOR_MEMORY,
+        }
+    result = measure(cmd, project, work / f"kedro_{tag}.log", environment, interval)
     _check(result, f"kedro run{' --env ' + env if env else ''}")
     return result, json.loads(timings.read_text()), project
+
+
+def run_on_clusters(
+    csv: Path, work: Path, name: str, overrides: dict[str, str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """``kedro run --env spark`` on a standalone cluster of each size of ``--spark-workers``
+    (workers of one core and :data:`WORKER_MEMORY`, started on loopback for that run and
+    stopped after it): per size, the run's measures and its contract's time.
+    """
+    runs = {}
+    for workers in args.spark_workers or []:
+        root = work / f"cluster_{workers}w_{name}"
+        with SparkCluster(root, workers=workers, cores=1, memory=WORKER_MEMORY) as cluster:
+            result, nodes, project = run_kedro(
+                csv, work, name, overrides, args.sample_interval, env="spark", cluster=cluster
+            )
+        runs[str(workers)] = {**result, "contract_seconds": contract_seconds(nodes)}
+        if not args.keep:
+            shutil.rmtree(project, ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
+    return runs
 
 
 def run_plain(
@@ -768,6 +807,9 @@ def benchmark_one(
             spark, spark_nodes, spark_project = run_kedro(
                 source.csv, work, name, overrides, args.sample_interval, env="spark"
             )
+        if args.spark_workers:
+            print(f"{tag} kedro run --env spark on standalone clusters ...", flush=True)
+            clusters = run_on_clusters(source.csv, work, name, overrides, args)
     result: dict[str, Any] = {
         "input": source.description,
         "title": source.title,
@@ -795,6 +837,8 @@ def benchmark_one(
         result["spark_parity"] = segments_parity(project, spark_project)
         if not args.keep:
             shutil.rmtree(spark_project, ignore_errors=True)
+    if args.spark_workers:
+        result["spark_clusters"] = clusters
     if scoring:
         print(f"{tag} scoring ...", flush=True)
         result["scoring"] = time_scoring(project, args.single_repeats)
@@ -845,6 +889,15 @@ def parse_args(argv: list[str]) -> tuple[argparse.ArgumentParser, argparse.Names
         "--env",
         choices=["spark"],
         help="also run kedro run --env spark (Spark local[2]) on the same file",
+    )
+    parser.add_argument(
+        "--spark-workers",
+        type=int,
+        action="append",
+        metavar="N",
+        help="also run kedro run --env spark on a standalone cluster of N workers (one core "
+        "each), started on loopback for the run (repeatable: --spark-workers 1 --spark-workers "
+        "2 prints the speed-up)",
     )
     parser.add_argument(
         "--load",

@@ -1,6 +1,9 @@
 """The same rules on two engines: ``kedro run`` (Polars) and ``kedro run --env spark`` give the
 same quality report, rejects, features, centres and segments; the local run never starts a
-JVM. The Spark tests share one local[2] session (``-m spark`` runs them alone).
+JVM. Spark runs on a real cluster started on loopback for this module (a standalone master,
+two workers and a Spark Connect server): the real table through ``spark://``, and the real
+table with broken rows through ``sc://``. The unit tests elsewhere share one local[2] session
+(``-m spark`` runs them all).
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from conftest import (
     run_project,
 )
 from model_projects import copy_run
-from spark_cluster import SparkCluster
 
 from customer_segmentation.core import engine
+
+# The loopback cluster is the benchmark's (benchmarks/spark_cluster.py): one launcher for both.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from spark_cluster import SparkCluster
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
@@ -79,15 +85,6 @@ def _tables(project: Path, env: str | None, trained: bool) -> dict[str, Any]:
     return out
 
 
-def _runs(tmp: Path, raw: Path, pipelines: list[str] | None) -> tuple[dict, dict]:
-    project = copy_project(tmp / "project")
-    params = {"raw_customers_path": str(raw)}
-    run_project(project, pipeline=pipelines, params=params)
-    run_project(project, pipeline=pipelines, params=params, env="spark")
-    trained = pipelines is None
-    return _tables(project, None, trained), _tables(project, "spark", trained)
-
-
 @pytest.fixture(scope="module")
 def cluster(spark: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A standalone master and two workers (one core and 2 GB each) on loopback; at the end,
@@ -109,12 +106,15 @@ def _alive(pid: int) -> bool:
 
 
 def _cluster_run(
-    project: Path, cluster: SparkCluster, address: dict[str, str], pipelines: list[str] | None
+    project: Path,
+    raw: Path,
+    cluster: SparkCluster,
+    address: dict[str, str],
+    pipelines: list[str] | None,
 ) -> str:
-    """``kedro run --env spark`` (``pipelines``, or all) on the real table in its own process
-    (this one holds the tests' local[2] session), pointed at the cluster by ``address``
-    (``SPARK_MASTER`` or ``SPARK_REMOTE``), its data under an absolute ``SPARK_DATA_ROOT``; the
-    run's log.
+    """``kedro run --env spark`` (``pipelines``, or all) on ``raw`` in its own process (this one
+    holds the tests' local[2] session), pointed at the cluster by ``address`` (``SPARK_MASTER``
+    or ``SPARK_REMOTE``), its data under an absolute ``SPARK_DATA_ROOT``; the run's log.
     """
     env = {
         **cluster.environment(),
@@ -123,7 +123,6 @@ def _cluster_run(
         "KEDRO_DISABLE_TELEMETRY": "1",
         "COLUMNS": "300",  # the log's lines unwrapped
     }
-    raw = real_file(REAL_FILES[0])
     chosen = ["--pipelines", ",".join(pipelines)] if pipelines else []
     done = subprocess.run(
         [
@@ -147,27 +146,25 @@ def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict,
     standalone cluster (``spark://``, in a copy of it); the cluster run's log.
     """
     project = copy_run(real_project, tmp_path_factory.mktemp("engines_real") / "project")
-    log = _cluster_run(project, cluster, {"SPARK_MASTER": cluster.master_url}, None)
+    raw = real_file(REAL_FILES[0])
+    log = _cluster_run(project, raw, cluster, {"SPARK_MASTER": cluster.master_url}, None)
     return _tables(project, None, True), _tables(project, "spark", True), log
 
 
 @pytest.fixture(scope="module")
-def connect_run(real_project, cluster, standalone_run, tmp_path_factory) -> tuple[dict, dict, str]:
-    """The training pipelines (the tables the test compares) through a Spark Connect server on
-    the cluster (``sc://``); the reports' nodes run on Spark in ``standalone_run``, which this
+def connect_run(cluster, standalone_run, tmp_path_factory) -> tuple[dict, dict, str]:
+    """The real table with broken rows (:data:`BROKEN`, and a repeated ID), through the training
+    pipelines (the tables the tests compare) locally and through a Spark Connect server on the
+    cluster (``sc://``). The reports' nodes run on the cluster in ``standalone_run``, which this
     one follows: the server's application holds the workers' cores while it lives.
     """
+    tmp = tmp_path_factory.mktemp("engines_connect")
+    raw = _broken_file(tmp)
+    project = copy_project(tmp / "project")
+    run_project(project, pipeline=TRAINING_PIPELINES, params={"raw_customers_path": str(raw)})
     address = cluster.start_connect()
-    project = copy_run(real_project, tmp_path_factory.mktemp("engines_connect") / "project")
-    log = _cluster_run(project, cluster, {"SPARK_REMOTE": address}, TRAINING_PIPELINES)
+    log = _cluster_run(project, raw, cluster, {"SPARK_REMOTE": address}, TRAINING_PIPELINES)
     return _tables(project, None, True), _tables(project, "spark", True), log
-
-
-@pytest.fixture(scope="module")
-def broken_runs(tmp_path_factory) -> tuple[dict, dict]:
-    """The contract and the features on a real table with broken rows, on both engines."""
-    tmp = tmp_path_factory.mktemp("engines_broken")
-    return _runs(tmp, _broken_file(tmp), ["data_processing", "feature_engineering"])
 
 
 def _by(table: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -197,8 +194,8 @@ def _same_contract(local: dict, spark: dict) -> None:
     )
 
 
-def test_bad_rows_get_the_same_reasons_and_features_on_both_engines(broken_runs) -> None:
-    local, spark = broken_runs
+def test_bad_rows_get_the_same_reasons_and_features_through_spark_connect(connect_run) -> None:
+    local, spark, _ = connect_run
     report = local["data_quality_report"]
     expected = {
         "bad_date",
@@ -214,11 +211,11 @@ def test_bad_rows_get_the_same_reasons_and_features_on_both_engines(broken_runs)
     _same_contract(local, spark)
 
 
-def _same_segments(local: dict, spark: dict) -> None:
+def _same_segments(local: dict, spark: dict, customers: int) -> None:
     _same_contract(local, spark)
     segments_l = _by(local["customer_segments"], "ID")
     segments_s = _by(spark["customer_segments"], "ID")
-    assert len(segments_l) == 2212 == len(segments_s)
+    assert len(segments_l) == customers == len(segments_s)
     assert (segments_l["ID"].to_numpy() == segments_s["ID"].to_numpy()).all()
     assert (segments_l["segment"].to_numpy() == segments_s["segment"].to_numpy()).all()
     np.testing.assert_allclose(segments_l["margin"], segments_s["margin"], atol=1e-9, rtol=0)
@@ -231,7 +228,7 @@ def test_the_real_table_on_a_standalone_cluster_gives_the_local_segments(
     standalone_run, cluster
 ) -> None:
     local, spark, log = standalone_run
-    _same_segments(local, spark)
+    _same_segments(local, spark, 2212)
     assert f"Spark session on {cluster.master_url}" in log
     for worker in ("worker1", "worker2"):  # executors ran in both workers' own folders
         assert list((cluster.root / worker).iterdir()), f"{worker} ran no executor"
@@ -241,7 +238,8 @@ def test_the_real_table_through_spark_connect_gives_the_local_segments(
     connect_run, cluster
 ) -> None:
     local, spark, log = connect_run
-    _same_segments(local, spark)
+    # The broken rows are rejected (BROKEN: six rules and a repeated ID; two rows repaired).
+    _same_segments(local, spark, local["data_quality_report"]["rows_clean"])
     assert f"Spark Connect session on {cluster.connect_url}" in log
     assert "Spark session on" not in log  # no driver of its own: the server's runs the plans
 

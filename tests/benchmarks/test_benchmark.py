@@ -738,3 +738,54 @@ def test_real_tables_are_read_by_both_sides(name: str) -> None:
     clean = plain.load_and_clean(table.csv, settings)
     assert 2200 < len(clean) < 2240, f"{name}: the plain script kept {len(clean)} rows"
     assert clean["Dt_Customer"].notna().all(), f"{name}: dates not parsed"
+
+
+def test_spark_workers_runs_each_cluster_size_and_prints_the_speed_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--spark-workers 1 --spark-workers 2``: one cluster per size, started before its run and
+    stopped after it; the table sets each against Polars and the smallest cluster.
+    """
+    run = _module("run")
+    events: list[str] = []
+
+    class FakeCluster:
+        def __init__(self, root: Path, workers: int, cores: int, memory: str) -> None:
+            self.workers, self.master_url = workers, f"spark://fake:{workers}"
+
+        def __enter__(self) -> FakeCluster:
+            events.append(f"start {self.workers}")
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            events.append(f"stop {self.workers}")
+
+    def fake_kedro(csv: Path, work: Path, name: str, *args: object, **kwargs: object) -> tuple:
+        cluster = kwargs.get("cluster")
+        if cluster is not None:
+            events.append(f"run on {cluster.master_url}")
+        wall = {None: 1.6, 1: 80.0, 2: 50.0}[cluster.workers if cluster else None]
+        check = {**CHECK_NODE, "seconds": wall / 4}
+        nodes = {"pipeline_seconds": wall, "nodes": [check], "completed": True}
+        return {"wall_seconds": wall, "peak_mb": 10.0, "cpu_seconds": 1.0}, nodes, work
+
+    FakeRuns(run, monkeypatch, tmp_path)
+    monkeypatch.setattr(run, "run_kedro", fake_kedro)
+    monkeypatch.setattr(run, "SparkCluster", FakeCluster)
+    results = tmp_path / "results"
+    argv = ["--rows", "10", "--spark-workers", "1", "--spark-workers", "2", "--light-repeats", "0"]
+    argv += ["--work-dir", str(tmp_path / "work"), "--results-dir", str(results)]
+    assert run.main(argv) == 0
+    assert events == [
+        "start 1",
+        "run on spark://fake:1",
+        "stop 1",
+        "start 2",
+        "run on spark://fake:2",
+        "stop 2",
+    ]
+    data = json.loads((results / "benchmark_10.json").read_text())
+    assert data["spark_clusters"]["2"]["contract_seconds"] == pytest.approx(12.5)
+    out = capsys.readouterr().out
+    assert "| standalone cluster, 1 worker of 1 core | 80.0 | 20.0 | 50.00x | 1.00x |" in out
+    assert "| standalone cluster, 2 workers of 1 core | 50.0 | 12.5 | 31.25x | 1.60x |" in out

@@ -275,7 +275,8 @@ def start_spark(settings: dict[str, Any]) -> Any:
 
     With ``spark.remote`` (or PySpark's ``SPARK_REMOTE`` variable) set to ``sc://HOST:PORT``,
     it is a Spark Connect session: the server owns the cluster's settings (master, memory,
-    executors), so only the SQL settings (``spark.sql.*``) are sent. Otherwise it is a classic
+    executors), so only the session's SQL settings (``spark.sql.*``, ``spark.python.sql.*``)
+    are sent. Otherwise it is a classic
     session whose driver runs in this process, on ``spark.master`` (``local[2]``, or a cluster
     such as ``spark://HOST:PORT``).
     """
@@ -287,7 +288,9 @@ def start_spark(settings: dict[str, Any]) -> Any:
     settings["spark.sql.ansi.enabled"] = "true"
     remote = settings.pop("spark.remote", None) or os.environ.get("SPARK_REMOTE")
     if remote:
-        sql = {k: v for k, v in settings.items() if k.startswith("spark.sql.")}
+        sql = {
+            k: v for k, v in settings.items() if k.startswith(("spark.sql.", "spark.python.sql."))
+        }
         spark = SparkSession.builder.remote(remote).config(map=sql).getOrCreate()
         logger.info("Spark Connect session on %s", remote)
         return spark

@@ -1,7 +1,8 @@
-"""A Spark cluster on this machine's loopback, from what the ``pyspark`` package ships
-(``bin/spark-class``): a standalone master, workers (each its own process, cores, memory and
-work directory) and a Spark Connect server that runs its driver on them. Every process is
-started in its own process group and stopped by it (an executor is its worker's child).
+"""A Spark cluster on this machine's loopback, for the benchmark's scale-out runs and the engine
+tests, from what the ``pyspark`` package ships (``bin/spark-class``): a standalone master,
+workers (each its own process, cores, memory and work directory) and a Spark Connect server
+that runs its driver on them. Every process is started in its own process group and stopped by
+it (an executor is its worker's child).
 
     with SparkCluster(tmp / "cluster", workers=2) as cluster:
         cluster.master_url               # spark://127.0.0.1:PORT
