@@ -87,10 +87,12 @@ def _tables(project: Path, env: str | None, trained: bool) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def cluster(spark: None, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A standalone master and two workers (one core and 2 GB each) on loopback; at the end,
+    """A standalone master and two workers (one core and 2 GB each) on loopback, its JVMs
+    compiling with C1 only (short jobs on small tables: ``spark_cluster.QUICK_JIT``); at the end,
     every process it started (and their executors) is stopped.
     """
-    started = SparkCluster(tmp_path_factory.mktemp("cluster"), workers=2, cores=1).start()
+    root = tmp_path_factory.mktemp("cluster")
+    started = SparkCluster(root, workers=2, cores=1, quick_jit=True).start()
     yield started
     running = started.pids()
     started.stop()
