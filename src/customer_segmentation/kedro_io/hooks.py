@@ -276,9 +276,8 @@ def start_spark(settings: dict[str, Any]) -> Any:
     With ``spark.remote`` (or PySpark's ``SPARK_REMOTE`` variable) set to ``sc://HOST:PORT``,
     it is a Spark Connect session: the server owns the cluster's settings (master, memory,
     executors), so only the session's SQL settings (``spark.sql.*``, ``spark.python.sql.*``)
-    are sent. Otherwise it is a classic
-    session whose driver runs in this process, on ``spark.master`` (``local[2]``, or a cluster
-    such as ``spark://HOST:PORT``).
+    are sent. Otherwise it is a classic session whose driver runs in this process, on
+    ``spark.master`` (``local[2]``, or a cluster such as ``spark://HOST:PORT``).
     """
     from pyspark import SparkConf  # noqa: PLC0415 - only with --env spark
     from pyspark.sql import SparkSession  # noqa: PLC0415

@@ -100,3 +100,22 @@ def test_the_whole_file_pass_reads_numbers_as_the_rules_do(mark):
     )
     pd.testing.assert_series_equal(read["first_pass"], read["rules"], check_names=False)
     assert read["rules"].notna().sum() >= 8, "the examples hold numbers, not only refusals"
+
+
+def test_lookup_maps_known_values_and_gives_the_default_to_the_rest():
+    """``values.lookup`` says what ``replace_strict`` said: a known value's mapping, the default
+    (or null) for an unknown value and for null.
+    """
+    frame = pl.LazyFrame({"v": ["jan", "dec", "xyz", None]})
+    months = {"jan": 1, "dec": 12}
+    picked = nw.from_native(frame).select(
+        strict=contract_values.lookup(nw.col("v"), months, nw.Int64),
+        fallback=contract_values.lookup(nw.col("v"), months, nw.Int64, default=-1),
+        one=contract_values.lookup(nw.col("v"), {"dec": "D"}, nw.String),
+    )
+    got = picked.collect().to_native().to_dict(as_series=False)
+    assert got == {
+        "strict": [1, 12, None, None],
+        "fallback": [1, 12, -1, -1],
+        "one": [None, "D", None, None],
+    }
