@@ -44,15 +44,19 @@ def cluster_table(result: dict[str, Any]) -> str:
     sizes = sorted(runs, key=int)
     polars = result["kedro"]["wall_seconds"]
     base = runs[sizes[0]]["wall_seconds"]
+
+    def workers(size: str) -> str:
+        return f"{size} worker{'s' if int(size) > 1 else ''}"
+
     lines = [
         "| kedro run --env spark on | wall time (s) | contract (s) | ratio to Polars | "
-        f"speed-up over {sizes[0]} worker{'s' if int(sizes[0]) > 1 else ''} |",
+        f"speed-up over {workers(sizes[0])} |",
         "|---|---:|---:|---:|---:|",
     ]
     for size in sizes:
         run = runs[size]
         lines.append(
-            f"| standalone cluster, {size} worker{'s' if int(size) > 1 else ''} of 1 core | "
+            f"| standalone cluster, {workers(size)} of 1 core | "
             f"{run['wall_seconds']:.1f} | {run['contract_seconds']:.1f} | "
             f"{run['wall_seconds'] / polars:.2f}x | {base / run['wall_seconds']:.2f}x |"
         )

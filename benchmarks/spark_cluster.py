@@ -139,8 +139,7 @@ class SparkCluster:
             START_SECONDS,
         )
         self.master_url = found.group(1)
-        for number in range(1, self.workers + 1):
-            work = self.root / f"worker{number}"
+        for number, work in enumerate(self.worker_dirs(), start=1):
             work.mkdir(exist_ok=True)
             self._start(
                 f"worker{number}",
@@ -154,6 +153,10 @@ class SparkCluster:
                 START_SECONDS,
             )
         return self
+
+    def worker_dirs(self) -> list[Path]:
+        """Each worker's work folder: one folder per application it ran executors for."""
+        return [self.root / f"worker{number}" for number in range(1, self.workers + 1)]
 
     def start_connect(self, settings: dict[str, str] | None = None) -> str:
         """A Spark Connect server whose driver runs on the cluster (its application takes the

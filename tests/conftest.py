@@ -308,6 +308,17 @@ def catalog_of() -> Callable[..., Any]:
     return load_catalog
 
 
+def project_config(env: str) -> Any:
+    """The project's configuration loader for ``env``, as ``settings.py`` builds it for a run
+    (``oc.env`` read in every file: ``conf/spark`` takes the cluster from the environment).
+    """
+    from customer_segmentation import settings  # noqa: PLC0415
+
+    return settings.CONFIG_LOADER_CLASS(
+        str(PROJECT_ROOT / "conf"), env=env, **settings.CONFIG_LOADER_ARGS
+    )
+
+
 def require_spark(module: str = "pyspark", java: str = "java") -> None:
     """PySpark and Java must be there for the Spark tests: fail under CI, skip elsewhere."""
     missing = [
@@ -343,14 +354,10 @@ def spark_session(spark: None) -> Any:
     ``kedro run --env spark`` configures it (``conf/spark/spark.yml``, through the project's
     hook).
     """
-    from customer_segmentation import settings  # noqa: PLC0415
     from customer_segmentation.kedro_io.hooks import start_spark  # noqa: PLC0415
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    loader = settings.CONFIG_LOADER_CLASS(
-        str(PROJECT_ROOT / "conf"), env="spark", **settings.CONFIG_LOADER_ARGS
-    )
-    return start_spark(loader["spark"])
+    return start_spark(project_config("spark")["spark"])
 
 
 # pytest-xdist (``-n auto --dist loadgroup`` in pyproject.toml): the tests that start a server

@@ -143,14 +143,18 @@ def _cluster_run(
 
 
 @pytest.fixture(scope="module")
-def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict, str]:
+def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict, str, dict]:
     """The full run on the real table on Polars (the session's ``real_project``) and on the
-    standalone cluster (``spark://``, in a copy of it); the cluster run's log.
+    standalone cluster (``spark://``, in a copy of it); the cluster run's log, and the
+    applications each worker ran executors for.
     """
     project = copy_run(real_project, tmp_path_factory.mktemp("engines_real") / "project")
     raw = real_file(REAL_FILES[0])
     log = _cluster_run(project, raw, cluster, {"SPARK_MASTER": cluster.master_url}, None)
-    return _tables(project, None, True), _tables(project, "spark", True), log
+    # Each worker's folder holds one folder per application it ran executors for: this run's,
+    # recorded before the Connect server (a second application) starts.
+    apps = {w.name: sorted(p.name for p in w.iterdir()) for w in cluster.worker_dirs()}
+    return _tables(project, None, True), _tables(project, "spark", True), log, apps
 
 
 @pytest.fixture(scope="module")
@@ -229,11 +233,12 @@ def _same_segments(local: dict, spark: dict, customers: int) -> None:
 def test_the_real_table_on_a_standalone_cluster_gives_the_local_segments(
     standalone_run, cluster
 ) -> None:
-    local, spark, log = standalone_run
+    local, spark, log, apps = standalone_run
     _same_segments(local, spark, 2212)
     assert f"Spark session on {cluster.master_url}" in log
-    for worker in ("worker1", "worker2"):  # executors ran in both workers' own folders
-        assert list((cluster.root / worker).iterdir()), f"{worker} ran no executor"
+    # Executors of this run's application ran in both workers' own folders.
+    assert sorted(apps) == ["worker1", "worker2"]
+    assert all(len(ran) == 1 for ran in apps.values()), apps
 
 
 def test_the_real_table_through_spark_connect_gives_the_local_segments(

@@ -41,21 +41,17 @@ def test_the_default_reads_this_process_resident_memory():
     )
 
 
-def _spark_env(project_root):
-    from customer_segmentation import settings  # noqa: PLC0415
+def _spark_env():
+    from conftest import project_config  # noqa: PLC0415
 
-    loader = settings.CONFIG_LOADER_CLASS(
-        str(project_root / "conf"), env="spark", **settings.CONFIG_LOADER_ARGS
-    )
+    loader = project_config("spark")
     return loader["spark"], loader["globals"]
 
 
 def test_the_spark_environment_runs_on_local_cores_unless_told_of_a_cluster(monkeypatch):
-    from conftest import PROJECT_ROOT  # noqa: PLC0415
-
     for name in ("SPARK_MASTER", "SPARK_REMOTE", "SPARK_DATA_ROOT"):
         monkeypatch.delenv(name, raising=False)
-    spark, shared = _spark_env(PROJECT_ROOT)
+    spark, shared = _spark_env()
     assert spark["spark.master"] == "local[2]"
     assert spark["spark.remote"] is None
     assert shared["data_root"] == "data/spark"
@@ -63,7 +59,7 @@ def test_the_spark_environment_runs_on_local_cores_unless_told_of_a_cluster(monk
     monkeypatch.setenv("SPARK_MASTER", "spark://head:7077")
     monkeypatch.setenv("SPARK_REMOTE", "sc://head:15002")
     monkeypatch.setenv("SPARK_DATA_ROOT", "s3a://bucket/segmentation")
-    spark, shared = _spark_env(PROJECT_ROOT)
+    spark, shared = _spark_env()
     assert spark["spark.master"] == "spark://head:7077"
     assert spark["spark.remote"] == "sc://head:15002"
     assert shared["data_root"] == "s3a://bucket/segmentation"

@@ -273,8 +273,8 @@ class SparkHooks:
 def start_spark(settings: dict[str, Any]) -> Any:
     """The run's Spark session from ``settings`` (``spark.yml``'s keys), in UTC with ANSI on.
 
-    With ``spark.remote`` (or PySpark's ``SPARK_REMOTE`` variable) set to ``sc://HOST:PORT``,
-    it is a Spark Connect session: the server owns the cluster's settings (master, memory,
+    With ``spark.remote`` set to ``sc://HOST:PORT`` (``conf/spark/spark.yml`` reads it from
+    PySpark's ``SPARK_REMOTE`` variable), it is a Spark Connect session: the server owns the cluster's settings (master, memory,
     executors), so only the session's SQL settings (``spark.sql.*``, ``spark.python.sql.*``)
     are sent. Otherwise it is a classic session whose driver runs in this process, on
     ``spark.master`` (``local[2]``, or a cluster such as ``spark://HOST:PORT``).
@@ -285,7 +285,7 @@ def start_spark(settings: dict[str, Any]) -> Any:
     settings = {str(k): str(v) for k, v in settings.items() if v is not None}
     settings["spark.sql.session.timeZone"] = "UTC"
     settings["spark.sql.ansi.enabled"] = "true"
-    remote = settings.pop("spark.remote", None) or os.environ.get("SPARK_REMOTE")
+    remote = settings.pop("spark.remote", None)
     if remote:
         sql = {
             k: v for k, v in settings.items() if k.startswith(("spark.sql.", "spark.python.sql."))
