@@ -1,9 +1,11 @@
 """The same rules on two engines: ``kedro run`` (Polars) and ``kedro run --env spark`` give the
 same quality report, rejects, features, centres and segments; the local run never starts a
 JVM. Spark runs on a real cluster started on loopback for this module (a standalone master,
-two workers and a Spark Connect server): the real table through ``spark://``, and the real
-table with broken rows through ``sc://``. The unit tests elsewhere share one local[2] session
-(``-m spark`` runs them all).
+two workers and a Spark Connect server): the training pipelines on the real table through
+``spark://``, and the whole project on the real table with broken rows, forty times over,
+through ``sc://`` with the driver's results capped (nothing full-size may come to the
+driver). The unit tests elsewhere share one local[2]
+session (``-m spark`` runs them all).
 """
 
 from __future__ import annotations
@@ -53,24 +55,58 @@ BROKEN = {
 }
 
 
-def _broken_file(target: Path) -> Path:
+# The Connect run's table: the broken real table this many times, each copy's IDs shifted by
+# COPY_IDS (89,680 rows), so that one column of all its customers is far larger than what the
+# capped driver may receive, while the samples and counts the project gathers are not.
+COPIES, COPY_IDS = 40, 100_000
+# The Connect server's driver takes at most this much of one action's results
+# (spark.driver.maxResultSize): one column of the table's ~88,500 clean customers is ~700 kB.
+# A broadcast join's table is gathered by the driver too: Spark broadcasts tables up to a
+# threshold (10 MB by default, far below a driver's memory), here a quarter of the cap.
+DRIVER_SETTINGS = {
+    "spark.driver.maxResultSize": "256k",
+    "spark.sql.autoBroadcastJoinThreshold": "64k",
+}
+# Every seeded sample at most 1,000 customers (the defaults exceed the table).
+SMALL_SAMPLES = {
+    "model_selection.sample_size": 1000,
+    "model_selection.silhouette_sample_size": 1000,
+    "model_selection.stability_sample_size": 800,
+    "clustering.start_sample_size": 1000,
+    "clustering.silhouette_sample_size": 1000,
+    "clustering.dbscan.sample_size": 1000,
+    "clustering.segment_stability.sample_size": 1000,
+    "monitoring.drift.sample_size": 1000,
+    "reporting.map_sample_size": 1000,
+    "reporting.tsne.sample_size": 500,
+    "reporting.eda.correlation_sample_size": 1000,
+}
+
+
+def _broken_file(target: Path, copies: int = 1) -> Path:
     table = pd.read_csv(real_file(REAL_FILES[0]), dtype=str, keep_default_na=False)
     for row, changes in BROKEN.items():
         for column, value in changes.items():
             table.loc[row, column] = value
     duplicate = table.iloc[[30]]
     table = pd.concat([table, duplicate], ignore_index=True)  # duplicate_id
+    ids = table["ID"].astype(int)
+    table = pd.concat(
+        [table.assign(ID=(ids + copy * COPY_IDS).astype(str)) for copy in range(copies)],
+        ignore_index=True,
+    )
     path = target / "broken.csv"
     table.to_csv(path, index=False)
     return path
 
 
 CONTRACT_TABLES = ("customers", "rejected_customers", "customer_features")
+EDA_TABLES = ("feature_summary", "feature_correlations", "missing_values", "category_counts")
 
 
-def _tables(project: Path, env: str | None, trained: bool) -> dict[str, Any]:
+def _tables(project: Path, env: str | None, trained: bool, eda: bool = False) -> dict[str, Any]:
     catalog = native_catalog(project, env=env)
-    out = {}
+    out = {name: catalog.load(name) for name in (EDA_TABLES if eda else ())}
     names = [*CONTRACT_TABLES, "customer_segments"] if trained else CONTRACT_TABLES
     for name in names:
         data = catalog.load(name)
@@ -113,10 +149,12 @@ def _cluster_run(
     cluster: SparkCluster,
     address: dict[str, str],
     pipelines: list[str] | None,
+    params: dict[str, Any] | None = None,
 ) -> str:
     """``kedro run --env spark`` (``pipelines``, or all) on ``raw`` in its own process (this one
     holds the tests' local[2] session), pointed at the cluster by ``address`` (``SPARK_MASTER``
-    or ``SPARK_REMOTE``), its data under an absolute ``SPARK_DATA_ROOT``; the run's log.
+    or ``SPARK_REMOTE``), its data under an absolute ``SPARK_DATA_ROOT``, with ``params`` (dotted
+    keys); the run's log.
     """
     env = {
         **cluster.environment(),
@@ -129,7 +167,12 @@ def _cluster_run(
     done = subprocess.run(
         [
             *(sys.executable, "-m", "kedro", "run", "--env", "spark", *chosen),
-            *("--params", f"raw_customers_path={raw}"),
+            *(
+                "--params",
+                ",".join(
+                    f"{k}={v}" for k, v in {**(params or {}), "raw_customers_path": raw}.items()
+                ),
+            ),
         ],
         cwd=project,
         env=env,
@@ -144,13 +187,16 @@ def _cluster_run(
 
 @pytest.fixture(scope="module")
 def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict, str, dict]:
-    """The full run on the real table on Polars (the session's ``real_project``) and on the
-    standalone cluster (``spark://``, in a copy of it); the cluster run's log, and the
-    applications each worker ran executors for.
+    """The real table through the training pipelines on Polars (the session's full
+    ``real_project``) and on the standalone cluster (``spark://``, in a copy of it); the
+    cluster run's log, and the applications each worker ran executors for. (The Connect run
+    below runs every pipeline on the cluster.)
     """
     project = copy_run(real_project, tmp_path_factory.mktemp("engines_real") / "project")
     raw = real_file(REAL_FILES[0])
-    log = _cluster_run(project, raw, cluster, {"SPARK_MASTER": cluster.master_url}, None)
+    log = _cluster_run(
+        project, raw, cluster, {"SPARK_MASTER": cluster.master_url}, TRAINING_PIPELINES
+    )
     # Each worker's folder holds one folder per application it ran executors for: this run's,
     # recorded before the Connect server (a second application) starts.
     apps = {w.name: sorted(p.name for p in w.iterdir()) for w in cluster.worker_dirs()}
@@ -158,19 +204,22 @@ def standalone_run(real_project, cluster, tmp_path_factory) -> tuple[dict, dict,
 
 
 @pytest.fixture(scope="module")
-def connect_run(cluster, standalone_run, tmp_path_factory) -> tuple[dict, dict, str]:
-    """The real table with broken rows (:data:`BROKEN`, and a repeated ID), through the training
-    pipelines (the tables the tests compare) locally and through a Spark Connect server on the
-    cluster (``sc://``). The reports' nodes run on the cluster in ``standalone_run``, which this
-    one follows: the server's application holds the workers' cores while it lives.
+def connect_run(cluster, standalone_run, tmp_path_factory) -> tuple[dict, dict, str, Path]:
+    """The real table with broken rows (:data:`BROKEN`, and a repeated ID) :data:`COPIES` times,
+    with :data:`SMALL_SAMPLES`, through the whole project (``kedro run``) locally and through
+    a Spark Connect server on the cluster (``sc://``) whose driver takes at most
+    256 kB of an action's results (:data:`DRIVER_SETTINGS`). It follows ``standalone_run``: the server's
+    application holds the workers' cores while it lives. Also the project, for its data.
     """
     tmp = tmp_path_factory.mktemp("engines_connect")
-    raw = _broken_file(tmp)
+    raw = _broken_file(tmp, COPIES)
     project = copy_project(tmp / "project")
-    run_project(project, pipeline=TRAINING_PIPELINES, params={"raw_customers_path": str(raw)})
-    address = cluster.start_connect()
-    log = _cluster_run(project, raw, cluster, {"SPARK_REMOTE": address}, TRAINING_PIPELINES)
-    return _tables(project, None, True), _tables(project, "spark", True), log
+    params = {**SMALL_SAMPLES, "raw_customers_path": str(raw)}
+    run_project(project, params=params)
+    address = cluster.start_connect(DRIVER_SETTINGS)
+    log = _cluster_run(project, raw, cluster, {"SPARK_REMOTE": address}, None, SMALL_SAMPLES)
+    local = _tables(project, None, trained=True, eda=True)
+    return local, _tables(project, "spark", trained=True, eda=True), log, project
 
 
 def _by(table: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -201,7 +250,7 @@ def _same_contract(local: dict, spark: dict) -> None:
 
 
 def test_bad_rows_get_the_same_reasons_and_features_through_spark_connect(connect_run) -> None:
-    local, spark, _ = connect_run
+    local, spark, _, _ = connect_run
     report = local["data_quality_report"]
     expected = {
         "bad_date",
@@ -241,14 +290,48 @@ def test_the_real_table_on_a_standalone_cluster_gives_the_local_segments(
     assert all(len(ran) == 1 for ran in apps.values()), apps
 
 
-def test_the_real_table_through_spark_connect_gives_the_local_segments(
+def test_the_real_table_through_spark_connect_gives_the_local_segments_on_a_capped_driver(
     connect_run, cluster
 ) -> None:
-    local, spark, log = connect_run
+    local, spark, log, _ = connect_run
     # The broken rows are rejected (BROKEN: six rules and a repeated ID; two rows repaired).
     _same_segments(local, spark, local["data_quality_report"]["rows_clean"])
+    assert local["data_quality_report"]["rows_clean"] > 88_000
     assert f"Spark Connect session on {cluster.connect_url}" in log
     assert "Spark session on" not in log  # no driver of its own: the server's runs the plans
+    # The exploratory analysis, counted in the engine (its correlations on the seeded sample).
+    for name in EDA_TABLES:
+        pd.testing.assert_frame_equal(
+            local[name], spark[name], check_exact=False, rtol=1e-9, atol=1e-12, obj=name
+        )
+
+
+def test_the_capped_driver_refuses_one_full_column_of_the_connect_runs_customers(
+    connect_run, cluster
+) -> None:
+    """The cap is real: the project's run above passed under it, and gathering one column of
+    all its customers (what the EDA did before it counted in the engine) is refused.
+    """
+    _, _, _, project = connect_run
+    # customer_features under the run's SPARK_DATA_ROOT (conf/spark/catalog.yml).
+    features = project / "data" / "spark" / "04_feature" / "customer_features.parquet"
+    assert features.is_dir()
+    code = (
+        "import sys\n"
+        "from pyspark.sql import SparkSession\n"
+        f"spark = SparkSession.builder.remote({cluster.connect_url!r}).getOrCreate()\n"
+        f"table = spark.read.parquet({str(features)!r})\n"
+        "counts = table.groupBy('Income').count().toArrow()\n"
+        "print('counted', counts.num_rows, table.count())\n"
+        "table.select('Income').toArrow()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode != 0, done.stdout
+    assert "maxResultSize" in done.stderr, done.stderr[-2000:]
+    counted, rows = (int(n) for n in done.stdout.split()[-2:])
+    assert counted < 3_000 and rows > 88_000, done.stdout
 
 
 def test_the_local_run_never_starts_a_jvm(tmp_path) -> None:

@@ -338,6 +338,7 @@ class EdaParams(_Block):
     raw_columns: Columns
     engineered_columns: Columns
     correlation_columns: Annotated[Columns, Field(min_length=2)]
+    correlation_sample_size: PositiveInt
     removed_reasons: dict[str, str]
 
 

@@ -139,7 +139,7 @@ def test_the_drift_section_uses_the_reports_tables_and_escapes_everything() -> N
     training = pd.DataFrame({"<b>x</b>": list(range(20)), "segment": [0, 1] * 10, "ID": range(20)})
     new = training.assign(**{"<b>x</b>": training["<b>x</b>"] + 5})
     previous = training[["ID"]].assign(previous_segment=[1, 0] * 10)
-    reference = drift.drift_reference(training, ["<b>x</b>"], training["segment"], 4, 20, 0)
+    reference = drift.drift_reference(training, ["<b>x</b>"], 4, 20, 0)
     found = drift.drift_report(
         reference, new, new["segment"], project_params()["monitoring"].drift, previous=previous
     )

@@ -4,10 +4,12 @@ cleaning removed.
 Pure functions (no file I/O); the ``reporting`` pipeline saves their results through the
 catalog, ``figures`` draws them, and the report and the notebook show them.
 
-Every table and figure here is exact on all rows and linear in rows: a numeric column is
-reduced once to its distinct values and their counts (:class:`Distribution`, a ``bincount``
-for whole-number columns), and counts, moments, quantiles, histograms and Spearman ranks are
-read from that. No figure of them draws one mark per customer, so nothing needs sampling.
+Every table and figure here but the correlations is exact on all rows and linear in rows: a
+numeric column is reduced once, in the engine, to its distinct values and their counts
+(:class:`Distribution`), and counts, moments, quantiles and histograms are read from that; no
+figure of them draws one mark per customer. Only those counts come to this process, never the
+customers' rows. The Spearman correlations need each customer's ranks in every column at once:
+they are read from a seeded sample whose size is a parameter (all customers when fewer).
 """
 
 from __future__ import annotations
@@ -23,14 +25,31 @@ import pandas as pd
 
 from customer_segmentation import schema
 from customer_segmentation.core import engine
+from customer_segmentation.core.contract import values
+from customer_segmentation.core.contract.reading import SOURCE_ROW
+from customer_segmentation.core.contract.rules import REASON_CODE
 
 logger = logging.getLogger(__name__)
 
 # Whole-number columns spanning at most this many values (or twice their rows) are counted
 # with ``np.bincount``; others go through a hash table.
 DENSE_SPAN = 1 << 16
+# Rejected rows shown per reason in ``removed_outliers``.
+EXAMPLES = 5
 # Rows ranked at a time for the Spearman correlations (bounds the extra memory).
 RANK_CHUNK_ROWS = 1 << 17
+
+
+def _dense_offset(low: float, high: float, present: int) -> float | None:
+    """For a whole-number column from ``low`` to ``high`` with ``present`` values: the offset
+    its values are counted densely from (0 when they need no shift), or ``None`` when its span
+    is too wide for a ``bincount`` (:data:`DENSE_SPAN`, or twice its values).
+    """
+    limit = max(2 * present, DENSE_SPAN)
+    span = high - low  # as float: no int64 overflow
+    if not (np.isfinite(span) and span < limit):
+        return None
+    return 0 if 0 <= low and high < limit else low
 
 
 @dataclass(frozen=True)
@@ -62,21 +81,26 @@ class Distribution:
             whole = bool(present.size) and bool(np.array_equal(present, np.round(present)))
         if present.size and whole:
             low, high = present.min(), present.max()
-            limit = max(2 * present.size, DENSE_SPAN)
-            span = float(high) - float(low)  # as float: no int64 overflow
-            if np.isfinite(span) and span < limit:
-                offset = 0 if 0 <= low and high < limit else low  # counts need no shift
+            offset = _dense_offset(float(low), float(high), present.size)
+            if offset is not None:
                 shifted = present - offset if offset else present
                 dense = np.bincount(shifted.astype(np.intp, copy=False))
                 kept = np.flatnonzero(dense)
                 return cls((kept + offset).astype("float64"), dense[kept], rows, float(offset))
         counts = pd.Series(present, copy=False).value_counts(sort=False)
-        order = np.argsort(counts.index.to_numpy(dtype="float64"), kind="stable")
-        return cls(
-            counts.index.to_numpy(dtype="float64")[order],
-            counts.to_numpy(dtype=np.int64)[order],
-            rows,
-        )
+        return cls.from_counts(counts.index.to_numpy(dtype="float64"), counts.to_numpy(), rows)
+
+    @classmethod
+    def from_counts(cls, values: np.ndarray, counts: np.ndarray, rows: int) -> Distribution:
+        """The distribution of a column of ``rows`` rows whose distinct non-missing ``values``
+        (any order) are held by ``counts`` rows each: what :meth:`of` gives for that column.
+        """
+        order = np.argsort(values, kind="stable")
+        values, counts = values[order].astype("float64"), counts[order].astype(np.int64)
+        offset = None
+        if values.size and np.array_equal(values, np.round(values)):
+            offset = _dense_offset(values[0], values[-1], int(counts.sum()))
+        return cls(values, counts, rows, None if offset is None else float(offset))
 
     @property
     def count(self) -> int:
@@ -140,20 +164,35 @@ class Distribution:
 
 
 def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distribution]:
-    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figure).
+    """:class:`Distribution` of each of ``columns`` (once, for the summary and the figures).
 
     ``features`` is a pandas frame, or a table of the engine (a native frame or a narwhals
-    LazyFrame): then each column is gathered alone and counted before the next, so memory
-    holds one column of all rows, not all of them (10 million customers: 80 MB instead of
-    2.2 GB for the EDA's 28 columns).
+    LazyFrame): then each column's distinct values are counted in the engine
+    (:func:`value_counts`) and only those counts come to this process, never the rows.
     """
     if isinstance(features, pd.DataFrame):
         return {column: Distribution.of(features[column]) for column in dict.fromkeys(columns)}
     frame = features if isinstance(features, nw.LazyFrame) else engine.lazy(features)
+    rows = engine.row_count(frame)
     return {
-        column: Distribution.of(engine.to_pandas_sharing(frame.select(column))[column])
+        column: Distribution.from_counts(*value_counts(frame, column), rows)
         for column in dict.fromkeys(columns)
     }
+
+
+def value_counts(frame: nw.LazyFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct non-missing values of a numeric ``column`` (null and NaN are missing) and
+    how many rows hold each, counted in the engine: as many rows as distinct values (a
+    whole-number column: at most its span), whatever the rows of ``frame``.
+    """
+    value = nw.col(column).cast(nw.Float64)
+    counts = engine.to_pandas(
+        frame.select(value.alias("value"))
+        .filter(~nw.col("value").is_null() & ~nw.col("value").is_nan())
+        .group_by("value")
+        .agg(count=nw.len())
+    )
+    return counts["value"].to_numpy(dtype="float64"), counts["count"].to_numpy(dtype=np.int64)
 
 
 def feature_summary(
@@ -208,14 +247,15 @@ def feature_summary(
     return pd.DataFrame(rows)
 
 
-def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
+def missing_values(customers: Any, rejected: Any) -> pd.DataFrame:
     """Missing values per column in the raw export (clean and rejected rows together) and in
-    the clean table.
+    the clean table, counted in the engine.
 
     Args:
         customers: the clean ``customers`` table, a native frame of the engine (missing =
-            null); counted in the engine, not gathered.
-        rejected: ``rejected_customers`` (original text; missing = empty string).
+            null).
+        rejected: ``rejected_customers`` (original text; missing = empty or blank), a native
+            frame of the engine or pandas.
 
     Returns:
         One row per column of the export present in either table: ``column``,
@@ -230,16 +270,20 @@ def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
             **{c: nw.col(c).is_null().cast(nw.Int64).sum() for c in present},
         )
     )
-    columns = [c for c in schema.KAGGLE_COLUMNS if c in present or c in rejected]
-    total = int(counts["_rows"]) + len(rejected)
+    bad = engine.lazy(rejected)
+    written = bad.collect_schema().names()
+    blank = engine.first_row(
+        bad.select(
+            _rows=nw.len(),
+            **{c: (_text(c) == "").cast(nw.Int64).sum() for c in written},
+        )
+    )
+    columns = [c for c in schema.KAGGLE_COLUMNS if c in present or c in written]
+    total = int(counts["_rows"]) + int(blank["_rows"])
     rows = []
     for column in columns:
         clean_missing = int(counts[column] or 0) if column in present else 0
-        rejected_missing = (
-            int(rejected[column].fillna("").astype(str).str.strip().eq("").sum())
-            if column in rejected
-            else 0
-        )
+        rejected_missing = int(blank[column] or 0) if column in written else 0
         rows.append(
             {
                 "column": column,
@@ -252,6 +296,16 @@ def missing_values(customers: Any, rejected: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["missing_raw", "column"], ascending=[False, True]).reset_index(
         drop=True
     )
+
+
+def _text(column: str) -> nw.Expr:
+    """A column of the rejected rows as trimmed text (a missing field is empty)."""
+    return nw.col(column).cast(nw.String).fill_null("").str.strip_chars()
+
+
+def _file_order() -> nw.Expr:
+    """The rejected rows' line in the file (``source_row``, text in a CSV), as a number."""
+    return nw.col(SOURCE_ROW).cast(nw.String).cast(nw.Int64)
 
 
 def category_counts(customers: Any) -> pd.DataFrame:
@@ -309,6 +363,19 @@ def correlations(
     return matrix.reset_index()
 
 
+def correlations_measured_on(sampled: int, customers: int) -> str:
+    """Which customers :func:`correlations` read, for the figure: all of them, or a seeded
+    sample with the largest standard error of a correlation on it (``1/sqrt(n - 3)``).
+    """
+    if sampled >= customers:
+        return f"all {customers:,} customers"
+    error = 1 / np.sqrt(max(sampled - 3, 1))
+    return (
+        f"a seeded sample of {sampled:,} of {customers:,} customers, standard error at most "
+        f"{error:.3f}"
+    )
+
+
 def _spearman(arrays: list[np.ndarray], found: list[Distribution]) -> np.ndarray:
     """Spearman matrix of columns without missing values: the Gram matrix of centred average
     ranks, accumulated over chunks of rows.
@@ -321,8 +388,8 @@ def _spearman(arrays: list[np.ndarray], found: list[Distribution]) -> np.ndarray
     for start in range(0, n, RANK_CHUNK_ROWS):
         stop = min(start + RANK_CHUNK_ROWS, n)
         ranks = block[: stop - start]
-        for j, (ranker, values) in enumerate(zip(rankers, arrays, strict=True)):
-            ranks[:, j] = ranker(values[start:stop])
+        for j, (ranker, column) in enumerate(zip(rankers, arrays, strict=True)):
+            ranks[:, j] = ranker(column[start:stop])
         ranks -= centre
         gram += ranks.T @ ranks
     scale = np.sqrt(np.diag(gram))
@@ -332,25 +399,37 @@ def _spearman(arrays: list[np.ndarray], found: list[Distribution]) -> np.ndarray
     return matrix
 
 
-def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+def removed_outliers(rejected: Any, report: dict[str, Any]) -> pd.DataFrame:
     """What cleaning removed and why: one row per reason with the values that triggered it.
 
     Args:
-        rejected: ``rejected_customers`` (``reason_code``, ``reason``, original columns).
+        rejected: ``rejected_customers`` (``source_row``, ``reason_code``, ``reason``, original
+            columns), a native frame of the engine or pandas: only each reason's first five
+            rows (in file order) come to this process.
         report: ``data_quality_report`` (``rows_in``, ``rejected_by_reason``).
 
     Returns:
         ``reason_code``, ``rows``, ``share_of_rows``, ``reason`` (the first message), and
         ``examples``: up to five ``ID`` with their ``Income``/``Year_Birth`` values.
     """
+    frame = engine.lazy(rejected)
+    written = frame.collect_schema().names()
     rows_in = int(report["rows_in"]) or 1
     rows = []
     for code, count in sorted(report["rejected_by_reason"].items()):
-        mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
+        mine = pd.DataFrame()
+        if REASON_CODE in written:
+            mine = engine.to_pandas(
+                frame.filter(nw.col(REASON_CODE) == code)
+                .with_columns(_file_order().alias("_line"))
+                .sort("_line")
+                .head(EXAMPLES)
+                .drop("_line")
+            )
         examples = "; ".join(
             f"ID {r[schema.ID]}: Income={r.get('Income', '') or 'missing'}, "
             f"Year_Birth={r.get('Year_Birth', '')}"
-            for _, r in mine.head(5).iterrows()
+            for _, r in mine.iterrows()
         )
         rows.append(
             {
@@ -364,3 +443,32 @@ def removed_outliers(rejected: pd.DataFrame, report: dict[str, Any]) -> pd.DataF
     return pd.DataFrame(
         rows, columns=["reason_code", "rows", "share_of_rows", "reason", "examples"]
     )
+
+
+def rejected_values(rejected: Any, reasons: Mapping[str, str]) -> dict[str, pd.Series]:
+    """For each ``column -> reason_code`` of ``reasons``: the numbers of ``column`` in the rows
+    rejected for that reason (``rejected_customers``, native or pandas; text that is not a
+    plain number left out), counted in the engine: how many rows hold each distinct value, in
+    the order the values first appear in the file. Only those counts come to this process.
+    """
+    frame = engine.lazy(rejected)
+    written = frame.collect_schema().names()
+    found = {}
+    for column, code in reasons.items():
+        counts = pd.DataFrame({"value": [], "rows": [], "first": []})
+        if column in written and REASON_CODE in written:
+            value = values.number(column, _text(column), form=values.PLAIN).value
+            counts = engine.to_pandas(
+                frame.filter(nw.col(REASON_CODE) == code)
+                .select(value.alias("value"), _file_order().alias("first"))
+                .filter(~nw.col("value").is_null())
+                .group_by("value")
+                .agg(rows=nw.len(), first=nw.col("first").min())
+                .sort("first")
+            )
+        found[column] = pd.Series(
+            counts["rows"].to_numpy(dtype=np.int64),
+            index=pd.Index(counts["value"].to_numpy(dtype="float64"), name=column),
+            name="rows",
+        )
+    return found

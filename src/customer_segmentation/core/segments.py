@@ -28,15 +28,17 @@ SAME_CUSTOMER = "same_customer"
 
 
 def matched_segments(
-    before: pd.DataFrame,
-    after: pd.DataFrame,
+    before: Any,
+    after: Any,
     columns: tuple[str, str],
     what: tuple[str, str] = ("previous segments", "new segments"),
 ) -> pd.DataFrame:
-    """The customers in both tables, matched by ``ID``: ``ID``, the two segment ``columns``
-    (``before``'s, ``after``'s) and :data:`SAME_CUSTOMER`, in ``ID`` order. The one home of
-    "who is the same customer in two segmentations" (scoring's moves, the migration between
-    model versions).
+    """The customers in both tables (pandas or native frames of the engine), matched by ``ID``
+    and counted in the engine per pair of segments: the two segment ``columns`` (``before``'s,
+    ``after``'s), :data:`SAME_CUSTOMER` and ``customers``, one row per combination seen, in
+    that order. Only these counts come to this process, never the customers' rows. The one
+    home of "who is the same customer in two segmentations" (scoring's moves, the migration
+    between model versions).
 
     :data:`SAME_CUSTOMER` is whether the row's ``customer_key`` (``Year_Birth`` and
     ``Dt_Customer``, which do not change) agrees in both tables, when both have one: False is
@@ -47,18 +49,30 @@ def matched_segments(
         ValueError: an ID appears more than once in a table (named by ``what``).
     """
     first, second = columns
-    for table, name in zip((before, after), what, strict=True):
-        check_one_row_per_id(table[[schema.ID]], name)
+    frames = [t if isinstance(t, nw.LazyFrame) else engine.lazy(t) for t in (before, after)]
+    for frame, name in zip(frames, what, strict=True):
+        check_one_row_per_id(frame.select(schema.ID), name)
     key = schema.CUSTOMER_KEY
-    keyed = key in before.columns and key in after.columns
+    keyed = all(key in frame.collect_schema().names() for frame in frames)
     keys = [key] if keyed else []
-    both = before[[schema.ID, first, *keys]].merge(
-        after[[schema.ID, second, *keys]], on=schema.ID, suffixes=("", ":after")
+    left = frames[0].select(schema.ID, nw.col(first).cast(nw.Int64), *keys)
+    right = frames[1].select(
+        schema.ID, nw.col(second).cast(nw.Int64), *(nw.col(k).alias(f"{k}:after") for k in keys)
     )
-    same = both[key] == both[f"{key}:after"] if keyed else pd.NA
-    both = both[[schema.ID, first, second]].assign(**{SAME_CUSTOMER: same})
-    both[SAME_CUSTOMER] = both[SAME_CUSTOMER].astype("boolean")
-    return both.sort_values(schema.ID).reset_index(drop=True)
+    same = (nw.col(key) == nw.col(f"{key}:after")).fill_null(False) if keyed else nw.lit(True)
+    counts = engine.to_pandas(
+        left.join(right, on=schema.ID)
+        .with_columns(same.alias(SAME_CUSTOMER))
+        .group_by(first, second, SAME_CUSTOMER)
+        .agg(customers=nw.len())
+        .sort(first, second, SAME_CUSTOMER)
+    )
+    if not keyed:
+        counts[SAME_CUSTOMER] = pd.NA
+    counts[SAME_CUSTOMER] = counts[SAME_CUSTOMER].astype("boolean")
+    return counts.astype({first: "int64", second: "int64", "customers": "int64"})[
+        [first, second, SAME_CUSTOMER, "customers"]
+    ].reset_index(drop=True)
 
 
 def segment_pair_counts(
@@ -71,7 +85,7 @@ def segment_pair_counts(
     on each axis (0 where no customer), by default those seen, sorted.
     """
     first, second = columns
-    counts = pairs.groupby([first, second]).size().unstack(fill_value=0)
+    counts = pairs.groupby([first, second])["customers"].sum().unstack(fill_value=0)
     rows, cols = labels
     counts = counts.reindex(
         index=counts.index if rows is None else list(rows),
@@ -79,6 +93,24 @@ def segment_pair_counts(
         fill_value=0,
     )
     return counts.rename_axis(index=first, columns=second).astype("int64")
+
+
+def adjusted_rand_index(counts: np.ndarray) -> float:
+    """The adjusted Rand index of two partitions from their contingency table (customers per
+    pair of segments): what ``sklearn.metrics.adjusted_rand_score`` gives for the labels,
+    computed from the pair counts (exact integers) instead of one label per customer.
+    """
+    table = np.asarray(counts, dtype=np.int64)
+    n = int(table.sum())
+    squares = int((table.astype(object) ** 2).sum())
+    rows, cols = table.sum(axis=1).astype(object), table.sum(axis=0).astype(object)
+    tp = squares - n
+    fp = int((table.astype(object) @ cols).sum()) - squares
+    fn = int((table.T.astype(object) @ rows).sum()) - squares
+    tn = n * n - fp - fn - squares
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
 
 
 def order_segments(labels: np.ndarray, spending: np.ndarray, income: np.ndarray) -> np.ndarray:

@@ -405,8 +405,10 @@ def distributions(
     return fig
 
 
-def correlations(matrix: pd.DataFrame) -> Figure:
-    """Heat map of a correlation table from ``eda.correlations``."""
+def correlations(matrix: pd.DataFrame, measured_on: str) -> Figure:
+    """Heat map of a correlation table from ``eda.correlations``, measured on the customers
+    ``measured_on`` names (``eda.correlations_measured_on``).
+    """
     values = matrix.set_index("column")
     fig = Figure(figsize=(9, 7.5), layout="constrained")
     ax = fig.subplots()
@@ -422,20 +424,20 @@ def correlations(matrix: pd.DataFrame) -> Figure:
             ax=ax,
         )
     ax.tick_params(labelsize=7)
-    ax.set(xlabel="", ylabel="", title="Correlations between features")
+    ax.set(xlabel="", ylabel="", title=f"Correlations between features ({measured_on})")
     return fig
 
 
-def _listed(values: pd.Series) -> str:
-    """The rejected values for a title: ``": 1,893, 1,899"`` when each value is distinct and
-    there are at most :data:`LISTED_VALUES`; otherwise, on a new line, the most common
-    distinct values with their counts (``"666,666 (x446)"``) and how many more there are.
+def _listed(counts: pd.Series) -> str:
+    """The rejected values for a title (``counts``: rows per distinct value, in the order they
+    first appear): ``": 1,893, 1,899"`` when each value is distinct and there are at most
+    :data:`LISTED_VALUES`; otherwise, on a new line, the most common distinct values with their
+    counts (``"666,666 (x446)"``) and how many more there are.
     """
-    if values.empty:
+    if counts.empty:
         return ""
-    counts = values.value_counts(sort=False).reindex(pd.unique(values))
-    if len(counts) == len(values) <= LISTED_VALUES:
-        return ": " + ", ".join(f"{value:,.0f}" for value in values)
+    if (counts == 1).all() and len(counts) <= LISTED_VALUES:
+        return ": " + ", ".join(f"{value:,.0f}" for value in counts.index)
     common = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")]
     shown = [f"{value:,.0f} (x{count:,})" for value, count in common.head(LISTED_VALUES).items()]
     if len(common) > LISTED_VALUES:
@@ -444,7 +446,10 @@ def _listed(values: pd.Series) -> str:
 
 
 def removed(
-    customers: pd.DataFrame, rejected: pd.DataFrame, reasons: Mapping[str, str], bins: int
+    kept: Mapping[str, Distribution],
+    rejected: Mapping[str, pd.Series],
+    reasons: Mapping[str, str],
+    bins: int,
 ) -> Figure:
     """For each ``column -> reason_code`` of ``reasons``: a histogram of the column among the
     kept customers (all rows), with the values rejected for that reason marked in red: one
@@ -452,20 +457,19 @@ def removed(
     removed and lists the values (see :func:`_listed`).
 
     Args:
-        customers: clean ``customers`` (needs the columns of ``reasons``).
-        rejected: ``rejected_customers`` (``reason_code`` and the same columns, as text).
+        kept: ``eda.distributions`` of the clean ``customers``' columns of ``reasons``.
+        rejected: ``eda.rejected_values`` of ``reasons`` (rows per rejected value).
         reasons: e.g. ``{"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}``.
         bins: histogram bins.
     """
     fig = Figure(figsize=(5.5 * len(reasons), 3.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(reasons)))
     for ax, (column, code) in zip(axes, reasons.items(), strict=True):
-        mine = rejected[rejected["reason_code"] == code] if len(rejected) else rejected
-        flagged = pd.to_numeric(mine.get(column, pd.Series(dtype=str)), errors="coerce").dropna()
-        _draw_histogram(ax, *Distribution.of(customers[column]).histogram(bins), "tab:blue")
+        flagged = rejected[column]
+        _draw_histogram(ax, *kept[column].histogram(bins), "tab:blue")
         if len(flagged):
             ax.vlines(
-                pd.unique(flagged),
+                flagged.index.to_numpy(),
                 0,
                 1,
                 transform=ax.get_xaxis_transform(),
@@ -475,7 +479,7 @@ def removed(
         ax.set(
             xlabel=column,
             ylabel="customers kept",
-            title=f"{column}: {len(flagged):,} removed ({code})" + _listed(flagged),
+            title=f"{column}: {int(flagged.sum()):,} removed ({code})" + _listed(flagged),
         )
         ax.title.set_fontsize(9)
     return fig

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from conftest import real_file
 
+from customer_segmentation.core.eda import Distribution
 from customer_segmentation.core.monitoring import drift
 
 
@@ -79,7 +80,7 @@ def _one_feature(values: list[float], labels: list[int] | None = None) -> pd.Dat
 
 def _reference(table: pd.DataFrame, bins: int = BINS, sample_size: int = 5000) -> dict:
     columns = [c for c in table.columns if c not in ("ID", "segment")]
-    return drift.drift_reference(table, columns, table["segment"], bins, sample_size, SEED)
+    return drift.drift_reference(table, columns, bins, sample_size, SEED)
 
 
 def _report(reference: dict, table: pd.DataFrame, **kwargs) -> drift.DriftReport:
@@ -115,11 +116,37 @@ def test_an_empty_bin_counts_as_epsilon() -> None:
 
 def test_a_discrete_feature_gets_one_bin_per_value_and_open_ends() -> None:
     values = np.array([0] * 50 + [1] * 35 + [2] * 15, dtype="float64")
-    edges = drift.quantile_edges(values, BINS)
+    edges = drift.quantile_edges(Distribution.of(pd.Series(values)), BINS)
     assert edges == [0.0, 1.0], "deduplicated edges, none at the maximum"
     assert drift.bin_counts(values, edges).tolist() == [50, 35, 15], "a training bin is empty"
     outside = np.array([-3.0, 7.0])
     assert drift.bin_counts(outside, edges).tolist() == [1, 0, 1], "the end bins are not open"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_quantile_edges_from_counts_are_numpys_inverted_cdf(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = [
+        rng.integers(0, 4, 97),  # few values, many ties
+        np.round(rng.gamma(2.0, 300.0, 1000)),  # whole, skewed
+        rng.normal(size=10 * (seed + 1)),  # continuous
+    ][seed % 3].astype("float64")
+    bins = [2, 3, 5, 7, 10, 13][seed]
+
+    edges = drift.quantile_edges(Distribution.of(pd.Series(values)), bins)
+
+    inner = np.unique(np.quantile(values, np.arange(1, bins) / bins, method="inverted_cdf"))
+    assert edges == [float(e) for e in inner[inner < values.max()]]
+
+
+@pytest.mark.spark
+def test_the_reference_of_spark_customers_is_the_local_one(customers, spark_session) -> None:
+    table = customers[["ID", *FEATURES, "segment"]]
+    native = spark_session.createDataFrame(table.sample(frac=1.0, random_state=1)).repartition(3)
+
+    local, on_spark = _reference(table), _reference(native)
+
+    assert json.dumps(on_spark, sort_keys=True) == json.dumps(local, sort_keys=True)
 
 
 def test_every_training_bin_holds_customers(customers: pd.DataFrame) -> None:
@@ -240,9 +267,9 @@ def test_the_reference_survives_json(customers: pd.DataFrame) -> None:
 
 def test_the_reference_is_deterministic_for_a_seed(customers: pd.DataFrame) -> None:
     columns = FEATURES
-    first = drift.drift_reference(customers, columns, customers["segment"], BINS, 300, SEED)
-    second = drift.drift_reference(customers, columns, customers["segment"], BINS, 300, SEED)
-    other = drift.drift_reference(customers, columns, customers["segment"], BINS, 300, SEED + 1)
+    first = drift.drift_reference(customers, columns, BINS, 300, SEED)
+    second = drift.drift_reference(customers, columns, BINS, 300, SEED)
+    other = drift.drift_reference(customers, columns, BINS, 300, SEED + 1)
     assert first == second, "the same seed gave another reference"
     assert first["features"]["Income"]["sample"] != other["features"]["Income"]["sample"]
     assert len(first["features"]["Income"]["sample"]) == 300

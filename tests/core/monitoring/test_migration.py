@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from customer_segmentation.core.monitoring.migration import (
@@ -36,6 +37,7 @@ from customer_segmentation.core.monitoring.migration import (
     segment_migration,
     warnings,
 )
+from customer_segmentation.core.segments import adjusted_rand_index
 from customer_segmentation.params import MigrationParams
 
 # The thresholds proposed for conf (monitoring.migration).
@@ -580,3 +582,43 @@ def test_a_comparison_saved_before_the_checks_says_it_was_not_checked():
         "shared: this comparison was saved before the checks existed."
     ]
     assert inputs_sentence(saved) == ""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_adjusted_rand_index_from_counts_is_sklearns(seed: int):
+    rng = np.random.default_rng(seed)
+    before = rng.integers(0, 1 + seed * 2, 700)
+    after = np.where(rng.random(700) < 0.7, before, rng.integers(0, 5, 700))
+    counts = pd.crosstab(before, after).to_numpy()
+
+    assert adjusted_rand_index(counts) == pytest.approx(
+        adjusted_rand_score(before, after), rel=1e-12, abs=1e-15
+    )
+    assert adjusted_rand_index(np.diag([5, 3, 0])) == 1.0, "the same partition"
+    assert adjusted_rand_index(np.ones((1, 1), dtype=int)) == adjusted_rand_score([0], [0])
+
+
+@pytest.mark.spark
+def test_versions_on_spark_compare_as_on_pandas_counting_in_the_engine(spark_session):
+    _, groups = planted()
+    keys = np.arange(len(groups)) * 7
+    other = np.where(np.arange(len(groups)) % 3 == 0, keys + 1, keys)
+    merged = np.where(groups == 5, 4, groups)
+    old = keyed(version("A", groups, rows=slice(30, None)), keys[30:], INPUT_A)
+    new = keyed(version("B", merged, {s: NAMES[s] for s in range(5)}), other, INPUT_B)
+
+    def on_spark(local: VersionSegments) -> VersionSegments:
+        shuffled = local.segments.sample(frac=1.0, random_state=0)
+        native = spark_session.createDataFrame(shuffled).repartition(3)
+        return VersionSegments(
+            local.label, native, local.names, local.centroids, local.scale, local.source
+        )
+
+    expected = compare(old, new, SETTINGS)
+    got = compare(on_spark(old), on_spark(new), SETTINGS)
+
+    assert got == expected
+    assert got["customers_only_old"] == 0 and got["customers_only_new"] == 30
+    assert got["matching"]["different_customers"] == int(
+        np.sum(np.arange(30, len(groups)) % 3 == 0)
+    )

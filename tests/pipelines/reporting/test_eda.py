@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import changed
 from matplotlib.collections import LineCollection
 
 from customer_segmentation.core import eda, engine
@@ -65,6 +66,31 @@ def test_feature_summary_is_exact_on_all_rows():
     assert summary.loc["income", "count"] == len(frame) - len(frame.index[::97])
     assert summary.loc["visits", "count"] == len(frame), "every row is counted, none sampled"
     assert summary.loc[raw, "kind"].eq("raw").all()
+
+
+def test_columns_counted_in_the_engine_give_the_distribution_of_their_rows():
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    frame = _mixed_table()
+    columns = list(frame.columns)
+    table = pl.from_pandas(frame).with_columns(pl.col("spend").fill_nan(None))
+    table = table.with_columns(  # NaN and null are both missing, on every engine
+        pl.when(pl.int_range(pl.len()) % 89 == 1)
+        .then(float("nan"))
+        .otherwise(pl.col("spend"))
+        .alias("spend")
+    )
+
+    counted = eda.distributions(engine.lazy(table), columns)
+
+    for column in columns:
+        expected = eda.Distribution.of(table[column].to_pandas())
+        got = counted[column]
+        np.testing.assert_array_equal(got.values, expected.values, err_msg=column)
+        np.testing.assert_array_equal(got.counts, expected.counts, err_msg=column)
+        assert (got.rows, got.offset) == (expected.rows, expected.offset), column
+    assert counted["spend"].count == len(frame) - len(frame.index[::89]) - len(frame.index[1::89])
+    assert counted["income"].offset is None and counted["visits"].offset == 0
 
 
 def test_eda_columns_shared_with_the_engine_equal_a_copy_and_the_summary_is_unchanged():
@@ -127,6 +153,7 @@ def _removed_inputs(repeats: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     births = ["1900", "1893", "1899"] * repeats
     rejected = pd.DataFrame(
         {
+            "source_row": [str(row) for row in range(2, 2 + len(incomes) + len(births))],
             "reason_code": ["income_outlier"] * len(incomes)
             + ["birth_year_out_of_range"] * len(births),
             "Income": incomes + ["50000"] * len(births),
@@ -140,7 +167,12 @@ def test_removed_figure_marks_each_distinct_value_once_with_its_count():
     reasons = {"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}
     customers, rejected = _removed_inputs(repeats=446)
 
-    fig = figures.removed(customers, rejected, reasons, bins=30)
+    fig = figures.removed(
+        eda.distributions(customers, reasons),
+        eda.rejected_values(rejected, reasons),
+        reasons,
+        bins=30,
+    )
 
     income, birth = fig.axes
     assert income.get_title() == "Income: 446 removed (income_outlier):\n666,666 (x446)"
@@ -158,7 +190,12 @@ def test_removed_figure_titles_of_a_small_table_are_unchanged():
     reasons = {"Income": "income_outlier", "Year_Birth": "birth_year_out_of_range"}
     customers, rejected = _removed_inputs(repeats=1)
 
-    income, birth = figures.removed(customers, rejected, reasons, bins=30).axes
+    income, birth = figures.removed(
+        eda.distributions(customers, reasons),
+        eda.rejected_values(rejected, reasons),
+        reasons,
+        bins=30,
+    ).axes
 
     assert income.get_title() == "Income: 1 removed (income_outlier): 666,666"
     assert (
@@ -168,11 +205,18 @@ def test_removed_figure_titles_of_a_small_table_are_unchanged():
 
 def test_removed_figure_title_stops_listing_after_a_few_values():
     rejected = pd.DataFrame(
-        {"reason_code": ["income_outlier"] * 12, "Income": [str(300_000 + i) for i in range(12)]}
+        {
+            "source_row": [str(row) for row in range(2, 14)],
+            "reason_code": ["income_outlier"] * 12,
+            "Income": [str(300_000 + i) for i in range(12)],
+        }
     )
-    customers = pd.DataFrame({"Income": [1.0, 2.0, 3.0]})
+    kept = eda.distributions(pd.DataFrame({"Income": [1.0, 2.0, 3.0]}), ["Income"])
 
-    (ax,) = figures.removed(customers, rejected, {"Income": "income_outlier"}, bins=5).axes
+    reasons = {"Income": "income_outlier"}
+    flagged = eda.rejected_values(rejected, reasons)
+
+    (ax,) = figures.removed(kept, flagged, reasons, bins=5).axes
 
     assert ax.get_title().endswith(f"and {12 - figures.LISTED_VALUES} more values"), ax.get_title()
     assert len(ax.collections[0].get_segments()) == 12, "every rejected value is still drawn"
@@ -203,6 +247,7 @@ def _node_inputs(
     rejected = pd.DataFrame(
         {
             "ID": [str(rows + i) for i in range(40)],
+            "source_row": [str(rows + 2 + i) for i in range(40)],
             "reason_code": ["income_outlier"] * 30 + ["birth_year_out_of_range"] * 10,
             "reason": ["Income above 200,000"] * 30 + ["Year_Birth before 1901"] * 10,
             "Income": ["666666"] * 30 + ["40000"] * 10,
@@ -214,6 +259,25 @@ def _node_inputs(
         "rejected_by_reason": {"income_outlier": 30, "birth_year_out_of_range": 10},
     }
     return customers, features, rejected, report
+
+
+def test_explore_customers_correlations_read_the_seeded_sample_and_say_so(params: dict[str, Any]):
+    settings = params["reporting"]
+    eda_settings = changed(settings.eda, correlation_sample_size=2_000)
+    inputs = _node_inputs(settings.eda, 30_000)
+
+    outputs = explore_customers(*inputs, changed(settings, eda=eda_settings.model_dump()))
+
+    summary, matrix, correlation_figure = outputs[0], outputs[3], outputs[6]
+    assert summary["count"].eq(30_000).all(), "the summary still counts every customer"
+    columns = list(settings.eda.correlation_columns)
+    drawn = engine.gather(engine.lazy(inputs[1]), 2_000, settings.random_state, "ID")
+    expected = drawn[columns].corr(method="spearman")
+    np.testing.assert_allclose(matrix.set_index("column").to_numpy(), expected, atol=1e-12)
+    assert correlation_figure.axes[0].get_title() == (
+        "Correlations between features (a seeded sample of 2,000 of 30,000 customers, "
+        "standard error at most 0.022)"
+    )
 
 
 def test_explore_customers_counts_every_row_and_repeats_exactly(params: dict[str, Any]):
@@ -236,6 +300,7 @@ def test_explore_customers_counts_every_row_and_repeats_exactly(params: dict[str
     assert removed_figure.axes[0].get_title().startswith("Income: 30 removed (income_outlier)")
     expected = inputs[1][list(settings.eda.correlation_columns)].corr(method="spearman")
     np.testing.assert_allclose(matrix.set_index("column").to_numpy(), expected, atol=1e-12)
+    assert first[6].axes[0].get_title().endswith(f"(all {rows:,} customers)")
     for table, again in zip(first[:5], second[:5], strict=True):
         pd.testing.assert_frame_equal(table, again)
     for fig, again in zip(first[5:], second[5:], strict=True):

@@ -32,6 +32,7 @@ from scipy import stats
 
 from customer_segmentation import schema
 from customer_segmentation.core import engine
+from customer_segmentation.core.eda import Distribution, distributions
 from customer_segmentation.core.segments import matched_segments, segment_pair_counts
 
 logger = logging.getLogger(__name__)
@@ -147,21 +148,29 @@ def _plain(value: Any) -> Any:
 # --- bins and PSI ---------------------------------------------------------------------------
 
 
-def quantile_edges(values: np.ndarray, bins: int) -> list[float]:
-    """The inner bin edges of ``bins`` quantile bins of ``values``; the first and the last bin
-    are open-ended, so a new value below or above anything seen in training still has a bin
-    (and no infinity has to be written to JSON).
+def quantile_edges(counted: Distribution, bins: int) -> list[float]:
+    """The inner bin edges of ``bins`` quantile bins of a feature's values (``counted``); the
+    first and the last bin are open-ended, so a new value below or above anything seen in
+    training still has a bin (and no infinity has to be written to JSON).
 
     A bin is right-closed, ``(edges[i-1], edges[i]]`` (see :func:`bin_shares`). The edges are
-    quantiles that are data values (``inverted_cdf``), deduplicated, and an edge at the maximum
-    is dropped: so every bin holds training customers, and a discrete feature (``Kidhome``:
-    0, 1, 2) gets one bin per value rather than empty or repeated bins.
+    quantiles that are data values (``numpy.quantile``'s ``inverted_cdf``, read from the
+    counts), deduplicated, and an edge at the maximum is dropped: so every bin holds training
+    customers, and a discrete feature (``Kidhome``: 0, 1, 2) gets one bin per value rather
+    than empty or repeated bins.
     """
     if bins < 2:
         raise ValueError(f"bins must be at least 2, got {bins}")
-    inner = np.quantile(values, np.arange(1, bins) / bins, method=QUANTILE_METHOD)
+    probabilities = np.arange(1, bins) / bins
+    n = counted.count
+    # numpy's inverted_cdf: the value at 0-based position n * p - 1, rounded up unless whole.
+    index = n * probabilities - 1
+    below = np.floor(index)
+    position = np.clip(np.where(index - below > 0, below + 1, below), 0, n - 1)
+    ends = np.cumsum(counted.counts)
+    inner = counted.values[np.searchsorted(ends, position, side="right")]
     edges = np.unique(inner)
-    return [float(e) for e in edges[edges < values.max()]]
+    return [float(e) for e in edges[edges < counted.values[-1]]]
 
 
 def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
@@ -212,41 +221,42 @@ def cramers_v_verdict(value: float, thresholds: CramersVThresholds) -> str:
 # --- the reference --------------------------------------------------------------------------
 
 
-def _kept(values: np.ndarray, bins: int, sample: pd.Series) -> dict[str, Any]:
-    """What the reference keeps of one feature: its quantile bins, their shares, the sample's
-    values, mean and standard deviation.
+def _kept(counted: Distribution, bins: int, sample: pd.Series) -> dict[str, Any]:
+    """What the reference keeps of one feature (``counted``: its values, counted in the
+    engine): its quantile bins, their shares, the sample's values, mean and standard deviation.
     """
-    edges = quantile_edges(values, bins)
+    edges = quantile_edges(counted, bins)
+    index = np.searchsorted(np.asarray(edges, dtype="float64"), counted.values, side="left")
+    in_bins = np.bincount(index, weights=counted.counts, minlength=len(edges) + 1)
+    mean, std, _ = counted.moments()
     return {
         "edges": edges,
-        "shares": [float(s) for s in bin_shares(values, edges)],
+        "shares": [float(s) for s in in_bins.astype(np.int64) / counted.count],
         "sample": [float(v) for v in sample],
-        "mean": float(values.mean()),
-        "std": float(values.std(ddof=1)),
+        "mean": float(mean),
+        "std": float(std),
     }
 
 
-def _check_training(rows: int, labels: int, sample_size: int) -> None:
+def _check_training(rows: int, sample_size: int) -> None:
     if sample_size < 1:
         raise ValueError(f"sample_size must be at least 1, got {sample_size}")
-    if labels != rows:
-        raise ValueError(f"{labels} segments for {rows} training customers")
     if rows < 2:
         raise ValueError(f"a drift reference needs at least 2 training customers, got {rows}")
 
 
 def drift_reference(
-    features: Any,
+    segmented: Any,
     columns: Sequence[str],
-    segments: Any,
     bins: int,
     sample_size: int,
     seed: int,
 ) -> dict[str, Any]:
     """The training data's distributions, kept with the model to judge new customers by.
 
-    ``features``: the training table (pandas or Polars) with ``columns``, no missing values;
-    ``segments``: each training customer's segment, in the same row order.
+    ``segmented``: the training customers (pandas or a native table of the engine) with ``ID``,
+    ``columns`` (no missing values) and their ``segment``. Each column's values and the
+    segments are counted in the engine; only those counts and the sample come to this process.
 
     Returns a JSON-serialisable dict (only lists, ints, floats, strings)::
 
@@ -257,24 +267,31 @@ def drift_reference(
                              "mean": ..., "std": ... (ddof 1)}},
          "segments": {"labels": [...], "counts": [...], "shares": [...]}}
 
-    ``features`` needs ``ID``: the sample is the project's seeded sample of customers
-    (``engine.sample``: the same customers for every feature, in ``ID`` order); with
-    ``sample_size`` at least the row count it holds every value. The same data and ``seed``
-    give the same dict.
+    The sample is the project's seeded sample of customers (``engine.sample``: the same
+    customers for every feature, in ``ID`` order); with ``sample_size`` at least the row count
+    it holds every value. The same data and ``seed`` give the same dict.
     """
-    frame, labels = _frame(features), _labels(segments)
-    n = len(frame)
-    _check_training(n, len(labels), sample_size)
-    sample = engine.to_pandas(
-        engine.sample(
-            engine.lazy(features).select(schema.ID, *columns), sample_size, seed, schema.ID
-        )
+    frame = engine.lazy(segmented)
+    present = frame.collect_schema().names()
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise KeyError(f"the training features have no column {missing[0]!r}")
+    segments = engine.to_pandas(
+        frame.group_by(schema.SEGMENT).agg(customers=nw.len()).sort(schema.SEGMENT)
     )
-    kept = {
-        column: _kept(_values(frame, column, "the training features"), bins, sample[column])
-        for column in columns
-    }
-    names, counts = np.unique(labels, return_counts=True)
+    n = int(segments["customers"].sum())
+    _check_training(n, sample_size)
+    counted = distributions(frame, columns)
+    for column in columns:
+        if counted[column].count < n:
+            raise ValueError(
+                f"the training features: {n - counted[column].count} missing value(s) in "
+                f"{column!r}; drift needs complete features (the data contract's clean table)"
+            )
+    sample = engine.to_pandas(
+        engine.sample(frame.select(schema.ID, *columns), sample_size, seed, schema.ID)
+    )
+    kept = {column: _kept(counted[column], bins, sample[column]) for column in columns}
     logger.info(
         "Drift reference: %d features, %d bins at most, a sample of %d of %d customers",
         len(kept),
@@ -282,6 +299,7 @@ def drift_reference(
         len(sample),
         n,
     )
+    counts = segments["customers"].to_numpy(dtype=np.int64)
     return {
         "format": REFERENCE_FORMAT,
         "bins": int(bins),
@@ -290,7 +308,7 @@ def drift_reference(
         "n": int(n),
         "features": kept,
         "segments": {
-            "labels": [_plain(name) for name in names],
+            "labels": [_plain(name) for name in segments[schema.SEGMENT]],
             "counts": [int(c) for c in counts],
             "shares": [float(c / n) for c in counts],
         },
@@ -392,26 +410,27 @@ def segment_moves(previous: Any, current: Any) -> dict[str, Any]:
     """How many returning customers changed segment.
 
     ``previous``: columns ``ID`` and ``previous_segment``; ``current``: ``ID`` and ``segment``
-    (pandas or Polars). Customers are matched by ``ID``; each ID may appear once per table.
+    (pandas or the engine's native tables). Customers are matched by ``ID`` and counted in the
+    engine (:func:`segments.matched_segments`); each ID may appear once per table.
     Returns a JSON-serialisable dict: ``matched`` (IDs in both), ``changed`` (of those, with
     another segment), ``changed_share`` (``changed / matched``; 0 with no match),
     ``previous_only`` and ``new_only`` (IDs in one table), and the move table as
     ``previous_segments`` (rows), ``new_segments`` (columns) and ``counts`` (rows of counts;
     :func:`moves_table` makes it a frame).
     """
-    before = _frame(previous).select("ID", "previous_segment").to_pandas()
-    after = _frame(current).select("ID", "segment").to_pandas()
+    before = engine.lazy(previous).select("ID", "previous_segment")
+    after = engine.lazy(current).select("ID", "segment")
     columns = ("previous_segment", "segment")
     both = matched_segments(before, after, columns)
     crosstab = segment_pair_counts(both, columns)
-    changed = int((both["previous_segment"] != both["segment"]).sum())
-    matched = len(both)
+    changed = int(both.loc[both["previous_segment"] != both["segment"], "customers"].sum())
+    matched = int(both["customers"].sum())
     return {
         "matched": matched,
         "changed": changed,
         "changed_share": changed / matched if matched else 0.0,
-        "previous_only": len(before) - matched,
-        "new_only": len(after) - matched,
+        "previous_only": engine.row_count(before) - matched,
+        "new_only": engine.row_count(after) - matched,
         "previous_segments": [_plain(s) for s in crosstab.index],
         "new_segments": [_plain(s) for s in crosstab.columns],
         "counts": [[int(c) for c in row] for row in crosstab.to_numpy()],

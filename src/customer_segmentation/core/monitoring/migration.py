@@ -48,18 +48,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score
 
 from customer_segmentation import schema
-from customer_segmentation.core import scoring
+from customer_segmentation.core import engine, scoring
 from customer_segmentation.core.sampling import check_one_row_per_id
 from customer_segmentation.core.segments import (
     SAME_CUSTOMER,
+    adjusted_rand_index,
     matched_segments,
     segment_names,
     segment_pair_counts,
@@ -134,7 +136,8 @@ class VersionSegments:
     Attributes:
         label: how sentences name the version (its stamp, or a short name).
         segments: ``customer_segments`` of the version: ``ID`` (unique) and ``segment``; other
-            columns are ignored.
+            columns are ignored. A pandas table or a native table of the engine (a Spark
+            DataFrame stays on the cluster: only counts of it are gathered).
         names: segment number -> name (``segments.segment_names(card)``), every segment of the
             model.
         centroids: one row per segment (index: the segment numbers of ``names``), one column
@@ -151,7 +154,7 @@ class VersionSegments:
     """
 
     label: str
-    segments: pd.DataFrame
+    segments: Any
     names: Mapping[int, str]
     centroids: pd.DataFrame
     scale: pd.Series
@@ -160,12 +163,13 @@ class VersionSegments:
     def __post_init__(self) -> None:
         """Refuse tables that do not belong to one model."""
         problems = []
-        missing = [c for c in (schema.ID, schema.SEGMENT) if c not in self.segments.columns]
+        missing = [c for c in (schema.ID, schema.SEGMENT) if c not in self.columns]
         if missing:
             problems.append(f"customer_segments lacks {', '.join(missing)}")
         else:
             check_one_row_per_id(self.segments, f"version {self.label}: customer_segments")
-            unnamed = sorted(set(self.segments[schema.SEGMENT].astype("int64")) - set(self.names))
+            found = engine.rows(self.frame.select(nw.col(schema.SEGMENT).cast(nw.Int64)).unique())
+            unnamed = sorted({int(row[schema.SEGMENT]) for row in found} - set(self.names))
             if unnamed:
                 problems.append(f"segment(s) {unnamed} have no name")
         if sorted(int(s) for s in self.centroids.index) != sorted(self.names):
@@ -189,11 +193,26 @@ class VersionSegments:
         """The model's features, in its order."""
         return [str(c) for c in self.centroids.columns]
 
+    @property
+    def frame(self) -> nw.LazyFrame:
+        """``segments`` as a lazy frame of its engine."""
+        return engine.lazy(self.segments)
+
+    @cached_property
+    def columns(self) -> list[str]:
+        """The columns of ``segments``."""
+        return list(self.frame.collect_schema().names())
+
+    @cached_property
+    def customers(self) -> int:
+        """The customers the version segmented (rows of ``segments``)."""
+        return engine.row_count(self.frame)
+
     @classmethod
     def from_model(
         cls,
         label: str,
-        segments: pd.DataFrame,
+        segments: Any,
         card: Mapping[str, Any],
         scaler: Any,
         model: Any,
@@ -203,7 +222,8 @@ class VersionSegments:
 
         Args:
             label: how sentences name the version.
-            segments: its ``customer_segments`` (``ID``, ``segment``, ``customer_key``).
+            segments: its ``customer_segments`` (``ID``, ``segment``, ``customer_key``), pandas
+                or the engine's.
             card: its model card (``features``, ``segments`` with their names, ``input``).
             scaler: its fitted ``StandardScaler``.
             model: its fitted K-Means.
@@ -230,16 +250,16 @@ class VersionSegments:
 
 
 def common_customers(old: VersionSegments, new: VersionSegments) -> pd.DataFrame:
-    """The IDs in both versions: ``ID``, ``old_segment``, ``new_segment`` and ``same_customer``
-    (``segments.matched_segments``: whether the ``customer_key`` agrees; missing when a version
-    has none), in ``ID`` order.
+    """The IDs in both versions, counted (``segments.matched_segments``, in the engine) per
+    ``old_segment``, ``new_segment`` and ``same_customer`` (whether the ``customer_key``
+    agrees; missing when a version has none): those columns and ``customers``.
     """
     return matched_segments(
-        old.segments.rename(columns={schema.SEGMENT: _OLD}),
-        new.segments.rename(columns={schema.SEGMENT: _NEW}),
+        old.frame.rename({schema.SEGMENT: _OLD}),
+        new.frame.rename({schema.SEGMENT: _NEW}),
         (_OLD, _NEW),
         ("the older version's segments", "the newer version's segments"),
-    ).astype({_OLD: "int64", _NEW: "int64"})
+    )
 
 
 def customer_checks(
@@ -261,11 +281,13 @@ def customer_checks(
         (``same_customers``, ``matched_share``), ``status`` (:data:`PASSED`, :data:`FAILED`,
         :data:`NOT_CHECKED`) and ``text``, a sentence for the reader.
     """
-    ids = len(matched)
-    keyed = all(schema.CUSTOMER_KEY in v.segments.columns for v in (old, new))
-    same = int(matched[SAME_CUSTOMER].sum()) if keyed else None
+    ids = int(matched["customers"].sum())
+    keyed = all(schema.CUSTOMER_KEY in v.columns for v in (old, new))
+    same = (
+        int(matched.loc[matched[SAME_CUSTOMER].fillna(False), "customers"].sum()) if keyed else None
+    )
     compared = same if same is not None else ids
-    sizes = len(old.segments), len(new.segments)
+    sizes = old.customers, new.customers
     shares = [compared / n if n else None for n in sizes]
     hashes = [(v.source or {}).get("sha256") for v in (old, new)]
     return {
@@ -322,7 +344,7 @@ def _same_customers_check(
     """Whether the IDs in both versions are the same people (their keys agree)."""
     check = {"check": "same_customers"}
     if same is None:
-        unkept = [v.label for v in (old, new) if schema.CUSTOMER_KEY not in v.segments.columns]
+        unkept = [v.label for v in (old, new) if schema.CUSTOMER_KEY not in v.columns]
         return {
             **check,
             "status": NOT_CHECKED,
@@ -383,7 +405,8 @@ def contingency_table(
     """Old segment x new segment over the common customers, as a long table.
 
     Args:
-        common: :func:`common_customers` (``old_segment``, ``new_segment``).
+        common: :func:`common_customers`' counts (``old_segment``, ``new_segment``,
+            ``customers``) of the customers compared.
         old_names: every segment of the old version, by number.
         new_names: every segment of the new version, by number.
 
@@ -521,7 +544,7 @@ def segment_migration(
         "old_version": old.label,
         "new_version": new.label,
         "matching": matching,
-        **_customers(common, old, new),
+        **_customers(matched, common, old, new),
         "features_old": old.features,
         "features_new": new.features,
         "features_compared": compared,
@@ -543,17 +566,22 @@ def segment_migration(
     return result
 
 
-def _customers(common: pd.DataFrame, old: VersionSegments, new: VersionSegments) -> dict[str, Any]:
-    """How many customers both versions segmented, how many only one, and the adjusted Rand
-    index of the two partitions on the common ones (None without any).
+def _customers(
+    matched: pd.DataFrame, common: pd.DataFrame, old: VersionSegments, new: VersionSegments
+) -> dict[str, Any]:
+    """How many customers both versions segmented (``matched``: :func:`common_customers`), how
+    many only one, and the adjusted Rand index of the two partitions on the ones compared
+    (``common``; None without any).
     """
-    ids_old, ids_new = set(old.segments[schema.ID]), set(new.segments[schema.ID])
+    compared, in_both = int(common["customers"].sum()), int(matched["customers"].sum())
     return {
-        "customers_compared": len(common),
-        "customers_only_old": len(ids_old - ids_new),
-        "customers_only_new": len(ids_new - ids_old),
+        "customers_compared": compared,
+        "customers_only_old": old.customers - in_both,
+        "customers_only_new": new.customers - in_both,
         "adjusted_rand_index": (
-            float(adjusted_rand_score(common[_OLD], common[_NEW])) if len(common) else None
+            adjusted_rand_index(segment_pair_counts(common, (_OLD, _NEW)).to_numpy())
+            if compared
+            else None
         ),
     }
 

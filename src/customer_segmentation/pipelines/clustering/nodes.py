@@ -211,16 +211,12 @@ def keep_drift_reference(
     seeded sample, mean and deviation; the segment shares), saved with the model.
     """
     from customer_segmentation.core.monitoring import drift
-    from customer_segmentation.core.sampling import gathered_segmented
+    from customer_segmentation.core.sampling import segmented_frame
 
-    customers, labels = gathered_segmented(
-        customer_model_input, customer_segments, None, params.random_state
-    )
     settings = monitoring.drift
     return drift.drift_reference(
-        customers,
+        segmented_frame(customer_model_input, customer_segments),
         list(params.features),
-        labels["segment"],
         settings.bins,
         settings.sample_size,
         monitoring.random_state,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import narwhals as nw
-
 from customer_segmentation import schema
 from customer_segmentation.kedro_io.lazy_types import (
     PCA,
@@ -25,13 +23,6 @@ from customer_segmentation.kedro_io.lazy_types import (
 from customer_segmentation.params import MonitoringParams, ReportingParams, as_model
 
 logger = logging.getLogger(__name__)
-
-
-def _pandas(table: Any) -> DataFrame:
-    """A native table of the engine (or a narwhals LazyFrame) gathered here, as pandas."""
-    from customer_segmentation.core import engine
-
-    return engine.to_pandas(table if isinstance(table, nw.LazyFrame) else engine.lazy(table))
 
 
 def build_segment_profiles(
@@ -211,8 +202,9 @@ def explore_customers(
     data_quality_report: dict[str, Any],
     params: ReportingParams,
 ) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame, DataFrame, Figure, Figure, Figure]:
-    """Exploratory analysis of the clean table, its features and what cleaning removed, exact
-    on all rows (``eda``).
+    """Exploratory analysis of the clean table, its features and what cleaning removed
+    (``eda``): every column's values counted on all rows in the engine, the correlations on a
+    seeded sample of ``eda.correlation_sample_size`` customers.
 
     Returns:
         ``feature_summary``, ``missing_values``, ``category_counts``,
@@ -225,24 +217,26 @@ def explore_customers(
     settings = params.eda
     raw, engineered = list(settings.raw_columns), list(settings.engineered_columns)
     correlated = list(settings.correlation_columns)
-    # Each column is gathered from the engine and counted once, one column at a time (linear in
-    # rows); every table and figure below is exact. Only the correlated columns are gathered
-    # together (shared with the engine, not copied into pandas: they are only read).
     features = engine.lazy(customer_features)
     counted = eda.distributions(features, [*raw, *engineered, *correlated])
-    correlated_values = engine.to_pandas_sharing(features.select(*correlated))
-    customers_kept = engine.to_pandas_sharing(
-        engine.lazy(customers).select(*dict.fromkeys(settings.removed_reasons))
+    kept = eda.distributions(engine.lazy(customers), list(settings.removed_reasons))
+    sample = engine.gather(
+        features.select(schema.ID, *correlated),
+        settings.correlation_sample_size,
+        params.random_state,
+        schema.ID,
     )
-    rejected_customers = _pandas(rejected_customers)
     summary = eda.feature_summary(features, raw, engineered, counted)
-    matrix = eda.correlations(correlated_values, correlated, counted)
+    matrix = eda.correlations(sample, correlated)
+    customers_counted = counted[correlated[0]].rows
     removed = eda.removed_outliers(rejected_customers, data_quality_report)
     logger.info(
-        "EDA of %d customers: %d columns described, %d rejected rows in %d reasons",
-        len(correlated_values),
+        "EDA of %d customers (correlations on %d): %d columns described, %d rejected rows in "
+        "%d reasons",
+        customers_counted,
+        len(sample),
         len(summary),
-        len(rejected_customers),
+        int(removed["rows"].sum()),
         len(removed),
     )
     return (
@@ -252,9 +246,12 @@ def explore_customers(
         matrix,
         removed,
         figures.distributions(counted, raw, engineered, params.histogram_bins),
-        figures.correlations(matrix),
+        figures.correlations(matrix, eda.correlations_measured_on(len(sample), customers_counted)),
         figures.removed(
-            customers_kept, rejected_customers, settings.removed_reasons, params.histogram_bins
+            kept,
+            eda.rejected_values(rejected_customers, settings.removed_reasons),
+            settings.removed_reasons,
+            params.histogram_bins,
         ),
     )
 
