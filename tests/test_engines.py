@@ -2,7 +2,7 @@
 same quality report, rejects, features, centres and segments; the local run never starts a
 JVM. Spark runs on a real cluster started on loopback for this module (a standalone master,
 two workers and a Spark Connect server): the training pipelines on the real table through
-``spark://``, and the whole project on the real table with broken rows, forty times over,
+``spark://``, and the whole project on the real table with broken rows, twenty times over,
 through ``sc://`` with the driver's results capped (nothing full-size may come to the
 driver). The unit tests elsewhere share one local[2]
 session (``-m spark`` runs them all).
@@ -56,11 +56,11 @@ BROKEN = {
 
 
 # The Connect run's table: the broken real table this many times, each copy's IDs shifted by
-# COPY_IDS (89,680 rows), so that one column of all its customers is far larger than what the
+# COPY_IDS (44,840 rows), so that one column of all its customers is larger than what the
 # capped driver may receive, while the samples and counts the project gathers are not.
-COPIES, COPY_IDS = 40, 100_000
+COPIES, COPY_IDS = 20, 100_000
 # The Connect server's driver takes at most this much of one action's results
-# (spark.driver.maxResultSize): one column of the table's ~88,500 clean customers is ~700 kB.
+# (spark.driver.maxResultSize): one column of the table's ~44,300 clean customers is ~350 kB.
 # A broadcast join's table is gathered by the driver too: Spark broadcasts tables up to a
 # threshold (10 MB by default, far below a driver's memory), here a quarter of the cap.
 DRIVER_SETTINGS = {
@@ -296,7 +296,7 @@ def test_the_real_table_through_spark_connect_gives_the_local_segments_on_a_capp
     local, spark, log, _ = connect_run
     # The broken rows are rejected (BROKEN: six rules and a repeated ID; two rows repaired).
     _same_segments(local, spark, local["data_quality_report"]["rows_clean"])
-    assert local["data_quality_report"]["rows_clean"] > 88_000
+    assert local["data_quality_report"]["rows_clean"] > 44_000
     assert f"Spark Connect session on {cluster.connect_url}" in log
     assert "Spark session on" not in log  # no driver of its own: the server's runs the plans
     # The exploratory analysis, counted in the engine (its correlations on the seeded sample).
@@ -331,7 +331,7 @@ def test_the_capped_driver_refuses_one_full_column_of_the_connect_runs_customers
     assert done.returncode != 0, done.stdout
     assert "maxResultSize" in done.stderr, done.stderr[-2000:]
     counted, rows = (int(n) for n in done.stdout.split()[-2:])
-    assert counted < 3_000 and rows > 88_000, done.stdout
+    assert counted < 3_000 and rows > 44_000, done.stdout
 
 
 def test_the_local_run_never_starts_a_jvm(tmp_path) -> None:

@@ -141,7 +141,7 @@ def test_the_drift_section_uses_the_reports_tables_and_escapes_everything() -> N
     previous = training[["ID"]].assign(previous_segment=[1, 0] * 10)
     reference = drift.drift_reference(training, ["<b>x</b>"], 4, 20, 0)
     found = drift.drift_report(
-        reference, new, new["segment"], project_params()["monitoring"].drift, previous=previous
+        reference, new, project_params()["monitoring"].drift, previous=previous
     )
     html = drift_section(found)
     assert html.startswith('<section class="drift">')

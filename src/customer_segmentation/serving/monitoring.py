@@ -69,11 +69,10 @@ def upload_drift(
     previous = None
     if training_segments is not None:
         ids = engine.lazy(scored[[schema.ID]])
-        previous = returning(engine.to_pandas(with_previous_segment(ids, training_segments)))
+        previous = returning(with_previous_segment(ids, training_segments))
     return drift.drift_report(
         reference,
-        scored[[schema.ID, *features]],
-        scored["segment"].astype("int64"),
+        scored[[schema.ID, *features]].assign(segment=scored["segment"].astype("int64")),
         thresholds,
         previous=previous,
     )

@@ -115,12 +115,16 @@ def with_previous_segment(scored: nw.LazyFrame, training_segments: Any) -> nw.La
     return engine.left_join(scored, previous, schema.ID)
 
 
-def returning(scored: pd.DataFrame) -> pd.DataFrame | None:
-    """The customers of a scored table with a ``previous_segment`` (:func:`with_previous_segment`)
-    that had one: ``ID`` and ``previous_segment``; ``None`` when none had.
+def returning(scored: Any) -> nw.LazyFrame | None:
+    """The customers of a scored table (pandas, native or narwhals) with a
+    ``previous_segment`` (:func:`with_previous_segment`) that had one: ``ID`` and
+    ``previous_segment``, lazy in the engine; ``None`` when none had.
     """
-    known = scored.loc[scored[PREVIOUS_SEGMENT].notna(), [schema.ID, PREVIOUS_SEGMENT]]
-    return known.astype({PREVIOUS_SEGMENT: "int64"}) if len(known) else None
+    table = scored if isinstance(scored, nw.LazyFrame) else engine.lazy(scored)
+    known = table.filter(~nw.col(PREVIOUS_SEGMENT).is_null()).select(
+        schema.ID, nw.col(PREVIOUS_SEGMENT).cast(nw.Int64)
+    )
+    return known if engine.row_count(known) else None
 
 
 def distribution(scored: pd.DataFrame, names: Mapping[int, str]) -> pd.DataFrame:

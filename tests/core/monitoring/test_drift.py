@@ -84,7 +84,7 @@ def _reference(table: pd.DataFrame, bins: int = BINS, sample_size: int = 5000) -
 
 
 def _report(reference: dict, table: pd.DataFrame, **kwargs) -> drift.DriftReport:
-    return drift.drift_report(reference, table, table["segment"], THRESHOLDS, **kwargs)
+    return drift.drift_report(reference, table, THRESHOLDS, **kwargs)
 
 
 # --- bins and PSI ---------------------------------------------------------------------------
@@ -210,7 +210,7 @@ def test_polars_frames_give_the_same_report(customers: pd.DataFrame) -> None:
     reference = _reference(training)
     from_pandas = _report(reference, new)
     polars_new = pl.from_pandas(new)
-    from_polars = drift.drift_report(reference, polars_new, polars_new["segment"], THRESHOLDS)
+    from_polars = drift.drift_report(reference, polars_new, THRESHOLDS)
     pd.testing.assert_frame_equal(from_polars.features, from_pandas.features)
     pd.testing.assert_frame_equal(from_polars.segments, from_pandas.segments)
     assert from_polars.summary == from_pandas.summary

@@ -5,7 +5,8 @@
   Kolmogorov-Smirnov test, mean and standard deviation) and the segments' shares. Plain lists,
   ints and floats, so it is saved as a JSON dataset with the model version.
 * :func:`drift_report`, when new customers are scored: per feature the population stability
-  index (PSI) over the reference bins, the two-sample KS statistic and p-value, the means and
+  index (PSI) over the reference bins, the two-sample KS statistic and p-value (the reference
+  sample against a seeded sample of as many new customers), the means and
   the standardised mean shift, and a verdict from the PSI; for the segments a chi-square
   goodness-of-fit test of the new counts against the training shares with Cramér's V and a
   verdict from V; optionally how many returning customers moved between segments.
@@ -16,7 +17,9 @@ Verdicts come from effect sizes (PSI, Cramér's V) with thresholds passed in fro
 never from p-values: with thousands of new customers a p-value flags differences too small to
 matter, and with a few dozen it misses large ones.
 
-Frames may be pandas or Polars (eager), read through narwhals.
+Tables may be pandas or native tables of the engine: values and segments are counted in the
+engine (``eda.distributions``, a group-by), so only counts and seeded samples come to this
+process, whatever the number of customers.
 """
 
 from __future__ import annotations
@@ -118,28 +121,6 @@ class DriftReport(NamedTuple):
 # --- reading values -------------------------------------------------------------------------
 
 
-def _frame(native: Any) -> nw.DataFrame:
-    return nw.from_native(native, eager_only=True)
-
-
-def _values(frame: nw.DataFrame, column: str, what: str) -> np.ndarray:
-    """``column`` as float64; missing values stop with the column's name."""
-    if column not in frame.columns:
-        raise KeyError(f"{what} has no column {column!r}")
-    values = frame.get_column(column).to_numpy().astype("float64")
-    missing = int(np.isnan(values).sum())
-    if missing:
-        raise ValueError(
-            f"{what}: {missing} missing value(s) in {column!r}; drift needs complete features "
-            "(the data contract's clean table)"
-        )
-    return values
-
-
-def _labels(segments: Any) -> np.ndarray:
-    return nw.from_native(segments, series_only=True).to_numpy()
-
-
 def _plain(value: Any) -> Any:
     """A NumPy scalar as the Python value JSON writes (``np.int64(3)`` -> ``3``)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -153,7 +134,7 @@ def quantile_edges(counted: Distribution, bins: int) -> list[float]:
     first and the last bin are open-ended, so a new value below or above anything seen in
     training still has a bin (and no infinity has to be written to JSON).
 
-    A bin is right-closed, ``(edges[i-1], edges[i]]`` (see :func:`bin_shares`). The edges are
+    A bin is right-closed, ``(edges[i-1], edges[i]]`` (see :func:`bin_counts`). The edges are
     quantiles that are data values (``numpy.quantile``'s ``inverted_cdf``, read from the
     counts), deduplicated, and an edge at the maximum is dropped: so every bin holds training
     customers, and a discrete feature (``Kidhome``: 0, 1, 2) gets one bin per value rather
@@ -173,18 +154,16 @@ def quantile_edges(counted: Distribution, bins: int) -> list[float]:
     return [float(e) for e in edges[edges < counted.values[-1]]]
 
 
-def bin_counts(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+def bin_counts(
+    values: np.ndarray, edges: Sequence[float], weights: np.ndarray | None = None
+) -> np.ndarray:
     """How many ``values`` fall in each bin of ``edges`` (``len(edges) + 1`` bins:
-    ``x <= edges[0]``, ``edges[i-1] < x <= edges[i]``, ``x > edges[-1]``).
+    ``x <= edges[0]``, ``edges[i-1] < x <= edges[i]``, ``x > edges[-1]``); with ``weights``,
+    ``values`` are distinct values held by that many customers each.
     """
     index = np.searchsorted(np.asarray(edges, dtype="float64"), values, side="left")
-    return np.bincount(index, minlength=len(edges) + 1)
-
-
-def bin_shares(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
-    """The share of ``values`` in each bin of ``edges`` (:func:`bin_counts`)."""
-    counts = bin_counts(values, edges)
-    return counts / counts.sum()
+    counts = np.bincount(index, weights=weights, minlength=len(edges) + 1)
+    return counts.astype(np.int64)
 
 
 def psi(
@@ -226,12 +205,11 @@ def _kept(counted: Distribution, bins: int, sample: pd.Series) -> dict[str, Any]
     engine): its quantile bins, their shares, the sample's values, mean and standard deviation.
     """
     edges = quantile_edges(counted, bins)
-    index = np.searchsorted(np.asarray(edges, dtype="float64"), counted.values, side="left")
-    in_bins = np.bincount(index, weights=counted.counts, minlength=len(edges) + 1)
+    in_bins = bin_counts(counted.values, edges, counted.counts)
     mean, std, _ = counted.moments()
     return {
         "edges": edges,
-        "shares": [float(s) for s in in_bins.astype(np.int64) / counted.count],
+        "shares": [float(s) for s in in_bins / counted.count],
         "sample": [float(v) for v in sample],
         "mean": float(mean),
         "std": float(std),
@@ -318,18 +296,30 @@ def drift_reference(
 # --- the report -----------------------------------------------------------------------------
 
 
+class NewValues(NamedTuple):
+    """What the report reads of one feature of the new customers, counted in the engine: the
+    customers in each reference bin, the mean and standard deviation, and the values of the
+    seeded sample the KS test compares with the reference's.
+    """
+
+    in_bins: np.ndarray
+    mean: float
+    std: float
+    sample: np.ndarray
+
+
 def _feature_row(
     name: str,
     kept: Mapping[str, Any],
     n_training: int,
-    values: np.ndarray,
+    new: NewValues,
     thresholds: PsiThresholds,
 ) -> dict[str, Any]:
-    value = psi(kept["shares"], bin_shares(values, kept["edges"]))
-    ks = stats.ks_2samp(np.asarray(kept["sample"], dtype="float64"), values)
-    mean_new = float(values.mean())
+    n_new = int(new.in_bins.sum())
+    value = psi(kept["shares"], new.in_bins / n_new)
+    ks = stats.ks_2samp(np.asarray(kept["sample"], dtype="float64"), new.sample)
     std = float(kept["std"])
-    shift = mean_new - float(kept["mean"])
+    shift = new.mean - float(kept["mean"])
     if std > 0:
         standardised = shift / std
     else:  # a constant training feature: any move is infinitely many standard deviations
@@ -337,26 +327,68 @@ def _feature_row(
     return {
         "feature": name,
         "n_training": n_training,
-        "n_new": len(values),
+        "n_new": n_new,
         "psi": value,
         "ks_statistic": float(ks.statistic),
         "ks_pvalue": float(ks.pvalue),
         "mean_training": float(kept["mean"]),
-        "mean_new": mean_new,
+        "mean_new": float(new.mean),
         "std_training": std,
-        "std_new": float(values.std(ddof=1)) if len(values) > 1 else float("nan"),
+        "std_new": float(new.std),
         "standardised_mean_shift": standardised,
         "verdict": psi_verdict(value, thresholds),
     }
 
 
+def new_values(
+    frame: nw.LazyFrame, reference: Mapping[str, Any]
+) -> tuple[int, dict[str, NewValues]]:
+    """The new customers (``frame``: the reference's features, no missing values, and ``ID``)
+    read as the reference read the training ones: each feature's values counted in the engine
+    (``eda.distributions``) and put in the reference's bins, its mean and standard deviation,
+    and a seeded sample of ``reference["sample_size"]`` customers (the reference's seed).
+    Returns their number and :class:`NewValues` per feature.
+
+    Raises:
+        KeyError: a feature is not a column of ``frame``.
+        ValueError: a feature has missing values (named, with how many).
+    """
+    features = reference["features"]
+    present = frame.collect_schema().names()
+    for name in features:
+        if name not in present:
+            raise KeyError(f"the new features has no column {name!r}")
+    counted = distributions(frame, list(features))
+    n = next(iter(counted.values())).rows if counted else engine.row_count(frame)
+    for name in features:
+        if counted[name].count < n:
+            raise ValueError(
+                f"the new features: {n - counted[name].count} missing value(s) in {name!r}; "
+                "drift needs complete features (the data contract's clean table)"
+            )
+    sample = engine.to_pandas(
+        engine.sample(
+            frame.select(schema.ID, *features),
+            reference["sample_size"],
+            reference["seed"],
+            schema.ID,
+        )
+    )
+    found = {}
+    for name, kept in features.items():
+        mean, std, _ = counted[name].moments()
+        in_bins = bin_counts(counted[name].values, kept["edges"], counted[name].counts)
+        found[name] = NewValues(in_bins, mean, std, sample[name].to_numpy(dtype="float64"))
+    return n, found
+
+
 def segment_shift(
-    reference: Mapping[str, Any], segments: Any, thresholds: CramersVThresholds
+    reference: Mapping[str, Any], segments: pd.Series, thresholds: CramersVThresholds
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The new customers' segment counts against the training shares.
 
     ``reference``: the ``segments`` part of :func:`drift_reference`'s dict; ``segments``: the
-    new customers' segments. Returns the table (columns :data:`SEGMENT_COLUMNS`, one row per
+    new customers per segment (:func:`segment_counts`). Returns the table (columns :data:`SEGMENT_COLUMNS`, one row per
     training segment) and the test: ``n``, ``chi2`` and ``pvalue`` of ``scipy.stats.chisquare``
     (goodness of fit, ``dof`` = segments - 1), Cramér's V = sqrt(chi2 / (n * (k - 1))) and its
     verdict (:func:`cramers_v_verdict`). V is 0 when the shares are the training shares; for
@@ -366,16 +398,15 @@ def segment_shift(
     labels = list(reference["labels"])
     if len(labels) < 2:
         raise ValueError("a segment-share test needs at least 2 training segments")
-    new = pd.Series(_labels(segments))
-    if new.empty:
+    if not segments.sum():
         raise ValueError("no new customers to compare with the training segments")
-    unknown = sorted(set(new.unique()) - set(labels), key=str)
+    unknown = sorted(set(segments.index) - set(labels), key=str)
     if unknown:
         raise ValueError(
             f"segment(s) {', '.join(map(str, unknown))} not among the training segments "
             f"{labels}: the segments come from another model version"
         )
-    observed = new.value_counts().reindex(labels, fill_value=0).to_numpy()
+    observed = segments.reindex(labels, fill_value=0).to_numpy()
     n = int(observed.sum())
     counts_training = np.asarray(reference["counts"], dtype="float64")
     shares_training = counts_training / counts_training.sum()
@@ -449,57 +480,62 @@ def moves_table(moves: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
+def segment_counts(frame: nw.LazyFrame) -> pd.Series:
+    """Customers per ``segment`` of ``frame``, counted in the engine (index: the segments)."""
+    counts = engine.to_pandas(
+        frame.group_by(schema.SEGMENT).agg(customers=nw.len()).sort(schema.SEGMENT)
+    )
+    return pd.Series(
+        counts["customers"].to_numpy(dtype=np.int64),
+        index=pd.Index([_plain(s) for s in counts[schema.SEGMENT]], name=schema.SEGMENT),
+        name="customers",
+    )
+
+
 def drift_report(
     reference: Mapping[str, Any],
-    features: Any,
-    segments: Any,
+    scored: Any,
     thresholds: DriftThresholds,
     previous: Any | None = None,
 ) -> DriftReport:
     """New customers against the training data a model keeps (:func:`drift_reference`).
 
-    ``features``: the new customers' features (pandas or Polars), every feature of the
-    reference, no missing values, plus ``ID`` when ``previous`` is given; ``segments``: their
-    segments, same row order; ``previous`` (optional): ``ID`` and ``previous_segment`` of an
-    earlier scoring, to count who moved (:func:`segment_moves`).
+    ``scored``: the new customers (pandas or a native table of the engine) with ``ID``, their
+    ``segment`` and every feature of the reference, no missing values; ``previous``
+    (optional): ``ID`` and ``previous_segment`` of an earlier scoring, to count who moved
+    (:func:`segment_moves`). Everything is counted in the engine (:func:`new_values`,
+    :func:`segment_counts`); only those counts and a seeded sample come to this process.
 
     Per feature (:data:`FEATURE_COLUMNS`): ``psi`` over the reference bins
     (:func:`psi`), ``ks_statistic`` and ``ks_pvalue`` of ``scipy.stats.ks_2samp`` of the
-    reference sample against all new values, the means, standard deviations and the
-    standardised mean shift ``(mean_new - mean_training) / std_training``.
+    reference sample against a seeded sample of as many new customers (all when fewer), the
+    means, standard deviations and the standardised mean shift
+    ``(mean_new - mean_training) / std_training``.
 
     How the verdict is reached: ``verdict`` comes from the PSI alone
     (:func:`psi_verdict`, ``thresholds.psi``). The KS statistic (the largest gap between the
     two cumulative distributions, 0 to 1) is a second effect size to read beside it, and the
     standardised shift says which way and how far the centre moved. The KS p-value is only
-    supporting evidence: it shrinks with the number of customers, so a large file makes tiny
-    shifts "significant"; comparing against the reference sample (``sample_size`` values)
-    limits that, but it still decides nothing. The segment shares likewise get their verdict
-    from Cramér's V (:func:`segment_shift`, ``thresholds.cramers_v``), the chi-square p-value
-    shown beside it.
+    supporting evidence: it shrinks with the number of customers, so a large file would make
+    tiny shifts "significant"; two samples of ``sample_size`` values keep it the same for a
+    file of any size, but it still decides nothing. The segment shares likewise get their
+    verdict from Cramér's V (:func:`segment_shift`, ``thresholds.cramers_v``), the chi-square
+    p-value shown beside it.
     """
-    frame = _frame(features)
+    frame = engine.lazy(scored)
+    n_new, found = new_values(frame, reference)
     rows = [
-        _feature_row(
-            name, kept, reference["n"], _values(frame, name, "the new features"), thresholds.psi
-        )
+        _feature_row(name, kept, reference["n"], found[name], thresholds.psi)
         for name, kept in reference["features"].items()
     ]
     table = pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
-    shares, test = segment_shift(reference["segments"], segments, thresholds.cramers_v)
-    if len(frame) != test["n"]:
-        raise ValueError(f"{test['n']} segments for {len(frame)} new customers")
+    shares, test = segment_shift(reference["segments"], segment_counts(frame), thresholds.cramers_v)
     moves = None
     if previous is not None:
-        if "ID" not in frame.columns:
-            raise KeyError("the new features need an 'ID' column to match previous segments")
-        current = pd.DataFrame(
-            {"ID": frame.get_column("ID").to_numpy(), "segment": _labels(segments)}
-        )
-        moves = segment_moves(previous, current)
+        moves = segment_moves(previous, frame.select(schema.ID, schema.SEGMENT))
     sentence = drift_sentence(table, test)
-    logger.info("Drift of %d new customers: %s", len(frame), sentence)
-    summary = {"n_new": len(frame), "segment_test": test, "moves": moves, "sentence": sentence}
+    logger.info("Drift of %d new customers: %s", n_new, sentence)
+    summary = {"n_new": n_new, "segment_test": test, "moves": moves, "sentence": sentence}
     return DriftReport(features=table, segments=shares, summary=summary)
 
 

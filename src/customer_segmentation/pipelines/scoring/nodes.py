@@ -68,15 +68,15 @@ def check_drift(
     from customer_segmentation.report import report as html
     from customer_segmentation.serving.score import returning
 
-    scored = engine.to_pandas_table(scored_customers)
+    scored = engine.lazy(scored_customers)
     found = drift.drift_report(
         drift_reference,
-        scored[[schema.ID, *model_card["features"]]],
-        scored[schema.SEGMENT],
+        scored.select(schema.ID, schema.SEGMENT, *model_card["features"]),
         params.drift,
         previous=returning(scored),
     )
-    stamp = str(scored[MODEL_VERSION].iloc[0]) if len(scored) else None
+    stamps = engine.rows(scored.select(MODEL_VERSION).head(1))
+    stamp = str(stamps[0][MODEL_VERSION]) if stamps else None
     saved = {
         "model_version": stamp,
         **found.summary,
