@@ -53,7 +53,8 @@ def copy_project(target: Path) -> Path:
     shutil.copytree(PROJECT_ROOT / "conf", target / "conf", ignore=shutil.ignore_patterns("local"))
     (target / "conf" / "local").mkdir(exist_ok=True)
     for layer in sorted((PROJECT_ROOT / "data").iterdir()):
-        (target / "data" / layer.name).mkdir(parents=True, exist_ok=True)
+        if layer.is_dir():  # not a run's lock file (a developer's own kedro run leaves one)
+            (target / "data" / layer.name).mkdir(parents=True, exist_ok=True)
     shutil.copy(
         PROJECT_ROOT / "data" / "01_raw" / "demo_customers.csv",
         target / "data" / "01_raw" / "demo_customers.csv",

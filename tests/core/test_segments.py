@@ -212,26 +212,3 @@ def test_profiles_in_column_batches_equal_one_pass(monkeypatch):
         ["c4"],
     ]
     pd.testing.assert_frame_equal(profile_segments(table, columns), one_pass)
-
-
-def test_a_table_in_key_order_is_gathered_as_it_is_another_is_sorted():
-    ordered = engine.lazy(pl.DataFrame({"ID": [1, 2, 5], "x": [0.1, 0.2, 0.5]}))
-    shuffled = engine.lazy(pl.DataFrame({"ID": [5, 1, 2], "x": [0.5, 0.1, 0.2]}))
-
-    assert engine.in_order(ordered, "ID") is ordered, "already in order: not sorted again"
-    assert_frame_equal(
-        engine.in_order(shuffled, "ID").collect(backend="polars").to_native(),
-        ordered.collect(backend="polars").to_native(),
-    )
-
-
-@pytest.mark.parametrize("ids", [[1, 2, 5, 9], [9, 1, 5, 2]], ids=["in order", "shuffled"])
-def test_every_row_gathered_shared_equals_the_sorted_copy(ids):
-    table = pl.DataFrame(
-        {"ID": ids, "x": [0.5, None, 0.25, 1.0], "n": [3, 1, 2, 4], "s": ["a", "b", None, "d"]}
-    )
-    frame = engine.lazy(table)
-
-    pd.testing.assert_frame_equal(
-        engine.gather(frame, None, 0, "ID"), engine.to_pandas(engine.sample(frame, None, 0, "ID"))
-    )

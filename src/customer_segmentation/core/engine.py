@@ -52,25 +52,6 @@ def to_pandas(frame: nw.LazyFrame) -> pd.DataFrame:
     return frame.collect(backend="polars").to_pandas()
 
 
-def to_pandas_sharing(frame: nw.LazyFrame) -> pd.DataFrame:
-    """A gathered frame as pandas that shares the engine's memory where it can, for a large
-    table that is only read (the EDA's columns at 10M rows: half the peak of a copy). Each
-    column is gathered on its own: ``frame`` should be a scan or a table in memory, not a long
-    computation (it would run once per column). A numeric
-    column without missing values is not copied (its array is read-only); one with missing
-    values becomes float64 with NaN and any other column is converted, as :func:`to_pandas`
-    gives them.
-    """
-    columns = {}
-    for name in frame.collect_schema().names():
-        # One column at a time (from a Parquet scan, only that column is read), joined into one
-        # buffer (it comes in one chunk per row group, which NumPy cannot share) before the next:
-        # memory holds the columns gathered so far and one column's chunks, not two copies.
-        series = frame.select(name).collect(backend="polars").to_native().to_series().rechunk()
-        columns[name] = series.to_numpy() if series.dtype.is_numeric() else series.to_pandas()
-    return pd.DataFrame(columns, copy=False)
-
-
 def to_pandas_table(data: Any) -> Any:
     """A Polars or Spark table loaded from the catalog as pandas (the app's display and
     figures); anything else (a model, a card, a pandas table) as it is.
@@ -206,16 +187,17 @@ COLUMN_BATCH = 8
 
 
 def column_batches(
-    frame: nw.LazyFrame, columns: Sequence[str], local: int = COLUMN_BATCH
+    frame: nw.LazyFrame, columns: Sequence[str], local: int | None = None
 ) -> list[list[str]]:
     """``columns`` in the groups a per-column aggregation over ``frame`` should read together:
-    ``local`` at a time on Polars (one process's memory), all at once on Spark (each group is
-    a job over the cluster's data).
+    ``local`` (by default :data:`COLUMN_BATCH`) at a time on Polars (one process's memory), all
+    at once on Spark (each group is a job over the cluster's data).
     """
     columns = list(columns)
     if is_spark(frame) or not columns:
         return [columns]
-    return [columns[i : i + local] for i in range(0, len(columns), local)]
+    size = local or COLUMN_BATCH
+    return [columns[i : i + size] for i in range(0, len(columns), size)]
 
 
 def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> bool:
@@ -274,18 +256,6 @@ def left_join(frame: nw.LazyFrame, other: nw.LazyFrame, key: str) -> nw.LazyFram
     return nw.from_native(joined)
 
 
-def in_order(frame: nw.LazyFrame, key: str) -> nw.LazyFrame:
-    """``frame`` in ``key`` order, to be gathered. Sorted on Spark (it keeps no row order). On
-    Polars as it is when its rows already are in that order (a table the pipeline wrote
-    sorted: no copy), otherwise sorted once and kept.
-    """
-    if is_spark(frame):
-        return frame.sort(key)
-    if frame.select(key).collect(backend="polars").to_native().to_series().is_sorted():
-        return frame
-    return cache(frame.sort(key))
-
-
 def shared(frame: nw.LazyFrame) -> nw.LazyFrame:
     """A frame several outputs of a node are derived from. Persisted on Spark (computed once);
     on Polars left lazy: each output computes it from the scan of the input file as it is
@@ -331,12 +301,10 @@ def sample_hash(id_column: str, seed: int) -> nw.Expr:
     return (first * _SECOND + 12_345) % _PRIME
 
 
-def sample(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> nw.LazyFrame:
-    """A seeded sample of ``size`` rows (all when ``None``), in ``id_column`` order: the same
+def sample(frame: nw.LazyFrame, size: int, seed: int, id_column: str) -> nw.LazyFrame:
+    """A seeded sample of ``size`` rows (all when fewer), in ``id_column`` order: the same
     rows on every engine. The rows with the smallest :func:`sample_hash` (ties by ID).
     """
-    if size is None:
-        return frame.sort(id_column)
     drawn = (
         frame.with_columns(**{HASH: sample_hash(id_column, seed)})
         .sort([HASH, id_column])
@@ -346,15 +314,10 @@ def sample(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> 
     return drawn.sort(id_column)
 
 
-def gather(frame: nw.LazyFrame, size: int | None, seed: int, id_column: str) -> pd.DataFrame:
-    """:func:`sample` gathered to this process as pandas (what figures and scikit-learn read).
-
-    Every row (``size`` ``None``) on Polars: gathered in ID order and shared with the engine
-    (:func:`in_order`, :func:`to_pandas_sharing`), not sorted and copied twice; 10M rows of the
-    model input are 1 GB.
+def gather(frame: nw.LazyFrame, size: int, seed: int, id_column: str) -> pd.DataFrame:
+    """:func:`sample` gathered to this process as pandas (what figures and scikit-learn read):
+    never more than ``size`` rows, whatever the rows of ``frame``.
     """
-    if size is None and not is_spark(frame):
-        return to_pandas_sharing(in_order(frame, id_column))
     return to_pandas(sample(frame, size, seed, id_column))
 
 

@@ -66,7 +66,7 @@ def segmented_frame(features: Any, segments: Any) -> nw.LazyFrame:
 
 
 def gathered_segmented(
-    features: Any, segments: Any, size: int | None, seed: int
+    features: Any, segments: Any, size: int, seed: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A seeded sample (``engine.sample``) of ``size`` segmented customers gathered from the
     engine, in ``ID`` order: their features and their ``ID``/``segment`` rows.
@@ -79,7 +79,7 @@ def scaled_sample(
     segmented: nw.LazyFrame,
     scaler: TransformerMixin,
     columns: list[str],
-    size: int | None,
+    size: int,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """IDs, segments and scaled ``columns`` (``scoring.scale``, in the engine) of a seeded
@@ -103,7 +103,7 @@ def scaled_customers(
     segments: Any,
     scaler: TransformerMixin,
     columns: list[str],
-    size: int | None,
+    size: int,
     seed: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`scaled_sample` of the customers of ``features`` that have a segment in

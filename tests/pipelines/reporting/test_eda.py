@@ -93,26 +93,6 @@ def test_columns_counted_in_the_engine_give_the_distribution_of_their_rows():
     assert counted["income"].offset is None and counted["visits"].offset == 0
 
 
-def test_eda_columns_shared_with_the_engine_equal_a_copy_and_the_summary_is_unchanged():
-    import polars as pl  # noqa: PLC0415 - the local engine
-
-    table = pl.from_pandas(_mixed_table()).with_columns(
-        pl.Series("group", ["a", "b", None] * 400 + ["a"] * (len(_mixed_table()) - 1200))
-    )
-    frame = engine.lazy(table)
-
-    shared, copied = engine.to_pandas_sharing(frame), engine.to_pandas(frame)
-
-    pd.testing.assert_frame_equal(shared, copied)
-    assert np.shares_memory(shared["visits"].to_numpy(), table["visits"].to_numpy()), (
-        "a numeric column without missing values is not copied"
-    )
-    raw, engineered = ["visits", "balance", "recency", "income"], ["share", "spend", "constant"]
-    pd.testing.assert_frame_equal(
-        eda.feature_summary(shared, raw, engineered), eda.feature_summary(copied, raw, engineered)
-    )
-
-
 def test_spearman_correlations_equal_pandas_in_chunks(monkeypatch: pytest.MonkeyPatch):
     frame = _mixed_table()
     complete = ["visits", "balance", "recency", "share", "constant"]
