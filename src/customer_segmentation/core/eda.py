@@ -177,32 +177,25 @@ def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distributi
         return {column: Distribution.of(features[column]) for column in columns}
     frame = features if isinstance(features, nw.LazyFrame) else engine.lazy(features)
     rows = engine.row_count(frame)
-    counted = {}
-    for batch in engine.column_batches(frame, columns, local=1):
-        table = value_counts(frame, batch)
-        for column in batch:
-            mine = table[table["column"] == column]
-            counted[column] = Distribution.from_counts(
-                mine["value"].to_numpy(dtype="float64"),
-                mine["count"].to_numpy(dtype=np.int64),
-                rows,
-            )
-    return counted
+    return {
+        column: Distribution.from_counts(*value_counts(frame, column), rows) for column in columns
+    }
 
 
-def value_counts(frame: nw.LazyFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The distinct non-missing values of numeric ``columns`` (null and NaN are missing) and
-    how many rows hold each, counted in the engine in one pass: ``column``, ``value``,
-    ``count``, as many rows as distinct values (a whole-number column: at most its span),
-    whatever the rows of ``frame``.
+def value_counts(frame: nw.LazyFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct non-missing values of a numeric ``column`` (null and NaN are missing) and
+    how many rows hold each, counted in the engine: as many rows as distinct values (a
+    whole-number column: at most its span), whatever the rows of ``frame``. One column per
+    result, so that what comes to this process is bounded by one column's values.
     """
-    return engine.to_pandas(
-        frame.select(*(nw.col(c).cast(nw.Float64) for c in columns))
-        .unpivot(on=list(columns), variable_name="column", value_name="value")
+    value = nw.col(column).cast(nw.Float64)
+    counts = engine.to_pandas(
+        frame.select(value.alias("value"))
         .filter(~nw.col("value").is_null() & ~nw.col("value").is_nan())
-        .group_by("column", "value")
+        .group_by("value")
         .agg(count=nw.len())
     )
+    return counts["value"].to_numpy(dtype="float64"), counts["count"].to_numpy(dtype=np.int64)
 
 
 def feature_summary(

@@ -186,18 +186,15 @@ class Spill:
 COLUMN_BATCH = 8
 
 
-def column_batches(
-    frame: nw.LazyFrame, columns: Sequence[str], local: int | None = None
-) -> list[list[str]]:
+def column_batches(frame: nw.LazyFrame, columns: Sequence[str]) -> list[list[str]]:
     """``columns`` in the groups a per-column aggregation over ``frame`` should read together:
-    ``local`` (by default :data:`COLUMN_BATCH`) at a time on Polars (one process's memory), all
-    at once on Spark (each group is a job over the cluster's data).
+    :data:`COLUMN_BATCH` at a time on Polars (one process's memory), all at once on Spark
+    (each group is a job over the cluster's data).
     """
     columns = list(columns)
     if is_spark(frame) or not columns:
         return [columns]
-    size = local or COLUMN_BATCH
-    return [columns[i : i + size] for i in range(0, len(columns), size)]
+    return [columns[i : i + COLUMN_BATCH] for i in range(0, len(columns), COLUMN_BATCH)]
 
 
 def same_keys_in_order(frame: nw.LazyFrame, labels: nw.LazyFrame, key: str) -> bool:
