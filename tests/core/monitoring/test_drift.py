@@ -149,6 +149,25 @@ def test_the_reference_of_spark_customers_is_the_local_one(customers, spark_sess
     assert json.dumps(on_spark, sort_keys=True) == json.dumps(local, sort_keys=True)
 
 
+@pytest.mark.spark
+def test_the_report_on_spark_customers_is_the_local_one(customers, spark_session) -> None:
+    training, new = _halves(customers[["ID", *FEATURES, "segment"]])
+    reference = _reference(training, sample_size=300)
+    returning = new.iloc[::2]  # half the new customers were scored before, some elsewhere
+    previous = returning[["ID"]].assign(
+        previous_segment=np.where(returning["ID"] % 3 == 0, 0, returning["segment"])
+    )
+    native = spark_session.createDataFrame(new.sample(frac=1.0, random_state=2)).repartition(3)
+
+    local = _report(reference, new, previous=previous)
+    on_spark = _report(reference, native, previous=spark_session.createDataFrame(previous))
+
+    pd.testing.assert_frame_equal(on_spark.features, local.features)
+    pd.testing.assert_frame_equal(on_spark.segments, local.segments)
+    assert on_spark.summary == local.summary
+    assert local.summary["moves"]["matched"] == len(returning) and local.summary["moves"]["changed"]
+
+
 def test_every_training_bin_holds_customers(customers: pd.DataFrame) -> None:
     reference = _reference(customers[["ID", *FEATURES, "segment"]])
     empty = {
