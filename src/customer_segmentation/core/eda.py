@@ -163,12 +163,15 @@ class Distribution:
         return lambda values: average[positions.get_indexer(values)]
 
 
-def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distribution]:
+def distributions(
+    features: Any, columns: Sequence[str], rows: int | None = None
+) -> dict[str, Distribution]:
     """:class:`Distribution` of each of ``columns`` (once, for the summary and the figures).
 
     ``features`` is a pandas frame, or a table of the engine (a native frame or a narwhals
     LazyFrame): then each column's distinct values are counted in the engine
     (:func:`value_counts`) and only those counts come to this process, never the rows.
+    ``rows``: the table's rows, when the caller has counted them already.
     """
     columns = list(dict.fromkeys(columns))
     if not columns:
@@ -176,7 +179,7 @@ def distributions(features: Any, columns: Sequence[str]) -> dict[str, Distributi
     if isinstance(features, pd.DataFrame):
         return {column: Distribution.of(features[column]) for column in columns}
     frame = features if isinstance(features, nw.LazyFrame) else engine.lazy(features)
-    rows = engine.row_count(frame)
+    rows = engine.row_count(frame) if rows is None else rows
     return {
         column: Distribution.from_counts(*value_counts(frame, column), rows) for column in columns
     }

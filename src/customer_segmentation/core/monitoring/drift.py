@@ -259,7 +259,7 @@ def drift_reference(
     )
     n = int(segments["customers"].sum())
     _check_training(n, sample_size)
-    counted = distributions(frame, columns)
+    counted = distributions(frame, columns, rows=n)  # n: counted with the segments
     for column in columns:
         if counted[column].count < n:
             raise ValueError(
@@ -359,7 +359,7 @@ def new_values(
         if name not in present:
             raise KeyError(f"the new features has no column {name!r}")
     counted = distributions(frame, list(features))
-    n = next(iter(counted.values())).rows if counted else engine.row_count(frame)
+    n = counted[next(iter(features))].rows
     for name in features:
         if counted[name].count < n:
             raise ValueError(
