@@ -116,6 +116,17 @@ def cut(frame: nw.LazyFrame, dropping: str | None = None) -> nw.LazyFrame:
     return nw.from_native(native.localCheckpoint(eager=True))
 
 
+def held(frame: nw.LazyFrame, size: int) -> nw.LazyFrame:
+    """On Polars, a frame of at most ``size`` rows read into memory, so that several passes
+    over it read its source once; a larger frame (its first ``size + 1`` rows are read to tell)
+    and a Spark frame as they are.
+    """
+    if is_spark(frame):
+        return frame
+    head = frame.head(size + 1).collect(backend="polars")
+    return head.lazy() if len(head) <= size else frame
+
+
 def slices(frame: nw.LazyFrame, rows: int, size: int) -> list[nw.LazyFrame]:
     """``frame`` in row slices of ``size`` (Polars: each read and checked in turn, so memory
     holds one slice); on Spark the frame itself (Spark partitions the work).

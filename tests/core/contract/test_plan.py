@@ -12,7 +12,7 @@ from contract_api import RawCustomerFile, prepare_customers
 from customer_segmentation.core.contract import plan as plan_module
 from customer_segmentation.core.contract import read_file
 from customer_segmentation.core.contract.apply import contract_for
-from customer_segmentation.core.contract.plan import whole_file_queries
+from customer_segmentation.core.contract.plan import plan_file, whole_file_queries
 
 
 @pytest.mark.parametrize("name", REAL_FILES)
@@ -100,3 +100,42 @@ def test_the_whole_file_pass_is_run_once_per_file(monkeypatch, params):
 
     assert len(calls) == 1, calls
     assert result.report["rows_in"] == 2240
+
+
+def _plan(path, params, **settings):
+    """The contract and the plan of the file at ``path``."""
+    raw = read_file(RawCustomerFile(path.name, path=path))
+    contract = contract_for(raw.columns, changed(params["data_processing"], **settings))
+    return contract, plan_file(raw.strings, contract, path.name)
+
+
+def test_a_file_of_one_slice_is_read_once(tmp_path, params):
+    """A file of at most ``chunk_rows`` rows is read into memory by the plan: the rules read it
+    there (the file may be gone by then); a larger file is read again slice by slice.
+    """
+    whole, sliced = tmp_path / "whole.csv", tmp_path / "sliced.csv"
+    for path in (whole, sliced):
+        path.write_bytes(real_file(REAL_FILES[0]).read_bytes())
+    contract, plan = _plan(whole, params, chunk_rows=2240)
+    sliced_contract, sliced_plan = _plan(sliced, params, chunk_rows=2239)
+    whole.unlink()
+    sliced.unlink()
+
+    counts, clean, rejected = plan.run(contract.check_slice)
+
+    assert counts["rows_in"] == 2240
+    assert len(clean) + len(rejected) == 2240
+    with pytest.raises(FileNotFoundError):
+        sliced_plan.run(sliced_contract.check_slice)
+
+
+def test_the_rows_are_joined_to_the_repeated_ids_only_when_an_id_repeats(tmp_path, params):
+    """Most exports repeat no ID: their plan has no repeated rows to join (``None``)."""
+    lines = real_file(REAL_FILES[0]).read_bytes().splitlines()
+    clean, repeated = tmp_path / "clean.csv", tmp_path / "repeated.csv"
+    clean.write_bytes(b"\n".join(lines) + b"\n")
+    repeated.write_bytes(b"\n".join([*lines[:11], lines[1]]) + b"\n")
+
+    assert _plan(clean, params)[1].repeats is None
+    repeats = _plan(repeated, params)[1].repeats.collect().to_native()
+    assert repeats.rows() == [(11, 1)]

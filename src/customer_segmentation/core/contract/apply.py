@@ -186,7 +186,7 @@ class Contract:
         return refused.with_columns(**self.saids).select(*self.rejected_columns)
 
     def check_slice(
-        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame
+        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame | None
     ) -> tuple[dict[str, Any], Any, Any]:
         """The rules on some rows of a file: their counts, clean rows and rejected rows (native
         frames: computed together on Polars, lazy on Spark).
@@ -199,12 +199,16 @@ class Contract:
         counts.update(engine.first_row(engine.lazy(rejected).select(**self.code_counts)))
         return counts, clean, rejected
 
-    def rule_rows(self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame) -> dict[str, int]:
+    def rule_rows(
+        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame | None
+    ) -> dict[str, int]:
         """Each rule's rows among some rows of a file (:func:`accounting.rule_counts`)."""
         checked = self._checked_slice(frame, found, repeats)
         return engine.first_row(checked.select(**self.rule_counts))
 
-    def _checked_slice(self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame) -> Any:
+    def _checked_slice(
+        self, frame: nw.LazyFrame, found: Facts, repeats: nw.LazyFrame | None
+    ) -> Any:
         """Some rows of a file, checked (:meth:`checked`) with the whole file's facts."""
         return self.checked(frame, found.reading, repeats, nw.lit(found.median_income))
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from customer_segmentation.core.contract.apply import Contract
 
 # What a slice's check gives: its counts, clean rows and rejected rows (native frames).
-SliceCheck = Callable[[nw.LazyFrame, Facts, nw.LazyFrame], tuple[dict[str, Any], Any, Any]]
+SliceCheck = Callable[[nw.LazyFrame, Facts, nw.LazyFrame | None], tuple[dict[str, Any], Any, Any]]
 
 
 def whole_file_queries(frame: nw.LazyFrame, contract: Contract) -> list[nw.LazyFrame]:
@@ -48,7 +48,7 @@ class FilePlan:
 
     frame: nw.LazyFrame
     facts: Facts
-    repeats: nw.LazyFrame  # source_row and _first_row of each repeated ID
+    repeats: nw.LazyFrame | None  # source_row and _first_row of each repeated ID; None: none
     source: str
     chunk_rows: int
 
@@ -83,15 +83,19 @@ class FilePlan:
 
 def plan_file(frame: nw.LazyFrame, contract: Contract, source: str) -> FilePlan:
     """The plan of a file read as ``frame`` (``reading.RawTable.strings``): its facts and
-    repeated rows from one pass over the export (:func:`whole_file_queries`).
+    repeated rows from one pass over the export (:func:`whole_file_queries`). A file of one
+    slice is read once and held (``engine.held``): the pass and the rules read it from memory.
 
     Raises:
         CustomerDataError: the file has no data rows, or a line the reader cannot split.
     """
-    summary, ids = whole_file_queries(frame, contract)
     with read_errors_named(source):
+        frame = engine.held(frame, contract.params.chunk_rows)
+        summary, ids = whole_file_queries(frame, contract)
         counts, (ids_native,) = engine.materialise(summary, [ids])
     found = facts.decide(counts, contract.present, contract.params, source)
     mark = found.reading.mark(schema.ID)
     repeats = engine.cache(facts.repeats(engine.lazy(ids_native), mark))
-    return FilePlan(frame, found, repeats, source, contract.params.chunk_rows)
+    # Most exports repeat no ID: their rows then need no join with the repeated ones.
+    repeated = repeats if engine.row_count(repeats) else None
+    return FilePlan(frame, found, repeated, source, contract.params.chunk_rows)
