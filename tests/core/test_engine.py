@@ -60,3 +60,49 @@ def test_a_plan_is_compiled_once_per_schema():
     compiled(TABLES["other_types"])
 
     assert len(built) == 2, "one plan for the Int64 tables, one for the Float64 one"
+
+
+# Texts of a number column, and what the typed read makes of them: whole numbers (a sign and
+# digits) and nothing else; the rest is left to the text rules.
+WRITTEN = {
+    "58138": 58138,
+    "0012": 12,
+    "+5": 5,
+    "-5": -5,
+    "-0": 0,
+    "123456789012345678": 123456789012345678,
+    "": None,
+    " 42": None,
+    "42 ": None,
+    "1.9": None,
+    "5.0": None,
+    "1e3": None,
+    "$5": None,
+    "1,200": None,
+    "abc": None,
+    "\u0663": None,  # an Arabic-Indic digit
+    "99999999999999999999": None,
+}
+
+
+def test_the_typed_read_reads_whole_numbers_only():
+    texts = [*WRITTEN, None]
+    frame = nw.from_native(pl.LazyFrame({"x": texts}, schema={"x": pl.String}))
+
+    read = engine.integers(frame, {"n": "x"}).collect().to_native()
+
+    assert read["n"].to_list() == [*WRITTEN.values(), None]
+    assert read["x"].to_list() == texts, "the text is kept for the text rules"
+
+
+@pytest.mark.spark
+def test_spark_types_the_same_whole_numbers(spark_session):
+    """Spark's own cast reads ``' 42'`` and ``'1.9'`` as whole numbers: the typed read matches a
+    sign and digits first, and reads what Polars reads.
+    """
+    rows = [(i, text) for i, text in enumerate([*WRITTEN, None])]
+    frame = nw.from_native(spark_session.createDataFrame(rows, "i long, x string"))
+
+    read = engine.rows(engine.integers(frame, {"n": "x"}).sort("i"))
+
+    assert [row["n"] for row in read] == [*WRITTEN.values(), None]

@@ -116,6 +116,38 @@ def cut(frame: nw.LazyFrame, dropping: str | None = None) -> nw.LazyFrame:
     return nw.from_native(native.localCheckpoint(eager=True))
 
 
+# A whole number as an export writes it: an optional sign and digits (what Polars' own cast of a
+# text to Int64 reads; at most 18 digits, so that Spark's cast never overflows).
+_WHOLE_NUMBER = r"^[+-]?\d{1,18}$"
+
+
+def integers(frame: nw.LazyFrame, columns: dict[str, str]) -> nw.LazyFrame:
+    """``frame`` with, per ``{name: text column}``, the text read as a whole number (Int64),
+    null where it is not one (empty, a mark, a word, a decimal): the typed read of the
+    contract's number columns, the text rules left to the values it cannot read.
+
+    Polars casts the text itself (at 1M rows and 26 columns, 0.1 s where a pattern over every
+    value takes 0.25 s). Spark's cast also reads ``' 5'`` and ``'1.9'`` as whole numbers: there,
+    a value is cast only where it is a sign and digits.
+    """
+    if is_spark(frame):
+        return frame.with_columns(
+            **{
+                name: nw.when(nw.col(text).str.contains(_WHOLE_NUMBER))
+                .then(nw.col(text))
+                .otherwise(None)
+                .cast(nw.Int64)
+                for name, text in columns.items()
+            }
+        )
+    import polars as pl  # noqa: PLC0415 - the local engine
+
+    typed = [
+        pl.col(text).cast(pl.Int64, strict=False).alias(name) for name, text in columns.items()
+    ]
+    return nw.from_native(frame.to_native().with_columns(typed))
+
+
 def held(frame: nw.LazyFrame, size: int) -> nw.LazyFrame:
     """On Polars, a frame of at most ``size`` rows read into memory, so that several passes
     over it read its source once; a larger frame (its first ``size + 1`` rows are read to tell)

@@ -61,7 +61,8 @@ def test_repeated_ids_are_found_for_either_decimal_mark_in_the_same_pass():
     frame = nw.from_native(
         pl.DataFrame({SOURCE_ROW: range(1, len(ids) + 1), schema.ID: ids}).lazy()
     )
-    keyed = frame.with_columns(**facts.id_keys(values.odd(schema.ID)))
+    keyed = values.with_integers(frame, [schema.ID])
+    keyed = keyed.with_columns(**facts.id_keys(values.odd(schema.ID)))
     both = engine.cache(facts.repeated_ids(keyed))
 
     def repeated(mark: str) -> dict[int, int]:

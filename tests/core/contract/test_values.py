@@ -76,6 +76,8 @@ NUMBER_TEXTS = [
     "1.234",
     "1,234",
     "-5",
+    "+5",
+    "-0",
     "1e308",
     "abc",
     "n/a",
@@ -88,12 +90,12 @@ NUMBER_TEXTS = [
 @pytest.mark.parametrize("mark", [contract_values.POINT, contract_values.COMMA])
 def test_the_whole_file_pass_reads_numbers_as_the_rules_do(mark):
     """The first pass reads a column before its form is known, running the patterns only on
-    the values that are not digits only (``number_value``): the same numbers as the rules'
+    the values the typed read cannot read (``number_value``): the same numbers as the rules'
     reading with every pattern (``number``).
     """
     frame = nw.from_native(pl.DataFrame({"x": NUMBER_TEXTS}, schema={"x": pl.String})).lazy()
     read = engine.to_pandas(
-        frame.select(
+        contract_values.with_integers(frame, ["x"]).select(
             rules=contract_values.number("x", decimal_mark=mark).value,
             first_pass=contract_values.number_value("x", mark, contract_values.odd("x")),
         )

@@ -61,7 +61,7 @@ def _is_header() -> nw.Expr:
 
 def _is_corrupt(present: Sequence[str], forms: dict[str, str]) -> nw.Expr:
     """A line with a control character in any field (``values.CONTROL``). A number column of
-    digits only (``forms``: ``values.DIGITS``, decided over the whole file) holds none: only
+    whole numbers (``forms``: ``values.DIGITS``, decided over the whole file) holds none: only
     the others are searched (in a clean export, the three text columns).
     """
     searched = [c for c in present if forms.get(c) != values.DIGITS]
@@ -128,6 +128,9 @@ class Contract:
         for the others; ``None``: no row repeats an earlier one, as in a table of one row).
         """
         forms = dict(reading.forms)
+        frame = values.with_integers(
+            frame, [c for c, form in forms.items() if form == values.DIGITS]
+        )
         frame = frame.with_columns(
             **{
                 text_column(c): values.number_text(c, forms[c]) if c in forms else values.text(c)
@@ -289,6 +292,7 @@ class Contract:
         than one row (one row repeats no earlier row's ID).
         """
         mark, repeats = reading.mark(schema.ID), None
+        frame = values.with_integers(frame, (schema.ID, "Income"))
         if several:
             keyed = frame.with_columns(**facts.id_keys(values.odd(schema.ID), (mark,)))
             repeats = facts.repeats(facts.repeated_ids(keyed, (mark,)), mark)

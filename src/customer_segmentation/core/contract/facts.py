@@ -116,7 +116,8 @@ def prepared(
     keyed: bool = True,
 ) -> nw.LazyFrame:
     """``frame`` with what the whole-file pass reads, as columns computed once per row: per
-    number column its values that are not digits only (:func:`odd_column`), the date text,
+    number column its typed read (``values.with_integers``) and the values that read cannot
+    read (:func:`odd_column`), the date text,
     the per-value flags the counts add up (the separators of the ``separated`` columns, every
     number column by default), and, ``keyed``, the ID read with either decimal mark
     (:func:`id_keys`). The aggregation (:func:`aggregations`) and the repeated IDs
@@ -124,7 +125,7 @@ def prepared(
     that feeds both from one scan holds little of the file at a time.
     """
     numbers = number_columns(present)
-    frame = frame.with_columns(
+    frame = values.with_integers(frame, numbers).with_columns(
         **{odd_column(c): values.odd(c) for c in numbers},
         **{_DATE_TEXT: values.date_text(schema.DATE_COLUMN)},
     )
@@ -136,7 +137,8 @@ def prepared(
 
 def median_income(decimal_mark: str, odd_values: nw.Expr | None = None) -> nw.Expr:
     """Aggregation: the median of the incomes that are numbers, read with ``decimal_mark``
-    (``odd_values``: the column's ``values.odd``, when a column of the frame holds it).
+    (``odd_values``: the column's ``values.odd``, when a column of the frame holds it; the
+    frame holds the column's typed read, ``values.with_integers``).
     """
     odd = values.odd("Income") if odd_values is None else odd_values
     income = values.number_value("Income", decimal_mark, odd)

@@ -26,12 +26,14 @@ same as running every pattern on every value; only the cost differs (at 1M rows,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import narwhals as nw
+
+from customer_segmentation.core import engine
 
 NA_TOKENS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "-", "?", "#n/a")
 # Every way of writing each token in upper and lower case (``NULL``, ``N/A``, ``NaN``...): a
@@ -163,7 +165,8 @@ def number(
     """Read ``column`` as a number (see :class:`Number`) written with ``decimal_mark`` (the
     column's, :func:`decimal_mark`); ``trimmed``: its :func:`text`, when already computed as a
     column. ``form``: how the column's values are written over the whole file
-    (:func:`number_form`): ``DIGITS`` (digits only, or empty: nothing to match), ``PLAIN`` (no
+    (:func:`number_form`): ``DIGITS`` (whole numbers or empty: the engine's typed read,
+    :func:`with_integers`, nothing to match), ``PLAIN`` (no
     value holds a currency or thousands mark: no repair), ``MARKED`` (any), ``WORDS`` (a flag
     column holding yes/no words: :func:`flag_word`, else a plain number).
     """
@@ -174,7 +177,7 @@ def number(
         return Number(nw.coalesce(word, read.value), read.missing, nw.lit(False))
     if form == DIGITS:
         return Number(
-            value=only(trimmed != "", trimmed).cast(nw.Float64),
+            value=nw.col(integer_column(column)).cast(nw.Float64),
             missing=trimmed == "",
             repaired=nw.lit(False),
         )
@@ -191,7 +194,7 @@ def number(
 
 
 def number_text(column: str, form: str) -> nw.Expr:
-    """The text a number column is read from: :func:`text`, or for a column of digits only
+    """The text a number column is read from: :func:`text`, or for a column of whole numbers
     (``form`` ``DIGITS``) its values as they are (nothing to trim).
     """
     return nw.col(column).fill_null("") if form == DIGITS else text(column)
@@ -205,23 +208,34 @@ def whole(value: nw.Expr) -> nw.Expr:
     return only(valid, value).cast(nw.Int64)
 
 
-def _not_digits(column: str) -> nw.Expr:
-    """Per value of ``column``: whether it holds a character other than a digit."""
-    return nw.col(column).fill_null("").str.contains(r"[^0-9]")
+def integer_column(column: str) -> str:
+    """The helper column holding a number column's whole numbers (:func:`with_integers`)."""
+    return f"_integer_{column}"
+
+
+def with_integers(frame: nw.LazyFrame, columns: Iterable[str]) -> nw.LazyFrame:
+    """``frame`` with the typed read of each number column (:func:`integer_column`): its
+    values written as whole numbers (an optional sign and digits) as Int64, null for the
+    others (``engine.integers``). The text rules read only the values it cannot read
+    (:func:`odd`); a column it reads whole (``DIGITS``) takes its values from it.
+    """
+    return engine.integers(frame, {integer_column(c): c for c in columns})
 
 
 def odd(column: str) -> nw.Expr:
-    """The values of ``column`` that hold a character other than a digit; null for the others
-    (digits only, or empty). Computed once as a column of a whole-file pass, the patterns that
-    look for marks run on these values only.
+    """The values of ``column`` that are not whole numbers (the typed read, its
+    :func:`integer_column`, cannot read them); null for the others (whole numbers, or empty).
+    Computed once as a column of a whole-file pass, the patterns that look for marks run on
+    these values only.
     """
-    return only(_not_digits(column), nw.col(column).fill_null(""))
+    raw = nw.col(column).fill_null("")
+    return only(nw.col(integer_column(column)).is_null() & (raw != ""), raw)
 
 
 def not_digits(odd_values: nw.Expr) -> nw.Expr:
-    """Per value: whether it holds a character other than a digit (``odd_values``: the
-    column's :func:`odd`). Counted over a file (:func:`count`): where none does, as in most
-    columns of an export, the column has no marks to look at.
+    """Per value: whether it is not a whole number (``odd_values``: the column's :func:`odd`).
+    Counted over a file (:func:`count`): where none is, as in most columns of an export, the
+    column has no marks to look at.
     """
     return ~odd_values.is_null()
 
@@ -233,12 +247,11 @@ def count(condition: nw.Expr) -> nw.Expr:
 
 def number_value(column: str, decimal_mark: str, odd_values: nw.Expr) -> nw.Expr:
     """``number(column, decimal_mark=decimal_mark).value`` for a whole file's column before its
-    form is known (the first pass): values of digits only by a cast, the patterns run only on
-    the others (``odd_values``, the column's :func:`odd`): the same values, without matching
-    every value against the patterns.
+    form is known (the first pass): whole numbers from the typed read (:func:`with_integers`),
+    the patterns run only on the others (``odd_values``, the column's :func:`odd`): the same
+    values, without matching every value against the patterns.
     """
-    raw = nw.col(column).fill_null("")
-    digits = only(odd_values.is_null() & (raw != ""), raw).cast(nw.Float64)
+    digits = nw.col(integer_column(column)).cast(nw.Float64)
     others = number(column, odd_values.str.strip_chars(), decimal_mark, MARKED).value
     return nw.coalesce(digits, others)
 
