@@ -137,7 +137,9 @@ class Contract:
                 for c in self.present
             }
         )
-        parsed = {HEADER: _is_header(), CORRUPT: _is_corrupt(self.present, forms)}
+        # A header line holds "ID" in the ID column: none does where every ID is a number.
+        header = nw.lit(False) if forms[schema.ID] == values.DIGITS else _is_header()
+        parsed = {HEADER: header, CORRUPT: _is_corrupt(self.present, forms)}
         for column, form in forms.items():
             read = values.number(column, nw.col(text_column(column)), reading.mark(column), form)
             parsed[value_column(column)] = read.value
