@@ -128,9 +128,6 @@ class Contract:
         for the others; ``None``: no row repeats an earlier one, as in a table of one row).
         """
         forms = dict(reading.forms)
-        frame = values.with_integers(
-            frame, [c for c, form in forms.items() if form == values.DIGITS]
-        )
         frame = frame.with_columns(
             **{
                 text_column(c): values.number_text(c, forms[c]) if c in forms else values.text(c)
@@ -199,7 +196,7 @@ class Contract:
         checked = self._checked_slice(frame, found, repeats)
         summary = checked.select(**self.counts)
         counts, (clean, rejected) = engine.materialise(
-            summary, [self.clean(checked), self.rejected(checked)], shared=checked
+            summary, [self.clean(checked), self.rejected(checked)]
         )
         counts.update(engine.first_row(engine.lazy(rejected).select(**self.code_counts)))
         return counts, clean, rejected

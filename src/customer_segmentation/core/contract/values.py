@@ -15,12 +15,15 @@ the same expressions run on Polars and on Spark. Nothing here decides whether a 
   them, so every engine reads the same dates;
 * categories: trimmed, inner blanks collapsed, known spellings in their canonical case.
 
-What a file's values look like is decided once over the whole file (the contract's first pass,
-with the date order and the decimal marks), and decides the work: a number column of digits
-only is read without patterns (:func:`number_form`), marks are looked for only in columns that
-hold one, and a date shape no value has is not parsed (:func:`date_shapes`). The result is the
-same as running every pattern on every value; only the cost differs (at 1M rows, the contract
-11.2 s -> 5.4 s).
+Number columns are read typed first: the engine reads each value written as a whole number
+(an optional sign and digits) itself (:func:`with_integers`), and the text rules look only at
+the values it cannot read (:func:`odd`). What a file's values look like is decided once over
+the whole file (the contract's first pass, with the date order and the decimal marks), and
+decides the work: a number column the typed read reads whole takes its values from it
+(:func:`number_form`: ``DIGITS``), marks are looked for only in columns that hold one, and a
+date shape no value has is not parsed (:func:`date_shapes`). The result is the same as running
+every pattern on every value; only the cost differs (at 1M rows, the contract 11.2 s -> 5.4 s
+with the first pass, 2.3-2.6 s -> 1.9-2.1 s with the typed read).
 """
 
 from __future__ import annotations
@@ -165,8 +168,8 @@ def number(
     """Read ``column`` as a number (see :class:`Number`) written with ``decimal_mark`` (the
     column's, :func:`decimal_mark`); ``trimmed``: its :func:`text`, when already computed as a
     column. ``form``: how the column's values are written over the whole file
-    (:func:`number_form`): ``DIGITS`` (whole numbers or empty: the engine's typed read,
-    :func:`with_integers`, nothing to match), ``PLAIN`` (no
+    (:func:`number_form`): ``DIGITS`` (whole numbers or empty, as the engine's typed read
+    found over the whole file, :func:`with_integers`: a cast, nothing to match), ``PLAIN`` (no
     value holds a currency or thousands mark: no repair), ``MARKED`` (any), ``WORDS`` (a flag
     column holding yes/no words: :func:`flag_word`, else a plain number).
     """
@@ -177,7 +180,7 @@ def number(
         return Number(nw.coalesce(word, read.value), read.missing, nw.lit(False))
     if form == DIGITS:
         return Number(
-            value=nw.col(integer_column(column)).cast(nw.Float64),
+            value=only(trimmed != "", trimmed).cast(nw.Float64),
             missing=trimmed == "",
             repaired=nw.lit(False),
         )
@@ -217,7 +220,7 @@ def with_integers(frame: nw.LazyFrame, columns: Iterable[str]) -> nw.LazyFrame:
     """``frame`` with the typed read of each number column (:func:`integer_column`): its
     values written as whole numbers (an optional sign and digits) as Int64, null for the
     others (``engine.integers``). The text rules read only the values it cannot read
-    (:func:`odd`); a column it reads whole (``DIGITS``) takes its values from it.
+    (:func:`odd`); a column it reads whole (``DIGITS``) is read by a cast.
     """
     return engine.integers(frame, {integer_column(c): c for c in columns})
 
