@@ -71,6 +71,9 @@ WRITTEN = {
     "-5": -5,
     "-0": 0,
     "123456789012345678": 123456789012345678,
+    "0000000000000000000042": 42,
+    "9223372036854775807": 9223372036854775807,  # the largest Int64
+    "9223372036854775808": None,
     "": None,
     " 42": None,
     "42 ": None,
@@ -98,7 +101,8 @@ def test_the_typed_read_reads_whole_numbers_only():
 @pytest.mark.spark
 def test_spark_types_the_same_whole_numbers(spark_session):
     """Spark's own cast reads ``' 42'`` and ``'1.9'`` as whole numbers: the typed read matches a
-    sign and digits first, and reads what Polars reads.
+    sign and digits first, and reads what Polars reads (Int64's largest value too, and null
+    beyond it).
     """
     rows = [(i, text) for i, text in enumerate([*WRITTEN, None])]
     frame = nw.from_native(spark_session.createDataFrame(rows, "i long, x string"))
